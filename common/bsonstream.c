@@ -1,0 +1,165 @@
+/* bsonstream.c: a validating reader of concatenated BSON documents. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "bsonstream.h"
+
+/* Big enough that a stream of small documents costs few reads. */
+#define READ_CHUNK	(256 * 1024)
+
+struct tv_bson_reader {
+	int		 fd;
+	char		*name;
+	uint8_t		*buf;
+	size_t		 cap;
+	size_t		 start;		/* first unread byte in buf */
+	size_t		 end;		/* one past the last byte read into buf */
+	int		 eof;
+	uint64_t	 count;		/* documents returned */
+	uint64_t	 offset;	/* stream offset of buf[start] */
+	int		 status;
+	char		 error[512];
+};
+
+struct tv_bson_reader *
+tv_bson_reader_open(int fd, const char *name)
+{
+	struct tv_bson_reader *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->fd = fd;
+	r->name = strdup(name);
+	r->cap = READ_CHUNK;
+	r->buf = malloc(r->cap);
+	if (r->name == NULL || r->buf == NULL) {
+		tv_bson_reader_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+static int
+fail(struct tv_bson_reader *r, int status, const char *fmt, ...)
+{
+	char what[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(r->error, sizeof(r->error),
+	    "%s: document index %llu at byte offset %llu: %s", r->name,
+	    (unsigned long long)r->count, (unsigned long long)r->offset, what);
+	r->status = status;
+	return -1;
+}
+
+/* Makes at least want bytes available from buf[start]; returns 0, or -1 on a read error. */
+static int
+fill(struct tv_bson_reader *r, size_t want)
+{
+	if (r->cap < want) {
+		uint8_t *bigger = realloc(r->buf, want);
+
+		if (bigger == NULL)
+			return fail(r, EX_OSERR, "out of memory for a %zu-byte document", want);
+		r->buf = bigger;
+		r->cap = want;
+	}
+	if (r->start + want > r->cap) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	while (r->end - r->start < want && !r->eof) {
+		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail(r, EX_IOERR, "read error: %s", strerror(errno));
+		}
+		if (n == 0)
+			r->eof = 1;
+		r->end += (size_t)n;
+	}
+	return 0;
+}
+
+int
+tv_bson_reader_next(struct tv_bson_reader *r, bson_t *doc)
+{
+	bson_error_t err;
+	size_t have;
+	uint32_t len;
+
+	if (r->status)
+		return -1;
+	if (fill(r, 4) == -1)
+		return -1;
+	have = r->end - r->start;
+	if (have == 0)
+		return 0;
+	if (have < 4)
+		return fail(r, EX_DATAERR, "truncated length prefix: %zu trailing byte(s)", have);
+	memcpy(&len, r->buf + r->start, 4);
+	len = BSON_UINT32_FROM_LE(len);
+	if (len < TV_BSON_MIN_SIZE || len > TV_BSON_MAX_SIZE)
+		return fail(r, EX_DATAERR, "length prefix %u is out of range (%d..%d)",
+		    len, TV_BSON_MIN_SIZE, TV_BSON_MAX_SIZE);
+	if (fill(r, len) == -1)
+		return -1;
+	have = r->end - r->start;
+	if (have < len)
+		return fail(r, EX_DATAERR, "truncated document: length prefix says %u bytes, stream ends after %zu",
+		    len, have);
+	if (!bson_init_static(doc, r->buf + r->start, len))
+		return fail(r, EX_DATAERR, "invalid document: missing terminating NUL byte");
+	if (!bson_validate_with_error(doc, BSON_VALIDATE_UTF8, &err))
+		return fail(r, EX_DATAERR, "invalid document: %s", err.message);
+	r->start += len;
+	r->offset += len;
+	r->count++;
+	return 1;
+}
+
+const char *
+tv_bson_reader_error(const struct tv_bson_reader *r)
+{
+	return r->error;
+}
+
+int
+tv_bson_reader_status(const struct tv_bson_reader *r)
+{
+	return r->status;
+}
+
+uint64_t
+tv_bson_reader_count(const struct tv_bson_reader *r)
+{
+	return r->count;
+}
+
+uint64_t
+tv_bson_reader_offset(const struct tv_bson_reader *r)
+{
+	return r->offset;
+}
+
+void
+tv_bson_reader_close(struct tv_bson_reader *r)
+{
+	if (r == NULL)
+		return;
+	free(r->buf);
+	free(r->name);
+	free(r);
+}

@@ -1,0 +1,28 @@
+/* config.h: settings from flag > environment > appsettings.json (BackupWorker:*) > default. */
+#ifndef TV_CONFIG_H
+#define TV_CONFIG_H
+
+/*
+ * Settings are named by their environment variable, as the .NET service named
+ * them: MONGODB_URI, BACKUP_BLOB_STORAGE_CONNECTION_STRING,
+ * BACKUP_BLOB_CONTAINER_NAME, BACKUP_CRON_SCHEDULE, BACKUP_RETENTION_DAYS,
+ * BACKUP_CIRCUIT_BREAKER_FAILURE_THRESHOLD, BACKUP_CIRCUIT_BREAKER_TIMEOUT_SECONDS,
+ * BACKUP_STATE_DIR.  A secret setting may also come from a file named by NAME_FILE.
+ */
+
+/*
+ * Returns the setting's value: flag if not NULL, else the environment, else
+ * NAME_FILE's contents, else appsettings.json, else the default (maybe NULL).
+ * Exits 64 for an unknown name or an unreadable file; the result stays valid.
+ */
+const char *tv_config_get(const char *name, const char *flag);
+/* Like tv_config_get for a whole number in [min, max]; exits 64 naming the setting if it is not one. */
+long tv_config_get_long(const char *name, const char *flag, long min, long max);
+/* Returns 1 if the setting holds a secret (a password, key or token) that must never be logged. */
+int tv_config_is_secret(const char *name);
+/* Returns a copy of a URI or connection string with passwords, keys and signatures replaced by "***". */
+char *tv_config_redact(const char *value);
+/* Forgets cached values, so tests can change the environment between calls. */
+void tv_config_reset(void);
+
+#endif

@@ -1,0 +1,33 @@
+/* io.h: whole reads and writes on file descriptors, immune to EINTR and short transfers. */
+#ifndef TV_IO_H
+#define TV_IO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Writes all len bytes; returns 0, or -1 with errno set. */
+int tv_write_all(int fd, const void *buf, size_t len);
+/* Reads until len bytes or end of file; returns the count (short only at EOF), or -1 with errno set. */
+ssize_t tv_read_full(int fd, void *buf, size_t len);
+
+
+
+/* A buffered writer, so that a stream of small documents costs few system calls. */
+struct tv_writer {
+	int		 fd;
+	char		*buf;
+	size_t		 len;
+	size_t		 cap;
+	unsigned long long total;	/* bytes accepted so far */
+};
+
+/* Prepares w to write to fd through a buffer of cap bytes; returns 0, or -1 if out of memory. */
+int tv_writer_init(struct tv_writer *w, int fd, size_t cap);
+/* Appends len bytes; returns 0, or -1 with errno set. */
+int tv_writer_put(struct tv_writer *w, const void *data, size_t len);
+/* Writes out what is buffered; returns 0, or -1 with errno set. */
+int tv_writer_flush(struct tv_writer *w);
+/* Releases the buffer without flushing it. */
+void tv_writer_free(struct tv_writer *w);
+
+#endif
