@@ -40,16 +40,18 @@ tv_die() {
 	exit "$status"
 }
 
-# Prints the first nonzero status among its arguments (pass "${PIPESTATUS[@]}"), or 0.
+# Prints the status that explains a failed pipeline (pass "${PIPESTATUS[@]}"), or 0: the first
+# nonzero one, passing over 141 (SIGPIPE), which an upstream stage gets when a later one dies.
 tv_pipe_status() {
-	local s
+	local s first=0
 	for s in "$@"; do
-		if [ "$s" -ne 0 ]; then
+		if [ "$s" -ne 0 ] && [ "$s" -ne 141 ]; then
 			echo "$s"
 			return 0
 		fi
+		[ "$first" -ne 0 ] || first=$s
 	done
-	echo 0
+	echo "$first"
 }
 
 # Prints the seconds since $1 (a date +%s.%N value) with two decimals.
