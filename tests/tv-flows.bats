@@ -364,3 +364,20 @@ EOF
 			<(tv-export -q -c "$c" | bsondump --quiet 2>/dev/null | sort)
 	done
 }
+
+@test "the README's demo runs end to end and the counts match" {
+	[[ $BATS_TEST_FILENAME != *azurite* ]] || skip "the demo's own store is the file: one"
+	unset BACKUP_BLOB_STORAGE_CONNECTION_STRING BACKUP_BLOB_CONTAINER_NAME
+	# The demo starts its own server: MONGODB_URI unset is what a fresh machine has.
+	run env -u MONGODB_URI TV_DEMO_MESSAGES=300 tv-demo --no-build
+	assert_status 0
+	assert_output_contains "Restored 300 documents into messages"
+	assert_output_contains "All counts match."
+}
+
+@test "the scripts are shellcheck-clean" {
+	command -v shellcheck >/dev/null || skip "shellcheck is not installed"
+	cd "$TV_SRCDIR"
+	shellcheck -x -S warning scripts/tv-backup scripts/tv-cron-install scripts/tv-demo \
+		scripts/tv-list scripts/tv-lib.sh scripts/tv-recover scripts/tv-verify
+}
