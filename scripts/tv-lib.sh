@@ -120,6 +120,10 @@ tv__exit() {
 tv_lock() {
 	[ -n "${TV_LOCK_HELD:-}" ] && return 0
 	local dir=${BACKUP_STATE_DIR:-/var/lib/tralivali-backup}
+	# Like the circuit breaker's state: a user who cannot write the system directory gets their own.
+	if [ -z "${BACKUP_STATE_DIR:-}" ] && ! { mkdir -p "$dir" && [ -w "$dir" ]; } 2>/dev/null; then
+		dir=${XDG_STATE_HOME:-$HOME/.local/state}/tralivali-backup
+	fi
 	TV_LOCK_FILE=${TV_LOCK_FILE:-$dir/tralivali-backup.lock}
 	mkdir -p "$(dirname "$TV_LOCK_FILE")" && exec 9>>"$TV_LOCK_FILE" || {
 		tv_error "cannot open the lock file $TV_LOCK_FILE (set BACKUP_STATE_DIR to a writable directory)"

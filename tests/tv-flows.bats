@@ -317,6 +317,33 @@ EOF
 	assert_status 0
 }
 
+@test "storage down: the backup fails, commits nothing, and the circuit breaker then fails fast" {
+	backup_at 2024-07-01T03:00Z --collections invites
+	tv-blob-get backups/2024-07-01/manifest.json >"$BATS_TEST_TMPDIR/manifest.before"
+	local good=$BACKUP_BLOB_STORAGE_CONNECTION_STRING
+	# An Azure store nothing answers for, with a short retry budget.
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=$AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$(tv_free_port)/$AZURITE_ACCOUNT;"
+	export TV_RETRY_MAX_SECONDS=1 BACKUP_CIRCUIT_BREAKER_FAILURE_THRESHOLD=2 BACKUP_CIRCUIT_BREAKER_TIMEOUT_SECONDS=600
+	run tv-blob-ls backups/
+	[[ $output != *"only file:/path stores are supported"* ]] || skip "this build has no Azure store"
+	run --separate-stderr env TV_NOW=2024-07-01T15:00Z tv-backup --collections invites,users
+	[ "$status" -eq 75 ] || [ "$status" -eq 69 ]
+	[ "$(jq -r .status <<<"$output")" = Failed ]
+	[[ $stderr == *"nothing was committed"* ]]
+	# Once open, the breaker fails every run at once, naming itself.
+	SECONDS=0
+	run --separate-stderr env TV_NOW=2024-07-01T16:00Z tv-backup --collections invites
+	assert_status 69
+	[[ $stderr == *"Circuit breaker is open"* ]]
+	[ "$SECONDS" -lt 10 ]
+	run tv-verify --latest
+	assert_status 69
+	# The store back: the earlier backup of the day is as it was.
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=$good
+	rm -rf "$BACKUP_STATE_DIR"
+	tv-blob-get backups/2024-07-01/manifest.json | cmp "$BATS_TEST_TMPDIR/manifest.before" -
+}
+
 @test "overlapping runs are refused with a clear message" {
 	backup_at 2024-01-15T03:00Z --collections invites
 	# Another run holds the lock.
