@@ -310,7 +310,7 @@ truncated(struct pool *p, struct input *in, uint64_t member)
 {
 	drain(p);
 	tv_fatal(EX_DATAERR, "unexpected end of input at byte offset %" PRIu64
-	    " (truncated gzip member starting at byte offset %" PRIu64 ")", in_offset(in), member);
+	    " (truncated gzip member starting at byte offset %" PRIu64 ")", in->base + in->len, member);
 }
 
 /* Copies the next len bytes of input to dst, reading the bulk straight into it. */
