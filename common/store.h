@@ -1,0 +1,77 @@
+/* store.h: the blob store the tools write backups to: Azure Blob Storage or a local directory. */
+#ifndef TV_STORE_H
+#define TV_STORE_H
+
+#include <stddef.h>
+#include <time.h>
+
+/*
+ * Every function returning int returns 0 on success or a sysexits(3) code
+ * after logging why: 64 bad name, 65 checksum or size mismatch, 66 no such
+ * blob, 69 store unreachable or circuit open, 74 local I/O error, 75 retries
+ * exhausted, 77 access denied.  Tools exit with that code.
+ */
+
+struct tv_store;
+struct tv_upload;
+
+/* What an upload stored: enough to commit or discard it later, from another process. */
+struct tv_receipt {
+	char			*name;		/* blob name */
+	unsigned long long	 size;		/* bytes stored */
+	char			 md5[25];	/* whole blob MD5, base64 */
+	char			 sha256[65];	/* whole blob SHA-256, hex */
+	int			 committed;	/* 1 once visible under name */
+	char			*store;		/* "file" or "azure" */
+	char			*staging;	/* file: the temporary file; azure: the upload id */
+	unsigned long		 blocks;	/* azure: blocks staged */
+};
+
+/* One entry of a listing. */
+struct tv_blob {
+	const char		*name;
+	unsigned long long	 size;
+	time_t			 mtime;		/* last modified, UTC */
+};
+
+/* Called once per blob of a listing, in name order; a nonzero return stops the listing with that code. */
+typedef int (*tv_list_fn)(const struct tv_blob *blob, void *arg);
+
+/* Opens the store BACKUP_BLOB_STORAGE_CONNECTION_STRING names, with container BACKUP_BLOB_CONTAINER_NAME; exits on failure. */
+struct tv_store *tv_store_open(void);
+/* Releases a store. */
+void tv_store_close(struct tv_store *store);
+/* Returns 0 if name is a usable blob name, else logs why and returns 64. */
+int tv_store_check_name(const char *name);
+
+/* Starts uploading blob name; nothing is visible under name until tv_upload_commit. */
+int tv_upload_begin(struct tv_store *store, const char *name, struct tv_upload **up);
+/* Adds len bytes to the upload. */
+int tv_upload_write(struct tv_upload *up, const void *buf, size_t len);
+/* Stores everything written so far, still invisible, and fills r (which tv_receipt_free releases); frees up. */
+int tv_upload_finish(struct tv_upload *up, struct tv_receipt *r);
+/* Discards an upload that was never finished; frees up. */
+void tv_upload_cancel(struct tv_upload *up);
+
+/* Makes a finished upload visible under its name, replacing any earlier blob whole; sets r->committed. */
+int tv_store_commit(struct tv_store *store, struct tv_receipt *r);
+/* Discards a finished, uncommitted upload. */
+int tv_store_abort(struct tv_store *store, const struct tv_receipt *r);
+
+/* Writes blob name to fd, resuming after broken connections, and checks its size and checksum. */
+int tv_store_get(struct tv_store *store, const char *name, int fd);
+/* Calls fn for every blob whose name starts with prefix (NULL or "" for all), in name order. */
+int tv_store_list(struct tv_store *store, const char *prefix, tv_list_fn fn, void *arg);
+/* Fills *blob (name excepted) with blob name's size and modification time. */
+int tv_store_stat(struct tv_store *store, const char *name, struct tv_blob *blob);
+/* Deletes blob name; a blob that is already gone is not an error. */
+int tv_store_delete(struct tv_store *store, const char *name);
+
+/* Writes r to path as JSON, atomically. */
+int tv_receipt_write(const struct tv_receipt *r, const char *path);
+/* Reads a receipt tv_receipt_write wrote. */
+int tv_receipt_read(struct tv_receipt *r, const char *path);
+/* Releases the strings a receipt holds. */
+void tv_receipt_free(struct tv_receipt *r);
+
+#endif

@@ -1,0 +1,27 @@
+# blob.bash: helpers for the tv-blob-* tests: reproducible data streams and their checksums.
+# shellcheck shell=bash
+
+# Prints $1 bytes of incompressible, reproducible data (AES-CTR of zeros under key $2, default "tv").
+tv_data() {
+	openssl enc -aes-128-ctr -pass "pass:${2:-tv}" -nosalt -pbkdf2 </dev/zero 2>/dev/null | head -c "$1"
+}
+
+# Prints the SHA-256 of standard input, hex only.
+tv_sha256() {
+	sha256sum | cut -d' ' -f1
+}
+
+# Streams $1 bytes of tv_data into blob $2 and back, never keeping a copy on disk: fails
+# unless both tools exit 0 and what comes back hashes like what went in.
+tv_blob_round_trip() {
+	local size=$1 name=$2 want got
+	tv_data "$size" | tv-blob-put -q "$name"
+	[ "${PIPESTATUS[1]}" -eq 0 ] || { echo "tv-blob-put failed: ${PIPESTATUS[*]}" >&2; return 1; }
+	want=$(tv_data "$size" | tv_sha256)
+	got=$(tv-blob-get -q "$name" | tv_sha256; exit "${PIPESTATUS[0]}") ||
+		{ echo "tv-blob-get failed" >&2; return 1; }
+	if [ "$want" != "$got" ]; then
+		printf 'round trip of %s bytes differs: sent %s, got %s\n' "$size" "$want" "$got" >&2
+		return 1
+	fi
+}

@@ -1,0 +1,155 @@
+/* tv-blob-put: stores standard input as one blob, whole or not at all. */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "log.h"
+#include "store.h"
+
+enum mode { PUT, STAGE, COMMIT, ABORT };
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: tv-blob-put [-qv] [--receipt file] name\n"
+	    "       tv-blob-put [-qv] --no-commit | --commit | --abort --receipt file name\n");
+	exit(EX_USAGE);
+}
+
+/* Uploads standard input as name, leaving it uncommitted; fills r. */
+static int
+upload(struct tv_store *store, const char *name, struct tv_receipt *r)
+{
+	struct tv_upload *up;
+	size_t cap = 1 << 20;
+	char *buf;
+	ssize_t n;
+	int rc;
+
+	if ((rc = tv_upload_begin(store, name, &up)) != 0)
+		return rc;
+	if ((buf = malloc(cap)) == NULL)
+		tv_fatal(EX_OSERR, "out of memory");
+	while ((n = tv_read_full(STDIN_FILENO, buf, cap)) > 0)
+		if ((rc = tv_upload_write(up, buf, (size_t)n)) != 0)
+			break;
+	free(buf);
+	if (n < 0 && rc == 0) {
+		tv_error("reading standard input: %m");
+		rc = EX_IOERR;
+	}
+	/* Only a clean end of input may be committed. */
+	if (rc != 0) {
+		tv_upload_cancel(up);
+		return rc;
+	}
+	return tv_upload_finish(up, r);
+}
+
+/* Reads the receipt of an earlier --no-commit run and checks that it is for name. */
+static int
+read_receipt(const char *path, const char *name, struct tv_receipt *r)
+{
+	int rc = tv_receipt_read(r, path);
+
+	if (rc == 0 && strcmp(r->name, name) != 0) {
+		tv_error("receipt %s is for %s, not %s", path, r->name, name);
+		rc = EX_USAGE;
+	}
+	return rc;
+}
+
+static void
+log_stored(const struct tv_receipt *r)
+{
+	if (r->committed)
+		tv_info("Uploaded backup to: %s", r->name);
+	tv_info("%s %s: %llu bytes, sha256 %s", r->committed ? "Uploaded" : "Staged (not committed)",
+	    r->name, r->size, r->sha256);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "abort",	no_argument,		NULL, 'A' },
+		{ "commit",	no_argument,		NULL, 'C' },
+		{ "no-commit",	no_argument,		NULL, 'N' },
+		{ "quiet",	no_argument,		NULL, 'q' },
+		{ "receipt",	required_argument,	NULL, 'r' },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct tv_receipt r = { 0 };
+	struct tv_store *store;
+	const char *receipt = NULL, *name;
+	enum mode mode = PUT;
+	int ch, status;
+
+	tv_log_init(argv[0]);
+	while ((ch = getopt_long(argc, argv, "qv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'A':
+		case 'C':
+		case 'N':
+			if (mode != PUT)
+				usage();
+			mode = ch == 'A' ? ABORT : ch == 'C' ? COMMIT : STAGE;
+			break;
+		case 'q':
+			tv_log_set_level(TV_LOG_QUIET);
+			break;
+		case 'r':
+			receipt = optarg;
+			break;
+		case 'v':
+			tv_log_set_level(TV_LOG_VERBOSE);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1 || (mode != PUT && receipt == NULL))
+		usage();
+	name = argv[0];
+	if ((status = tv_store_check_name(name)) != 0)
+		return status;
+
+	/* Nothing was staged if the upload never got far enough to write a receipt. */
+	if (mode == ABORT && access(receipt, F_OK) != 0) {
+		tv_debug("no receipt %s: nothing to discard", receipt);
+		return 0;
+	}
+	store = tv_store_open();
+	switch (mode) {
+	case PUT:
+	case STAGE:
+		if ((status = upload(store, name, &r)) == 0 && mode == PUT)
+			status = tv_store_commit(store, &r);
+		break;
+	case COMMIT:
+		if ((status = read_receipt(receipt, name, &r)) == 0)
+			status = tv_store_commit(store, &r);
+		break;
+	case ABORT:
+		if ((status = read_receipt(receipt, name, &r)) == 0 &&
+		    (status = tv_store_abort(store, &r)) == 0)
+			tv_info("Discarded the uncommitted upload of %s", name);
+		break;
+	}
+	if (status == 0 && mode != ABORT) {
+		log_stored(&r);
+		if (receipt != NULL)
+			status = tv_receipt_write(&r, receipt);
+	}
+	tv_receipt_free(&r);
+	tv_store_close(store);
+	return status;
+}
