@@ -112,9 +112,10 @@ fs_upload_begin(struct tv_store *store, const char *name, struct tv_upload **out
 	struct filestore *fs = (struct filestore *)store;
 	struct fileupload *up = calloc(1, sizeof(*up));
 	char *target = join(fs->dir, name), *copy = strdup(target), *base;
-	int fd, rc;
+	int fd, rc, suffixlen;
 
 	base = basename(copy);
+	suffixlen = (int)strlen(base) + 1;	/* base points into copy, freed below */
 	if (asprintf(&up->tmp, "%.*s" STAGE_PREFIX "XXXXXX.%s", (int)(strlen(target) - strlen(base)),
 	    target, base) < 0)
 		tv_fatal(EX_OSERR, "out of memory");
@@ -122,7 +123,7 @@ fs_upload_begin(struct tv_store *store, const char *name, struct tv_upload **out
 	free(target);
 	if ((rc = make_parents(up->tmp)) != 0)
 		goto fail;
-	if ((fd = mkstemps(up->tmp, (int)strlen(base) + 1)) < 0) {
+	if ((fd = mkstemps(up->tmp, suffixlen)) < 0) {
 		rc = syserr("create", up->tmp);
 		goto fail;
 	}

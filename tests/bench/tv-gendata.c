@@ -440,7 +440,7 @@ main(int argc, char *argv[])
 	g.state = mix64(seed * NCOLLS + c) | 1;
 	g.clock_ms = EPOCH_MS;
 	if (tv_writer_init(&out, STDOUT_FILENO, 1 << 20) == -1 || (text = malloc(4096)) == NULL)
-		tv_fatal_errno(EX_OSERR, "out of memory");
+		tv_fatal_errno(EXIT_FAILURE, "out of memory");
 	for (i = 0; i < count; i++) {
 		bson_t b;
 

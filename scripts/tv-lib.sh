@@ -1,0 +1,215 @@
+# tv-lib.sh: what the tralivali-backup flows share: logging in libtv's layout, exit codes,
+# the clock (TV_NOW), the run lock, a work directory, and reading manifests from the store.
+# Sourced by scripts/tv-*; not a command.
+# shellcheck shell=bash
+
+# The constants below are for the scripts that source this file.
+# shellcheck disable=SC2034
+
+# sysexits(3), as design.md uses them.
+readonly EX_USAGE=64 EX_DATAERR=65 EX_NOINPUT=66 EX_UNAVAILABLE=69 EX_TEMPFAIL=75
+# The collections the TralliValli service keeps, in the seed's order.
+readonly TV_COLLECTIONS=(users conversations messages invites files)
+# Blob names: backups/{YYYY-MM-DD}/tralivali_{collection}.bson.gz, as the seed wrote them.
+readonly TV_BACKUP_ROOT=backups
+readonly TV_SAFETY_ROOT=safety
+
+TV_PROG=${0##*/}
+TV_VERBOSE=${TV_VERBOSE:-0}
+
+# Logs one line on stderr in libtv's layout: [YYYY-MM-DD HH:MM:SS LVL] message.
+tv__log() {
+	local tag=$1
+	shift
+	printf '[%s %s] %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S')" "$tag" "$*" >&2
+}
+
+# Logs an information line (hidden by -q).
+tv_info() { [ "$TV_VERBOSE" -lt 0 ] || tv__log INF "$*"; }
+# Logs a debug line (shown by -v).
+tv_debug() { [ "$TV_VERBOSE" -lt 1 ] || tv__log DBG "$TV_PROG: $*"; }
+# Logs a warning prefixed by the program name.
+tv_warn() { tv__log WRN "$TV_PROG: $*"; }
+# Logs an error prefixed by the program name.
+tv_error() { tv__log ERR "$TV_PROG: $*"; }
+# Logs an error and exits with the given status.
+tv_die() {
+	local status=$1
+	shift
+	tv_error "$*"
+	exit "$status"
+}
+
+# Prints the first nonzero status among its arguments (pass "${PIPESTATUS[@]}"), or 0.
+tv_pipe_status() {
+	local s
+	for s in "$@"; do
+		if [ "$s" -ne 0 ]; then
+			echo "$s"
+			return 0
+		fi
+	done
+	echo 0
+}
+
+# Prints the seconds since $1 (a date +%s.%N value) with two decimals.
+tv_elapsed() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }'; }
+
+# Prints the current time as seconds since the epoch, or TV_NOW's (ISO-8601) when set.
+tv_now() {
+	if [ -n "${TV_NOW:-}" ]; then
+		tv_epoch "$TV_NOW" || tv_die "$EX_USAGE" "TV_NOW: not an ISO-8601 time: $TV_NOW"
+	else
+		date -u +%s
+	fi
+}
+
+# Prints an ISO-8601 time (2024-01-15, 2024-01-15T03:00Z, 2024-01-15T03:00:00Z) as epoch seconds.
+tv_epoch() {
+	[[ $1 =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}([T\ ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$ ]] || return 1
+	TZ=UTC date -d "$1" +%s 2>/dev/null
+}
+
+# Prints epoch seconds $1 in the given date(1) format, in UTC.
+tv_utc() { date -u -d "@$1" "+$2"; }
+
+# Prints a fresh 24-hex-digit ObjectId-like id: seconds since the epoch, then random bytes.
+tv_object_id() {
+	printf '%08x%s\n' "$(tv_now)" "$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')"
+}
+
+# Loads KEY=VALUE lines (systemd EnvironmentFile style, # comments, optional quotes) into the environment.
+tv_load_env_file() {
+	local file=$1 line key value
+	[ -r "$file" ] || tv_die "$EX_NOINPUT" "cannot read environment file $file"
+	while IFS= read -r line || [ -n "$line" ]; do
+		line=${line#"${line%%[![:space:]]*}"}
+		[[ -z $line || $line == \#* ]] && continue
+		line=${line#export }
+		[[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || tv_die "$EX_USAGE" "$file: not KEY=VALUE: $line"
+		key=${BASH_REMATCH[1]}
+		value=${BASH_REMATCH[2]}
+		if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then
+			value=${BASH_REMATCH[1]}
+		fi
+		export "$key=$value"
+	done <"$file"
+}
+
+# Creates $TV_WORK, a private directory removed at exit, and runs tv_at_exit (if defined) first.
+tv_make_workdir() {
+	TV_WORK=$(mktemp -d "${TMPDIR:-/tmp}/$TV_PROG.XXXXXX")
+	trap tv__exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+tv__exit() {
+	local status=$?
+	if declare -F tv_at_exit >/dev/null; then
+		tv_at_exit || true
+	fi
+	rm -rf "$TV_WORK"
+	exit "$status"
+}
+
+# Takes the lock that keeps backups and restores from overlapping, or returns 75 saying who holds it.
+# A child run by a lock holder (tv-recover's safety backup) inherits TV_LOCK_HELD and skips it.
+tv_lock() {
+	[ -n "${TV_LOCK_HELD:-}" ] && return 0
+	local dir=${BACKUP_STATE_DIR:-/var/lib/tralivali-backup}
+	TV_LOCK_FILE=${TV_LOCK_FILE:-$dir/tralivali-backup.lock}
+	mkdir -p "$(dirname "$TV_LOCK_FILE")" && exec 9>>"$TV_LOCK_FILE" || {
+		tv_error "cannot open the lock file $TV_LOCK_FILE (set BACKUP_STATE_DIR to a writable directory)"
+		return "$EX_TEMPFAIL"
+	}
+	if ! flock -n 9; then
+		tv_error "another backup or restore is running (lock $TV_LOCK_FILE held by $(cat "$TV_LOCK_FILE.owner" 2>/dev/null || echo unknown)); not starting"
+		return "$EX_TEMPFAIL"
+	fi
+	printf '%s pid %s since %s\n' "$TV_PROG" "$$" "$(date -u +%FT%TZ)" >"$TV_LOCK_FILE.owner"
+	export TV_LOCK_HELD=$TV_LOCK_FILE
+}
+
+# Prints the folder prefix of a backup named by a date (backups/2024-01-15) or a prefix (safety/...).
+tv_backup_prefix() {
+	local arg=${1%/}
+	if [[ $arg =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]]; then
+		echo "$TV_BACKUP_ROOT/$arg"
+	elif [[ $arg == */* ]]; then
+		echo "$arg"
+	else
+		tv_die "$EX_USAGE" "not a backup date (YYYY-MM-DD) or folder (backups/YYYY-MM-DD): $1"
+	fi
+}
+
+# Prints the names of the manifests under a root folder (default backups), oldest date first.
+tv_manifest_names() {
+	local root=${1:-$TV_BACKUP_ROOT} listing status
+	listing=$(tv-blob-ls "$root/") || {
+		status=$?
+		tv_error "cannot list $root/ in the blob store"
+		return "$status"
+	}
+	awk -F '\t' -v root="$root" \
+		'index($1, root "/") == 1 && $1 ~ /\/manifest\.json$/ && split(substr($1, length(root) + 2), p, "/") == 2 { print $1 }' \
+		<<<"$listing"
+}
+
+# Prints the backup folders under a root (default backups) that hold any blob, oldest first.
+tv_backup_folders() {
+	local root=${1:-$TV_BACKUP_ROOT} listing status
+	listing=$(tv-blob-ls "$root/") || {
+		status=$?
+		tv_error "cannot list $root/ in the blob store"
+		return "$status"
+	}
+	awk -F '\t' -v root="$root" \
+		'index($1, root "/") == 1 && split(substr($1, length(root) + 2), p, "/") == 2 { print root "/" p[1] }' \
+		<<<"$listing" | uniq
+}
+
+# Copies a backup's manifest to file $2; returns 66 if it has none, 65 if it is not a manifest.
+tv_get_manifest() {
+	local prefix=$1 out=$2 status=0
+	tv-blob-get "$prefix/manifest.json" >"$out" 2>"$out.err" || status=$?
+	if [ "$status" -ne 0 ]; then
+		# A missing manifest is an expected answer here, not an error to show.
+		[ "$status" -eq "$EX_NOINPUT" ] || cat "$out.err" >&2
+		return "$status"
+	fi
+	if ! jq -e 'type == "object" and (.id | type == "string") and (.collections | type == "array")' "$out" >/dev/null 2>&1; then
+		tv_error "$prefix/manifest.json: not a tralivali-backup manifest"
+		return "$EX_DATAERR"
+	fi
+}
+
+# Prints the blob name of a collection's dump in a backup folder.
+tv_blob_name() { echo "$1/tralivali_$2.bson.gz"; }
+# Prints the blob name of a collection's metadata (indexes, options) in a backup folder.
+tv_metadata_name() { echo "$1/tralivali_$2.metadata.json"; }
+
+# Prints the value of a seed log line's number: tv_log_number FILE 'sed regexp with one group'.
+tv_log_number() {
+	sed -n "s/^\[[^]]*\] $2.*/\1/p" "$1" | tail -n 1
+}
+
+# Splits a comma-separated list into the array named $2, rejecting names that are not collection names.
+tv_split_collections() {
+	local -n into=$2
+	local c
+	IFS=, read -r -a into <<<"$1"
+	[ "${#into[@]}" -gt 0 ] || tv_die "$EX_USAGE" "--collections: empty list"
+	for c in "${into[@]}"; do
+		[[ $c =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]*$ ]] || tv_die "$EX_USAGE" "--collections: not a collection name: '$c'"
+	done
+}
+
+# Prints a table read as tab-separated lines on stdin, columns padded to line up.
+tv_table() {
+	awk -F '\t' '{ for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) }
+		if (NF > nf) nf = NF }
+		END { for (r = 1; r <= NR; r++) { line = ""
+			for (i = 1; i <= nf; i++) line = line (i < nf ? sprintf("%-" w[i] + 2 "s", cell[r, i]) : cell[r, i])
+			print line } }'
+}

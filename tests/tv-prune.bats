@@ -1,0 +1,124 @@
+#!/usr/bin/env bats
+# tv-prune: retention by the date in the blob names, never the newest complete backups.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	load lib/common
+	STORE=$BATS_TEST_TMPDIR/store
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING="file:$STORE"
+	export BACKUP_BLOB_CONTAINER_NAME=backups
+	export BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state
+	unset TV_NOW BACKUP_RETENTION_DAYS
+}
+
+# Stores a backup folder for date $1: two dumps and, unless $2 is "none", a manifest with status $2.
+make_backup() {
+	local day=$1 status=${2:-Completed}
+	printf 'users %s' "$day" | tv-blob-put -q "backups/$day/tralivali_users.bson.gz"
+	printf 'messages %s' "$day" | tv-blob-put -q "backups/$day/tralivali_messages.bson.gz"
+	[ "$status" = none ] ||
+		printf '{"id": "%s", "status": "%s", "collections": []}\n' 0123456789abcdef01234567 "$status" |
+		tv-blob-put -q "backups/$day/manifest.json"
+}
+
+# Prints the backup dates left in the store, one a line.
+dates_left() {
+	tv-blob-ls backups/ | cut -f 1 | cut -d / -f 2 | sort -u
+}
+
+@test "deletes the dates older than the retention and keeps the rest" {
+	for d in 2024-01-01 2024-01-10 2024-01-20 2024-01-30; do make_backup "$d"; done
+	run bash -c 'tv-blob-ls backups/ | tv-prune --retention-days 15 --keep-min 0 --now 2024-01-31T03:00:00Z'
+	assert_status 0
+	assert_output_contains "Cleaned up 2 old backup(s)"
+	[ "$(dates_left | tr '\n' ' ')" = "2024-01-20 2024-01-30 " ]
+}
+
+@test "a date exactly at the cutoff day is kept" {
+	make_backup 2024-01-16
+	make_backup 2024-01-15
+	tv-blob-ls backups/ | tv-prune --retention-days 15 --keep-min 0 --now 2024-01-31T23:59Z
+	[ "$(dates_left | tr '\n' ' ')" = "2024-01-16 " ]
+}
+
+@test "never deletes the newest --keep-min complete backups, however old" {
+	for d in 2023-01-01 2023-02-01 2023-03-01 2023-04-01; do make_backup "$d"; done
+	run bash -c 'tv-blob-ls backups/ | tv-prune --retention-days 30 --keep-min 2 --now 2024-06-01'
+	assert_status 0
+	assert_output_contains "Cleaned up 2 old backup(s)"
+	[ "$(dates_left | tr '\n' ' ')" = "2023-03-01 2023-04-01 " ]
+}
+
+@test "incomplete backups do not count as kept, and old ones are deleted" {
+	make_backup 2023-01-01
+	make_backup 2023-02-01 none
+	make_backup 2023-03-01 Failed
+	tv-blob-ls backups/ | tv-prune --retention-days 30 --keep-min 1 --now 2024-06-01
+	[ "$(dates_left | tr '\n' ' ')" = "2023-01-01 " ]
+}
+
+@test "recent incomplete backups are left alone (a backup may be running)" {
+	make_backup 2024-05-31 none
+	tv-blob-ls backups/ | tv-prune --retention-days 30 --keep-min 0 --now 2024-06-01
+	[ "$(dates_left)" = 2024-05-31 ]
+}
+
+@test "-n prints what would be deleted, manifest first, and deletes nothing" {
+	make_backup 2023-01-01
+	make_backup 2024-05-31
+	run --separate-stderr bash -c 'tv-blob-ls backups/ | tv-prune -n --retention-days 30 --keep-min 0 --now 2024-06-01'
+	assert_status 0
+	[ "$output" = "backups/2023-01-01/manifest.json
+backups/2023-01-01/tralivali_messages.bson.gz
+backups/2023-01-01/tralivali_users.bson.gz" ]
+	[[ "$stderr" == *"Would clean up 1 old backup(s) (dry run)"* ]]
+	[ "$(dates_left | tr '\n' ' ')" = "2023-01-01 2024-05-31 " ]
+}
+
+@test "TV_NOW sets the clock like --now" {
+	make_backup 2024-01-01
+	make_backup 2024-03-01
+	run --separate-stderr bash -c 'tv-blob-ls backups/ | TV_NOW=2024-03-05T00:00:00Z tv-prune -n --retention-days 30 --keep-min 0'
+	assert_status 0
+	[ "$(echo "$output" | cut -d / -f 2 | sort -u)" = 2024-01-01 ]
+}
+
+@test "the retention defaults to BACKUP_RETENTION_DAYS" {
+	make_backup 2024-02-20
+	make_backup 2024-02-25
+	run --separate-stderr bash -c 'tv-blob-ls backups/ | BACKUP_RETENTION_DAYS=7 tv-prune -n --keep-min 0 --now 2024-03-01'
+	assert_status 0
+	[ "$(echo "$output" | cut -d / -f 2 | sort -u)" = 2024-02-20 ]
+}
+
+@test "blobs outside backups/YYYY-MM-DD/ are never touched" {
+	make_backup 2020-01-01
+	printf x | tv-blob-put -q safety/2020-01-01T000000Z/tralivali_users.bson.gz
+	printf x | tv-blob-put -q backups/notes.txt
+	printf x | tv-blob-put -q backups/2020-13-01/x
+	tv-blob-ls | tv-prune --retention-days 1 --keep-min 0 --now 2024-01-01
+	[ "$(tv-blob-ls | cut -f 1 | tr '\n' ' ')" = "backups/2020-13-01/x backups/notes.txt safety/2020-01-01T000000Z/tralivali_users.bson.gz " ]
+}
+
+@test "an empty listing cleans up nothing" {
+	run tv-prune --retention-days 1 </dev/null
+	assert_status 0
+	assert_output_contains "Cleaned up 0 old backup(s)"
+}
+
+@test "a line that is not a listing line is refused with exit 65" {
+	run tv-prune --retention-days 1 <<<"backups/2024-01-01/manifest.json 12 2024-01-01T00:00:00Z"
+	assert_status 65
+	assert_output_contains "stdin:1: not a tv-blob-ls line"
+}
+
+@test "a bad --now or --keep-min is a usage error" {
+	run tv-prune --now yesterday </dev/null
+	assert_status 64
+	assert_output_contains "not an ISO-8601 UTC time"
+	run tv-prune --keep-min -1 </dev/null
+	assert_status 64
+	run tv-prune --retention-days many </dev/null
+	assert_status 64
+}
