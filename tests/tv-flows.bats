@@ -96,6 +96,13 @@ regenerate() {
 	done
 }
 
+@test "tv-backup -q logs nothing when all goes well, and prints the trigger JSON" {
+	run --separate-stderr tv-backup -q --collections invites
+	assert_status 0
+	[ -z "$stderr" ]
+	[ "$(jq -r .status <<<"$output")" = Completed ]
+}
+
 @test "the stored dump is the collection byte for byte" {
 	backup_at 2024-01-15T03:00Z --collections messages
 	tv-blob-get backups/2024-01-15/tralivali_messages.bson.gz | gzip -dc >"$BATS_TEST_TMPDIR/from-backup.bson"
