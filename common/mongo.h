@@ -49,6 +49,7 @@ int32_t tv_mongo_batch_size(const char *arg);
 #define TV_MONGO_AUTH_FAILED		18
 #define TV_MONGO_NS_NOT_FOUND		26
 #define TV_MONGO_NS_EXISTS		48
+#define TV_MONGO_NOT_IMPLEMENTED	238
 #define TV_MONGO_DUPLICATE_KEY		11000
 
 #endif

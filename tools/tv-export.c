@@ -20,7 +20,7 @@
 #define DEFAULT_BATCH	1000
 
 /* Collections tv-restore leaves behind only if it was killed: never part of a backup. */
-#define STAGING_PREFIX	"tv_restore_staging_"
+#define RESTORE_PREFIX	"tv_restore_"
 
 enum { OPT_QUERY = 256, OPT_METADATA, OPT_BATCH, OPT_LIST, OPT_COUNT };
 
@@ -92,7 +92,7 @@ list_collections(struct tv_mongo *m)
 	qsort(names, n, sizeof(names[0]), compare_names);
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(names[i], "system.", 7) != 0 &&
-		    strncmp(names[i], STAGING_PREFIX, strlen(STAGING_PREFIX)) != 0)
+		    strncmp(names[i], RESTORE_PREFIX, strlen(RESTORE_PREFIX)) != 0)
 			printf("%s\n", names[i]);
 	bson_strfreev(names);
 	if (fflush(stdout) == EOF || ferror(stdout))
