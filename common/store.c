@@ -11,6 +11,7 @@
 #include <bson/bson.h>
 #include <openssl/evp.h>
 
+#include "azure.h"
 #include "config.h"
 #include "io.h"
 #include "log.h"
@@ -32,7 +33,7 @@ tv_store_open(void)
 		    container ? container : "");
 	if (strncmp(cs, "file:", 5) == 0)
 		return tv_filestore_open(cs + 5, container);
-	tv_fatal(EX_USAGE, "BACKUP_BLOB_STORAGE_CONNECTION_STRING: only file:/path stores are supported by this build");
+	return tv_azure_open(cs, container);
 }
 
 void

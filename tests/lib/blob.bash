@@ -25,3 +25,21 @@ tv_blob_round_trip() {
 		return 1
 	fi
 }
+
+# Prints an Azure connection string for Azurite's account with key $1 (default the real key)
+# and blob endpoint $2 (default Azurite's).
+tv_az_connection_string() {
+	printf 'DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;' \
+		"$AZURITE_ACCOUNT" "${1:-$AZURITE_KEY}" "${2:-$AZURITE_BLOB_ENDPOINT}"
+}
+
+# Prints an account SAS token for Azurite (blob service, all resource types, read/write/
+# delete/list/add/create) that expires at $1 (e.g. 2099-01-01T00:00:00Z), signed with openssl.
+tv_az_account_sas() {
+	local expiry=$1 sv=2019-12-12 key sts sig
+	key=$(base64 -d <<<"$AZURITE_KEY" | od -An -tx1 | tr -d ' \n')
+	sts=$(printf '%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n' "$AZURITE_ACCOUNT" rwdlac b sco "" "$expiry" "" "https,http" "$sv")
+	sig=$(printf '%s\n' "$sts" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" -binary | base64 -w0)
+	printf 'sv=%s&ss=b&srt=sco&sp=rwdlac&se=%s&spr=https,http&sig=%s' "$sv" \
+		"$(jq -rn --arg v "$expiry" '$v|@uri')" "$(jq -rn --arg v "$sig" '$v|@uri')"
+}

@@ -1,0 +1,16 @@
+/* azure.h: the Azure Blob Storage backend of store.h, over libcurl. */
+#ifndef TV_AZURE_H
+#define TV_AZURE_H
+
+#include "store.h"
+
+/*
+ * Opens container of the account a connection string names:
+ *   AccountName=..;AccountKey=..[;DefaultEndpointsProtocol=https][;EndpointSuffix=core.windows.net][;BlobEndpoint=..]
+ *   BlobEndpoint=..;SharedAccessSignature=..
+ *   UseDevelopmentStorage=true   (Azurite's well-known account on 127.0.0.1:10000)
+ * Exits 64 on a malformed string (without echoing secrets) and 69 if the circuit breaker is open.
+ */
+struct tv_store *tv_azure_open(const char *connection_string, const char *container);
+
+#endif
