@@ -40,16 +40,18 @@ tv_die() {
 	exit "$status"
 }
 
-# Prints the first nonzero status among its arguments (pass "${PIPESTATUS[@]}"), or 0.
+# Prints the status that explains a failed pipeline (pass "${PIPESTATUS[@]}"), or 0: the first
+# nonzero one, passing over 141 (SIGPIPE), which an upstream stage gets when a later one dies.
 tv_pipe_status() {
-	local s
+	local s first=0
 	for s in "$@"; do
-		if [ "$s" -ne 0 ]; then
+		if [ "$s" -ne 0 ] && [ "$s" -ne 141 ]; then
 			echo "$s"
 			return 0
 		fi
+		[ "$first" -ne 0 ] || first=$s
 	done
-	echo 0
+	echo "$first"
 }
 
 # Prints the seconds since $1 (a date +%s.%N value) with two decimals.
@@ -118,6 +120,10 @@ tv__exit() {
 tv_lock() {
 	[ -n "${TV_LOCK_HELD:-}" ] && return 0
 	local dir=${BACKUP_STATE_DIR:-/var/lib/tralivali-backup}
+	# Like the circuit breaker's state: a user who cannot write the system directory gets their own.
+	if [ -z "${BACKUP_STATE_DIR:-}" ] && ! { mkdir -p "$dir" && [ -w "$dir" ]; } 2>/dev/null; then
+		dir=${XDG_STATE_HOME:-$HOME/.local/state}/tralivali-backup
+	fi
 	TV_LOCK_FILE=${TV_LOCK_FILE:-$dir/tralivali-backup.lock}
 	mkdir -p "$(dirname "$TV_LOCK_FILE")" && exec 9>>"$TV_LOCK_FILE" || {
 		tv_error "cannot open the lock file $TV_LOCK_FILE (set BACKUP_STATE_DIR to a writable directory)"

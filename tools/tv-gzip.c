@@ -83,6 +83,7 @@ struct input {
 	size_t		 len;
 	uint64_t	 base;		/* stream offset of buf[0] */
 	int		 eof;
+	unsigned char	*zout;		/* zlib's output for foreign members */
 };
 
 static void
@@ -356,8 +357,9 @@ tv_member(struct input *in, size_t maxmember, size_t *msize, size_t *isize)
 
 /* Inflates one member written by another tool, streaming, with zlib. */
 static void
-inflate_member(struct pool *p, struct input *in, unsigned char *out)
+inflate_member(struct pool *p, struct input *in)
 {
+	unsigned char *out = in->zout;
 	uint64_t start = in_offset(in);
 	z_stream z;
 	size_t avail;
@@ -392,13 +394,12 @@ static uint64_t
 decompress_stream(struct pool *p)
 {
 	struct input in = { 0 };
-	unsigned char *out;
 	size_t msize, isize, avail;
 	uint64_t members = 0, start;
 	struct slot *s;
 	int open = 0;		/* the last member was ours and not the end member */
 
-	if ((in.buf = malloc(INBUF)) == NULL || (out = malloc(INBUF)) == NULL)
+	if ((in.buf = malloc(INBUF)) == NULL || (in.zout = malloc(INBUF)) == NULL)
 		tv_fatal(EXIT_FAILURE, "out of memory");
 	while ((avail = in_fill(&in, 2)) > 0) {
 		start = in_offset(&in);
@@ -422,7 +423,7 @@ decompress_stream(struct pool *p)
 		} else {
 			/* Output order: everything before this member goes out first. */
 			drain(p);
-			inflate_member(p, &in, out);
+			inflate_member(p, &in);
 			open = 0;
 		}
 		members++;
@@ -434,7 +435,7 @@ decompress_stream(struct pool *p)
 		tv_fatal(EX_DATAERR, "unexpected end of input at byte offset %" PRIu64
 		    " (the stream was cut after a member: its end member is missing)", in_offset(&in));
 	free(in.buf);
-	free(out);
+	free(in.zout);
 	return in_offset(&in);
 }
 

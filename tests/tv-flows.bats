@@ -1,0 +1,410 @@
+#!/usr/bin/env bats
+# The flows end to end against a real MongoDB-wire server and a real blob store:
+# tv-backup, tv-list, tv-verify, tv-recover, retention, and the failures an operator meets.
+# This file runs against the file: store; tv-flows-azurite.bats (a link to it) against Azurite.
+
+bats_require_minimum_version 1.5.0
+
+# Small, realistic data: enough documents to span several gzip and insert batches.
+declare -A SIZES=([users]=60 [conversations]=40 [messages]=400 [invites]=10 [files]=25)
+
+setup_file() {
+	load lib/common
+	tv_start_mongo
+	if [[ $BATS_TEST_FILENAME == *azurite* ]]; then
+		tv_start_azurite
+		BACKUP_BLOB_STORAGE_CONNECTION_STRING=$AZURITE_CONNECTION_STRING
+	else
+		BACKUP_BLOB_STORAGE_CONNECTION_STRING=file:$BATS_FILE_TMPDIR/store
+	fi
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING BACKUP_BLOB_CONTAINER_NAME=backups
+	local c
+	for c in "${!SIZES[@]}"; do
+		tv-gendata -s 7 "$c" "${SIZES[$c]}" | tv-restore -q -c "$c" --drop
+	done
+}
+
+teardown_file() {
+	load lib/common
+	tv_stop_mongo
+	[[ $BATS_TEST_FILENAME != *azurite* ]] || tv_stop_azurite
+}
+
+setup() {
+	load lib/common
+	# Each test has its own state (lock, circuit breaker) and its own container, so that
+	# tests do not see each other's backups; retention only runs where a test asks for it.
+	export BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state
+	export BACKUP_BLOB_CONTAINER_NAME="t$BATS_TEST_NUMBER-$RANDOM"
+	export BACKUP_RETENTION_DAYS=100000
+	unset TV_NOW
+}
+
+# Prints the documents collection $1 has now (in database $2 if given).
+count() {
+	tv-export ${2:+-d "$2"} --count -c "$1"
+}
+
+# Prints the SHA-256 of collection $1's documents as tv-export streams them.
+fingerprint() {
+	tv-export -q -c "$1" | sha256sum | cut -d ' ' -f 1
+}
+
+# Backs up at the fake time $1 (ISO-8601), more arguments going to tv-backup; fails the test on failure.
+backup_at() {
+	local at=$1
+	shift
+	TV_NOW=$at tv-backup -q "$@" >/dev/null
+}
+
+# Replaces collection $1 with $2 generated documents (seed $3, default 8).
+regenerate() {
+	tv-gendata -s "${3:-8}" "$1" "$2" | tv-restore -q -c "$1" --drop
+}
+
+@test "a backup stores every collection, its metadata and the manifest, and prints the trigger JSON" {
+	run --separate-stderr env TV_NOW=2024-01-15T03:00:00Z tv-backup --type scheduled
+	assert_status 0
+	[ "$(jq -r .status <<<"$output")" = Completed ]
+	[ "$(jq -r .message <<<"$output")" = "Backup completed successfully" ]
+	local id
+	id=$(jq -r .backupId <<<"$output")
+	[[ $id =~ ^[0-9a-f]{24}$ ]]
+	# The seed's log lines, in the seed's words.
+	[[ $stderr == *"Starting backup process at "* ]]
+	[[ $stderr == *"Backing up collection: users"* ]]
+	[[ $stderr == *"Exported 400 documents from messages, BSON size: "*" bytes"* ]]
+	[[ $stderr == *"Compressed messages: "*" bytes (compression: "*"%)"* ]]
+	[[ $stderr == *"Uploaded backup to: backups/2024-01-15/tralivali_messages.bson.gz"* ]]
+	[[ $stderr =~ "Backup process completed in "[0-9]+\.[0-9]{2}" seconds. Success: 5, Failed: 0" ]]
+	[[ $stderr == *"Cleaned up 0 old backup(s)"* ]]
+	# The layout: a dump and its metadata per collection, and the manifest.
+	run tv-blob-ls backups/2024-01-15/
+	[ "$(cut -f 1 <<<"$output" | tr '\n' ' ')" = "backups/2024-01-15/manifest.json backups/2024-01-15/tralivali_conversations.bson.gz backups/2024-01-15/tralivali_conversations.metadata.json backups/2024-01-15/tralivali_files.bson.gz backups/2024-01-15/tralivali_files.metadata.json backups/2024-01-15/tralivali_invites.bson.gz backups/2024-01-15/tralivali_invites.metadata.json backups/2024-01-15/tralivali_messages.bson.gz backups/2024-01-15/tralivali_messages.metadata.json backups/2024-01-15/tralivali_users.bson.gz backups/2024-01-15/tralivali_users.metadata.json " ]
+	# The manifest holds the contract's fields, and its numbers are the stored blobs'.
+	tv-blob-get backups/2024-01-15/manifest.json >"$BATS_TEST_TMPDIR/m.json"
+	jq -e --arg id "$id" '.id == $id and .createdAt == "2024-01-15T03:00:00Z" and .type == "scheduled"
+		and .status == "Completed" and .filePath == "backups/2024-01-15/"
+		and (.collections | length) == 5 and .size == (.collections | map(.compressedBytes) | add)' "$BATS_TEST_TMPDIR/m.json"
+	local c
+	for c in "${!SIZES[@]}"; do
+		tv-blob-get "backups/2024-01-15/tralivali_$c.bson.gz" >"$BATS_TEST_TMPDIR/$c.gz"
+		jq -e --arg c "$c" --argjson n "${SIZES[$c]}" --arg sha "$(sha256sum <"$BATS_TEST_TMPDIR/$c.gz" | cut -d ' ' -f 1)" \
+			--argjson size "$(stat -c %s "$BATS_TEST_TMPDIR/$c.gz")" --argjson bson "$(gzip -dc "$BATS_TEST_TMPDIR/$c.gz" | wc -c)" \
+			'.collections[] | select(.name == $c) | .documents == $n and .sha256 == $sha and .compressedBytes == $size and .bsonBytes == $bson' \
+			"$BATS_TEST_TMPDIR/m.json"
+	done
+}
+
+@test "the stored dump is the collection byte for byte" {
+	backup_at 2024-01-15T03:00Z --collections messages
+	tv-blob-get backups/2024-01-15/tralivali_messages.bson.gz | gzip -dc >"$BATS_TEST_TMPDIR/from-backup.bson"
+	tv-export -q -c messages >"$BATS_TEST_TMPDIR/now.bson"
+	assert_same_file "$BATS_TEST_TMPDIR/from-backup.bson" "$BATS_TEST_TMPDIR/now.bson"
+}
+
+@test "tv-list prints the seed's list JSON from the manifests, newest first" {
+	backup_at 2024-01-15T03:00:00Z --collections invites
+	backup_at 2024-01-17T03:00:00Z --collections invites --type scheduled
+	backup_at 2024-01-16T03:00:00Z --collections invites
+	run --separate-stderr tv-list --json
+	assert_status 0
+	[ "$(jq -r '.backups | map(.createdAt) | join(" ")' <<<"$output")" = "2024-01-17T03:00:00Z 2024-01-16T03:00:00Z 2024-01-15T03:00:00Z" ]
+	jq -e '.backups[0] | keys == ["createdAt", "filePath", "id", "size", "status", "type"]
+		and .type == "scheduled" and .status == "Completed" and .filePath == "backups/2024-01-17/"' <<<"$output"
+}
+
+@test "tv-list --table prints one line per backup under a header" {
+	backup_at 2024-01-15T03:00:00Z --collections invites
+	run --separate-stderr tv-list --table
+	assert_status 0
+	[ "${#lines[@]}" -eq 2 ]
+	[[ ${lines[0]} == "CREATED "*"TYPE "*"STATUS "*"SIZE "*"FOLDER "*"ID" ]]
+	[[ ${lines[1]} == "2024-01-15T03:00:00Z  manual  Completed  "*"backups/2024-01-15/  "* ]]
+}
+
+@test "tv-verify checks a good backup and exits 0 with a summary table" {
+	backup_at 2024-01-15T03:00Z
+	run --separate-stderr tv-verify 2024-01-15
+	assert_status 0
+	[ "${#lines[@]}" -eq 6 ]
+	[[ ${lines[0]} == "BACKUP "*"COLLECTION "*"SHA256 "*"GZIP "*"BSON "*"DOCUMENTS "*"RESULT" ]]
+	[[ $(tr -s ' ' <<<"$output") == *"backups/2024-01-15 messages ok ok ok 400/400 OK"* ]]
+	run tv-verify --latest
+	assert_status 0
+}
+
+@test "tv-verify finds a corrupted blob and fails" {
+	backup_at 2024-01-15T03:00Z --collections users,messages
+	# Replace the dump behind the manifest's back: the store's own checksum is then right,
+	# only the manifest knows it is not the backup.
+	tv-gendata -s 99 messages 5 | gzip | tv-blob-put -q backups/2024-01-15/tralivali_messages.bson.gz
+	run --separate-stderr tv-verify 2024-01-15
+	assert_status 65
+	[[ $(tr -s ' ' <<<"$output") == *"users ok ok ok 60/60 OK"* ]]
+	[[ $(tr -s ' ' <<<"$output") == *"messages FAIL ok ok 5/400 FAIL"* ]]
+	[[ $stderr == *"tralivali_messages.bson.gz: sha256 "*", manifest says "* ]]
+}
+
+@test "tv-verify finds a dump whose bytes rotted in the store" {
+	[[ $BATS_TEST_FILENAME != *azurite* ]] || skip "edits the file: store's files"
+	backup_at 2024-01-15T03:00Z --collections users
+	local f=${BACKUP_BLOB_STORAGE_CONNECTION_STRING#file:}/$BACKUP_BLOB_CONTAINER_NAME/backups/2024-01-15/tralivali_users.bson.gz
+	printf '\377' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
+	run tv-verify --all
+	[ "$status" -ne 0 ]
+	assert_output_contains "FAIL"
+}
+
+@test "tv-recover without --yes shows what it would replace and changes nothing" {
+	backup_at 2024-01-15T03:00Z --collections users,invites
+	local before
+	before=$(fingerprint users)
+	run --separate-stderr tv-recover 2024-01-15
+	assert_status 0
+	[ "$(tr -s ' ' <<<"${lines[1]}")" = "COLLECTION NOW IN BACKUP" ]
+	[ "$(tr -s ' ' <<<"${lines[2]}")" = "users 60 60" ]
+	[ "$(tr -s ' ' <<<"${lines[3]}")" = "invites 10 10" ]
+	[[ $output == *"Nothing was changed. Run again with --yes to restore."* ]]
+	[ "$(fingerprint users)" = "$before" ]
+	[ "$(tv-blob-ls safety/)" = "" ]
+}
+
+@test "tv-recover DATE --yes brings back a lost collection, after a safety backup" {
+	backup_at 2024-01-15T03:00Z
+	local before
+	before=$(fingerprint messages)
+	tv-restore -q -c messages --drop </dev/null
+	[ "$(count messages)" -eq 0 ]
+	run tv-recover 2024-01-15 --yes
+	assert_status 0
+	assert_output_contains "Restored 400 documents into messages"
+	assert_output_contains "Success: 5, Failed: 0"
+	[ "$(fingerprint messages)" = "$before" ]
+	# The data it replaced is kept under safety/, and can be put back.
+	local safety
+	safety=$(tv-blob-ls safety/ | cut -f 1 | sed -n 's|/manifest.json$||p')
+	[ -n "$safety" ]
+	tv-blob-get "$safety/manifest.json" | jq -e '(.collections[] | select(.name == "messages") | .documents) == 0'
+	run tv-recover "$safety" --collections messages --yes --no-safety-backup
+	assert_status 0
+	[ "$(count messages)" -eq 0 ]
+	tv-recover -q 2024-01-15 --collections messages --yes --no-safety-backup
+}
+
+@test "tv-recover --at picks the newest complete backup at or before the time" {
+	backup_at 2024-02-01T03:00:00Z --collections invites
+	regenerate invites 17
+	backup_at 2024-02-02T03:00:00Z --collections invites
+	regenerate invites 3
+	tv-recover -q --at 2024-02-01T15:30Z --collections invites --yes --no-safety-backup
+	[ "$(count invites)" -eq 10 ]
+	tv-recover -q --at 2024-02-02T03:00:00Z --yes --no-safety-backup
+	[ "$(count invites)" -eq 17 ]
+	run tv-recover --at 2024-01-31T23:59Z --yes
+	assert_status 66
+	assert_output_contains "no complete backup was made at or before 2024-01-31T23:59:00Z"
+	regenerate invites 10 7
+}
+
+@test "a partial restore touches only the collections named" {
+	backup_at 2024-01-15T03:00Z --collections users,files
+	regenerate users 5
+	regenerate files 6
+	tv-recover -q 2024-01-15 --collections users --yes --no-safety-backup
+	[ "$(count users)" -eq 60 ]
+	[ "$(count files)" -eq 6 ]
+	regenerate files 25 7
+}
+
+@test "--to-db restores into another database and leaves the source alone" {
+	backup_at 2024-01-15T03:00Z --collections messages
+	local before
+	before=$(fingerprint messages)
+	tv-recover -q 2024-01-15 --to-db rehearsal --yes
+	[ "$(count messages rehearsal)" -eq 400 ]
+	[ "$(fingerprint messages)" = "$before" ]
+}
+
+@test "restore refuses a backup without a manifest unless forced" {
+	tv-export -q -c users | gzip | tv-blob-put -q backups/2024-03-01/tralivali_users.bson.gz
+	regenerate users 4
+	run tv-recover 2024-03-01 --yes
+	assert_status 66
+	assert_output_contains "has no manifest.json: the backup is incomplete"
+	[ "$(count users)" -eq 4 ]
+	run tv-recover 2024-03-01 --yes --force --no-safety-backup
+	assert_status 0
+	[ "$(count users)" -eq 60 ]
+}
+
+@test "restore refuses a dump whose checksum differs from the manifest, and the collection stays as it was" {
+	backup_at 2024-01-15T03:00Z --collections messages
+	tv-gendata -s 99 messages 5 | gzip | tv-blob-put -q backups/2024-01-15/tralivali_messages.bson.gz
+	local before
+	before=$(fingerprint messages)
+	run tv-recover 2024-01-15 --yes --no-safety-backup
+	assert_status 65
+	assert_output_contains "manifest says"
+	assert_output_contains "the collection was left as it was"
+	[ "$(fingerprint messages)" = "$before" ]
+}
+
+@test "a failed second backup of the day leaves the first one intact" {
+	backup_at 2024-04-01T03:00Z --collections users,invites
+	tv-blob-ls backups/2024-04-01/ | cut -f 1,2 >"$BATS_TEST_TMPDIR/before"
+	tv-blob-get backups/2024-04-01/manifest.json >"$BATS_TEST_TMPDIR/manifest.before"
+	regenerate users 9
+	# The second collection fails after users has been exported, compressed and uploaded.
+	run --separate-stderr env TV_NOW=2024-04-01T15:00Z tv-backup --collections users,nosuch
+	assert_status 66
+	[ "$(jq -r .status <<<"$output")" = Failed ]
+	[[ $stderr == *"Success: 1, Failed: 1"* ]]
+	tv-blob-ls backups/2024-04-01/ | cut -f 1,2 | diff "$BATS_TEST_TMPDIR/before" -
+	tv-blob-get backups/2024-04-01/manifest.json | cmp "$BATS_TEST_TMPDIR/manifest.before" -
+	run tv-verify 2024-04-01
+	assert_status 0
+	# A second run that succeeds replaces the backup of the day whole.
+	run --separate-stderr env TV_NOW=2024-04-01T16:00Z tv-backup --collections users
+	assert_status 0
+	tv-blob-get backups/2024-04-01/manifest.json | jq -e '.createdAt == "2024-04-01T16:00:00Z" and (.collections | length) == 1 and .collections[0].documents == 9'
+	regenerate users 60 7
+}
+
+@test "a stage killed with SIGKILL fails the backup and commits nothing" {
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	# A tv-gzip that dies by SIGKILL half-way through the messages collection.
+	cat >"$BATS_TEST_TMPDIR/bin/tv-gzip" <<EOF
+#!/usr/bin/env bash
+if [[ " \$* " == *" messages "* ]]; then head -c 4096 >/dev/null; kill -9 \$\$; fi
+exec "$(command -v tv-gzip)" "\$@"
+EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/tv-gzip"
+	run --separate-stderr env PATH="$BATS_TEST_TMPDIR/bin:$PATH" TV_NOW=2024-05-01T03:00Z tv-backup
+	[ "$status" -ne 0 ]
+	[ "$(jq -r .status <<<"$output")" = Failed ]
+	[[ $stderr == *"backing up messages failed (exit 137)"* ]]
+	[[ $stderr == *"nothing was committed"* ]]
+	[ "$(tv-blob-ls backups/)" = "" ]
+	run tv-recover 2024-05-01 --yes
+	assert_status 66
+}
+
+@test "the database going down mid-backup fails the backup with 69 and commits nothing" {
+	# A server of its own, to kill.
+	tv_start_mongo
+	MONGODB_URI="$MONGODB_URI?serverSelectionTimeoutMS=2000"
+	regenerate users 60
+	regenerate messages 50
+	backup_at 2024-06-01T01:00Z --collections users
+	tv-blob-get backups/2024-06-01/manifest.json >"$BATS_TEST_TMPDIR/manifest.before"
+	# The server dies (SIGKILL) once users is backed up, as messages starts.
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/bin/tv-export" <<EOF
+#!/usr/bin/env bash
+[[ " \$* " != *" messages "* ]] || kill -9 $TV_MONGO_PID
+exec "$(command -v tv-export)" "\$@"
+EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/tv-export"
+	run --separate-stderr env PATH="$BATS_TEST_TMPDIR/bin:$PATH" TV_NOW=2024-06-01T03:00Z tv-backup --collections users,messages
+	tv_stop_mongo
+	assert_status 69
+	[ "$(jq -r .status <<<"$output")" = Failed ]
+	[[ $stderr == *"Success: 1, Failed: 1"* ]]
+	[[ $stderr == *"nothing was committed"* ]]
+	tv-blob-get backups/2024-06-01/manifest.json | cmp "$BATS_TEST_TMPDIR/manifest.before" -
+	run tv-verify 2024-06-01
+	assert_status 0
+}
+
+@test "storage down: the backup fails, commits nothing, and the circuit breaker then fails fast" {
+	backup_at 2024-07-01T03:00Z --collections invites
+	tv-blob-get backups/2024-07-01/manifest.json >"$BATS_TEST_TMPDIR/manifest.before"
+	local good=$BACKUP_BLOB_STORAGE_CONNECTION_STRING
+	# An Azure store nothing answers for, with a short retry budget.
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=$AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$(tv_free_port)/$AZURITE_ACCOUNT;"
+	export TV_RETRY_MAX_SECONDS=1 BACKUP_CIRCUIT_BREAKER_FAILURE_THRESHOLD=2 BACKUP_CIRCUIT_BREAKER_TIMEOUT_SECONDS=600
+	run tv-blob-ls backups/
+	[[ $output != *"only file:/path stores are supported"* ]] || skip "this build has no Azure store"
+	run --separate-stderr env TV_NOW=2024-07-01T15:00Z tv-backup --collections invites,users
+	[ "$status" -eq 75 ] || [ "$status" -eq 69 ]
+	[ "$(jq -r .status <<<"$output")" = Failed ]
+	[[ $stderr == *"nothing was committed"* ]]
+	# Once open, the breaker fails every run at once, naming itself.
+	SECONDS=0
+	run --separate-stderr env TV_NOW=2024-07-01T16:00Z tv-backup --collections invites
+	assert_status 69
+	[[ $stderr == *"Circuit breaker is open"* ]]
+	[ "$SECONDS" -lt 10 ]
+	run tv-verify --latest
+	assert_status 69
+	# The store back: the earlier backup of the day is as it was.
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=$good
+	rm -rf "$BACKUP_STATE_DIR"
+	tv-blob-get backups/2024-07-01/manifest.json | cmp "$BATS_TEST_TMPDIR/manifest.before" -
+}
+
+@test "overlapping runs are refused with a clear message" {
+	backup_at 2024-01-15T03:00Z --collections invites
+	# Another run holds the lock.
+	exec 8>>"$BACKUP_STATE_DIR/tralivali-backup.lock"
+	flock 8
+	run --separate-stderr tv-backup --collections invites
+	assert_status 75
+	[ "$(jq -r .status <<<"$output")" = Failed ]
+	[[ $stderr == *"another backup or restore is running (lock $BACKUP_STATE_DIR/tralivali-backup.lock held by tv-backup pid "* ]]
+	run tv-recover 2024-01-15 --yes
+	assert_status 75
+	assert_output_contains "another backup or restore is running"
+	exec 8>&-
+	run tv-backup --collections invites
+	assert_status 0
+}
+
+@test "retention with fake dates removes old backups but keeps the newest complete ones" {
+	for d in 2024-01-01 2024-01-02 2024-01-03 2024-02-01; do
+		backup_at "${d}T03:00Z" --collections invites
+	done
+	# An incomplete date, as a backup that died would leave.
+	tv-export -q -c invites | gzip | tv-blob-put -q backups/2024-01-04/tralivali_invites.bson.gz
+	run --separate-stderr env TV_NOW=2024-02-10T03:00Z BACKUP_RETENTION_DAYS=20 tv-backup --collections invites --keep-min 3
+	assert_status 0
+	[[ $stderr == *"Cleaned up 3 old backup(s)"* ]]
+	[ "$(tv-blob-ls backups/ | cut -f 1 | cut -d / -f 2 | sort -u | tr '\n' ' ')" = "2024-01-03 2024-02-01 2024-02-10 " ]
+}
+
+@test "a day folder of the file: store restores with the real mongorestore --gzip" {
+	[[ $BATS_TEST_FILENAME != *azurite* ]] || skip "the day folder is a directory only in the file: store"
+	backup_at 2024-01-15T03:00Z
+	local day=${BACKUP_BLOB_STORAGE_CONNECTION_STRING#file:}/$BACKUP_BLOB_CONTAINER_NAME/backups/2024-01-15
+	# mongorestore names collections after files (tralivali_users): --nsFrom/--nsTo map them back.
+	# With --gzip it also reads metadata only as .metadata.json.gz, so gzip a copy of those.
+	cp -r "$day" "$BATS_TEST_TMPDIR/day"
+	gzip "$BATS_TEST_TMPDIR/day/"*.metadata.json
+	run mongorestore --uri "${MONGODB_URI%/*}/" --gzip --dir "$BATS_TEST_TMPDIR/day" --db interop \
+		--nsFrom 'interop.tralivali_$c$' --nsTo 'interop.$c$'
+	assert_status 0
+	assert_output_contains "535 document(s) restored successfully"
+	local c
+	for c in "${!SIZES[@]}"; do
+		cmp <(tv-export -q -d interop -c "$c" | bsondump --quiet 2>/dev/null | sort) \
+			<(tv-export -q -c "$c" | bsondump --quiet 2>/dev/null | sort)
+	done
+}
+
+@test "the README's demo runs end to end and the counts match" {
+	[[ $BATS_TEST_FILENAME != *azurite* ]] || skip "the demo's own store is the file: one"
+	unset BACKUP_BLOB_STORAGE_CONNECTION_STRING BACKUP_BLOB_CONTAINER_NAME
+	# The demo starts its own server: MONGODB_URI unset is what a fresh machine has.
+	run env -u MONGODB_URI TV_DEMO_MESSAGES=300 tv-demo --no-build
+	assert_status 0
+	assert_output_contains "Restored 300 documents into messages"
+	assert_output_contains "All counts match."
+}
+
+@test "the scripts are shellcheck-clean" {
+	command -v shellcheck >/dev/null || skip "shellcheck is not installed"
+	cd "$TV_SRCDIR"
+	shellcheck -x -S warning scripts/tv-backup scripts/tv-cron-install scripts/tv-demo \
+		scripts/tv-list scripts/tv-lib.sh scripts/tv-recover scripts/tv-verify
+}
