@@ -30,9 +30,12 @@ setup() {
 	export BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state
 	export TV_RETRY_MAX_SECONDS=20 TV_STALL_SECONDS=2 TV_CONNECT_TIMEOUT_SECONDS=2
 	# A fresh TCP proxy to Azurite for every test, without toxics.
-	PROXY_PORT=$(tv_free_port)
-	toxi POST /proxies "{\"name\":\"az$BATS_TEST_NUMBER\",\"listen\":\"127.0.0.1:$PROXY_PORT\",\"upstream\":\"127.0.0.1:$AZURITE_PORT\"}"
+	# Another server may take a free port first: try a few.
 	PROXY=az$BATS_TEST_NUMBER
+	for _ in 1 2 3 4 5; do
+		PROXY_PORT=$(tv_free_port)
+		toxi POST /proxies "{\"name\":\"$PROXY\",\"listen\":\"127.0.0.1:$PROXY_PORT\",\"upstream\":\"127.0.0.1:$AZURITE_PORT\"}" 2>/dev/null && break
+	done
 	# The tools go through the proxy; az_curl and the seeding of blobs go straight to Azurite.
 	export BACKUP_BLOB_STORAGE_CONNECTION_STRING
 	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$(tv_az_connection_string "" "http://127.0.0.1:$PROXY_PORT/$AZURITE_ACCOUNT")
