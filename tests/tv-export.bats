@@ -196,3 +196,26 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); time.sleep(30)' "$port" 3>
 	assert_same_file "$WORK/big.bson" "$WORK/out.bson"
 	[ "$(cat "$WORK/rss")" -le 65536 ]
 }
+
+@test "a wrong password exits 77 and never shows the password" {
+	[ "$TV_MONGO_SERVER" = ferretdb ] || skip "needs FerretDB's --setup-username to create a user"
+	local port dir pid
+	port=$(tv_free_port)
+	dir="$WORK/auth"
+	mkdir "$dir"
+	ferretdb --handler=sqlite --sqlite-url="file:$dir/" --state-dir="$dir" \
+		--listen-addr="127.0.0.1:$port" --debug-addr=- --telemetry=disable --log-level=error \
+		--test-enable-new-auth --setup-database=tralivali --setup-username=backup \
+		--setup-password=right-one >"$dir/server.log" 2>&1 </dev/null 3>&- &
+	pid=$!
+	tv_wait_port "$port" 30
+	run tv-export -u "mongodb://backup:wrong-one@127.0.0.1:$port/tralivali" --list
+	run_wrong=$status
+	out_wrong=$output
+	run tv-export -u "mongodb://backup:right-one@127.0.0.1:$port/tralivali" --list
+	tv_stop_pid "$pid"
+	assert_status 0
+	[ "$run_wrong" -eq 77 ]
+	[[ "$out_wrong" == *"authentication to mongodb://backup:***@127.0.0.1:$port/tralivali failed"* ]]
+	[[ "$out_wrong" != *"wrong-one"* ]]
+}

@@ -138,7 +138,7 @@ all_collections() {
 	"$TV_BUILDDIR/tests/tv-bsonfixture" seq 1 1500 | tv-restore -d "$DB" -c coll
 	run tv-restore -d "$DB" -c coll <"$FIXTURES/seq.bson"
 	assert_status 65
-	assert_output_contains "duplicate _id at document index 1500 (byte offset 82500)"
+	assert_output_contains "duplicate _id (or unique key) at document index 1500 (byte offset 82500)"
 	# MongoDB stops an ordered insert at the duplicate (1500 inserted); FerretDB 1.24
 	# finishes its internal chunk of 100.  Either way the message tells the truth.
 	inserted=$(( $(tv-export -q -d "$DB" -c coll --count) - 1 ))
@@ -164,7 +164,7 @@ all_collections() {
 	cat "$FIXTURES/seq.bson" "$FIXTURES/seq.bson" >"$WORK/twice.bson"
 	run tv-restore -d "$DB" -c coll --drop <"$WORK/twice.bson"
 	assert_status 65
-	assert_output_contains "duplicate _id at document index 3000"
+	assert_output_contains "duplicate _id (or unique key) at document index 3000"
 	tv-export -d "$DB" -c coll >"$WORK/after.bson"
 	assert_same_file "$WORK/before.bson" "$WORK/after.bson"
 	[ "$(all_collections)" = coll ]

@@ -212,7 +212,8 @@ write_metadata(struct tv_mongo *m, mongoc_collection_t *coll, const bson_t *info
 
 /* Streams the matching documents to stdout exactly as the server returns them. */
 static void
-export(struct tv_mongo *m, const char *name, const bson_t *query, int32_t batch, const char *metadata)
+export(struct tv_mongo *m, const char *name, const bson_t *query, int32_t batch,
+    const char *metadata)
 {
 	mongoc_collection_t *coll = mongoc_database_get_collection(m->db, name);
 	bson_t *opts = BCON_NEW("batchSize", BCON_INT32(batch));

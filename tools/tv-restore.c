@@ -112,11 +112,14 @@ catch_signals(void)
 static void
 exit_if_interrupted(void)
 {
-	if (interrupted) {
-		tv_error("interrupted by signal %d after %llu documents; %s is unchanged", (int)interrupted,
-		    (unsigned long long)r.inserted, r.staging[0] ? r.target : "the collection");
-		exit(128 + interrupted);
-	}
+	if (!interrupted)
+		return;
+	if (r.staging[0])
+		tv_error("interrupted by signal %d; %s is unchanged", (int)interrupted, r.target);
+	else
+		tv_error("interrupted by signal %d after inserting %llu document(s) into %s",
+		    (int)interrupted, (unsigned long long)r.inserted, r.target);
+	exit(128 + interrupted);
 }
 
 /* Drops the staging collection of a restore that did not reach the swap (runs at exit). */
@@ -342,9 +345,23 @@ new_batch(void)
 	r.batch_bytes = 0;
 }
 
+/* Returns the batch index a write error names, or 0 if it names none in the batch. */
+static long
+error_index(const bson_iter_t *error)
+{
+	bson_iter_t field;
+	int64_t index;
+
+	if (!bson_iter_recurse(error, &field) || !bson_iter_find(&field, "index"))
+		return 0;
+	index = bson_iter_as_int64(&field);
+	return index >= 0 && index < (int64_t)r.batch_docs ? (long)index : 0;
+}
+
 /*
- * Counts the duplicate-key errors in a bulk reply; returns the index in the
- * batch of the first other write error, or -1 if all were duplicates.
+ * Counts the duplicate-key errors in a bulk reply and finds the first one;
+ * returns the batch index of the first other write error, or -1 if all were
+ * duplicates.
  */
 static long
 count_duplicates(const bson_t *reply, uint64_t *dups, long *first_dup)
@@ -358,14 +375,13 @@ count_duplicates(const bson_t *reply, uint64_t *dups, long *first_dup)
 		return -1;
 	while (bson_iter_next(&error)) {
 		bson_iter_t field;
-		int32_t code = -1, index = -1;
+		long index = error_index(&error);
+		int64_t code = -1;
 
-		if (bson_iter_recurse(&error, &field) && bson_iter_find(&field, "index"))
-			index = bson_iter_as_int64(&field) > INT32_MAX ? -1 : (int32_t)bson_iter_as_int64(&field);
 		if (bson_iter_recurse(&error, &field) && bson_iter_find(&field, "code"))
-			code = (int32_t)bson_iter_as_int64(&field);
+			code = bson_iter_as_int64(&field);
 		if (code != TV_MONGO_DUPLICATE_KEY)
-			return index < 0 ? 0 : index;
+			return index;
 		if (*first_dup < 0 || index < *first_dup)
 			*first_dup = index;
 		(*dups)++;
@@ -390,6 +406,8 @@ flush_batch(void)
 	if (bson_iter_init_find(&it, &reply, "nInserted"))
 		done = (uint64_t)bson_iter_as_int64(&it);
 	r.inserted += done;
+	/* A signal may have cut the insert short: report the signal, not the symptom. */
+	exit_if_interrupted();
 	other = count_duplicates(&reply, &dups, &first_dup);
 	if (!ok && other < 0 && first_dup >= 0) {
 		uint64_t at = r.batch_first + (uint64_t)first_dup;
@@ -397,12 +415,12 @@ flush_batch(void)
 		if (r.skip_dups)
 			r.skipped += dups;
 		else if (r.staging[0])
-			tv_fatal(EX_DATAERR, "the stream holds a duplicate _id at document index %llu "
-			    "(byte offset %llu); %s is unchanged", (unsigned long long)at,
+			tv_fatal(EX_DATAERR, "the stream holds a duplicate _id (or unique key) "
+			    "at document index %llu (byte offset %llu); %s is unchanged", (unsigned long long)at,
 			    (unsigned long long)r.offsets[first_dup], r.target);
 		else
-			tv_fatal(EX_DATAERR, "duplicate _id at document index %llu (byte offset %llu); "
-			    "%llu document(s) were inserted into %s; "
+			tv_fatal(EX_DATAERR, "duplicate _id (or unique key) at document index %llu "
+			    "(byte offset %llu); %llu document(s) were inserted into %s; "
 			    "use --drop to replace the collection or --skip-duplicates to keep it",
 			    (unsigned long long)at, (unsigned long long)r.offsets[first_dup],
 			    (unsigned long long)r.inserted, r.target);
