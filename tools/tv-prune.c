@@ -282,9 +282,10 @@ main(int argc, char *argv[])
 	strftime(cutoff, sizeof(cutoff), "%Y-%m-%d", &tm);
 
 	read_listing(&days);
-	qsort(days.v, days.n, sizeof(*days.v), by_date_desc);
-	if (days.n > 0)
+	if (days.n > 0) {
+		qsort(days.v, days.n, sizeof(*days.v), by_date_desc);
 		store = tv_store_open();
+	}
 
 	for (size_t i = 0; i < days.n && status == 0; i++) {
 		struct day *d = &days.v[i];
