@@ -204,7 +204,7 @@ start_slow_restore() {
 	exec 4>"$WORK/feed"
 	FEED_FD=4
 	"$TV_BUILDDIR/tests/tv-bsonfixture" seq "$1" 100000 >&4
-	for _ in $(seq 300); do
+	for _ in $(seq 600); do
 		STAGING=$(sed -n 's/.*restoring into the staging collection \(.*\)$/\1/p' "$WORK/restore.log")
 		if [ -n "$STAGING" ] &&
 		    [ "$(tv-export -q -d "$DB" -c "$STAGING" --count 2>/dev/null)" = "$1" ]; then
