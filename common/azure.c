@@ -330,6 +330,18 @@ on_read(char *buf, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* libcurl rewinds the body when it resends a request on a fresh connection. */
+static int
+on_seek(void *arg, curl_off_t offset, int origin)
+{
+	struct req *rq = arg;
+
+	if (origin != SEEK_SET || offset < 0 || (size_t)offset > rq->body_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	rq->body_off = (size_t)offset;
+	return CURL_SEEKFUNC_OK;
+}
+
 static long
 env_seconds(const char *name, long fallback)
 {
@@ -407,6 +419,8 @@ perform(struct azure *az, CURL *curl, struct req *rq, char *errbuf)
 		curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(curl, CURLOPT_READDATA, rq);
+		curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(curl, CURLOPT_SEEKDATA, rq);
 		curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->body_len);
 	} else if (strcmp(rq->method, "HEAD") == 0)
 		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
@@ -506,6 +520,7 @@ transient_curl(CURLcode cc)
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
 	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SEND_FAIL_REWIND:
 		return 1;
 	default:
 		return 0;
@@ -543,7 +558,7 @@ request(struct azure *az, CURL *curl, struct req *rq, const char *what)
 			rc = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ?
 			    EX_UNAVAILABLE : EX_TEMPFAIL;
 			if (!transient_curl(cc)) {
-				tv_error("%s: %s", what, why);
+				tv_error("%s: %s (curl error %d)", what, why, (int)cc);
 				tv_breaker_failure();
 				return EX_UNAVAILABLE;
 			}

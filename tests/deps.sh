@@ -13,6 +13,7 @@ FERRETDB_VERSION=v1.24.2
 # commit (r100.12.x line, July 2025) as a pseudo-version; the checksum database does not
 # list it, hence GONOSUMDB for this one module.
 MONGO_TOOLS_VERSION=v0.0.0-20250715155915-887641268977
+TOXIPROXY_VERSION=v2.12.0
 
 BUILD_PACKAGES=(autoconf automake libtool make gcc pkg-config
 	libbson-dev libmongoc-dev zlib1g-dev libdeflate-dev libcurl4-openssl-dev libssl-dev libexpat1-dev)
@@ -87,6 +88,17 @@ MOD
 	rm -rf "$work"
 }
 
+# toxiproxy cuts, slows and stalls TCP connections between the blob tools and Azurite.
+install_toxiproxy() {
+	[ -x "$TV_DEPS_DIR/bin/toxiproxy-server" ] && return 0
+	log "building toxiproxy $TOXIPROXY_VERSION"
+	local work
+	work=$(mktemp -d)
+	GOBIN="$work" go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
+	mv "$work/server" "$TV_DEPS_DIR/bin/toxiproxy-server"
+	rm -rf "$work"
+}
+
 install_azurite() {
 	command -v azurite-blob >/dev/null && return 0
 	[ -x "$TV_DEPS_DIR/node_modules/.bin/azurite-blob" ] && return 0
@@ -105,6 +117,7 @@ main() {
 	install_ferretdb
 	install_mongo_tools
 	install_azurite
+	install_toxiproxy
 	log "ready: $TV_DEPS_DIR"
 }
 

@@ -203,3 +203,9 @@ setup() {
 	[ "$(printf '%s\n' "${lines[@]}" | cut -f1)" = "$(seq -w 1 5001 | sed 's|^|many/|')" ]
 	[[ "$stderr" == *"more follow"* ]]
 }
+
+@test "stat and delete (for tv-prune) work against Azure" {
+	run "$TV_BUILDDIR/tests/unit/test-store"
+	assert_status 0
+	refute_output_contains "not ok"
+}

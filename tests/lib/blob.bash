@@ -11,6 +11,9 @@ tv_sha256() {
 	sha256sum | cut -d' ' -f1
 }
 
+# Tests run pipelines under `run bash -c`, which must see these too.
+export -f tv_data tv_sha256
+
 # Streams $1 bytes of tv_data into blob $2 and back, never keeping a copy on disk: fails
 # unless both tools exit 0 and what comes back hashes like what went in.
 tv_blob_round_trip() {

@@ -1,0 +1,243 @@
+#!/usr/bin/env bats
+# tv-blob-put and tv-blob-get under network faults: a real TCP fault proxy (toxiproxy) and an
+# HTTP error injector (tests/http-faults.py) between the tools and a real Azurite.  Each
+# fault ends in a byte-exact blob or the right exit code with nothing committed, and never
+# damages the blob committed before.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	load lib/common
+	tv_start_azurite
+	TOXI_API=$(tv_free_port)
+	toxiproxy-server -host 127.0.0.1 -port "$TOXI_API" >"$AZURITE_DIR/toxiproxy.log" 2>&1 </dev/null 3>&- &
+	TOXI_PID=$!
+	export TOXI_API TOXI_PID
+	tv_wait_port "$TOXI_API" 30
+}
+
+teardown_file() {
+	load lib/common
+	tv_stop_pid "${TOXI_PID:-}"
+	tv_stop_azurite
+}
+
+setup() {
+	load lib/common
+	load lib/azure
+	load lib/blob
+	export BACKUP_BLOB_CONTAINER_NAME="f${BATS_TEST_NUMBER}x$RANDOM"
+	export BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state
+	export TV_RETRY_MAX_SECONDS=20 TV_STALL_SECONDS=2 TV_CONNECT_TIMEOUT_SECONDS=2
+	# A fresh TCP proxy to Azurite for every test, without toxics.
+	# Another server may take a free port first: try a few.
+	PROXY=az$BATS_TEST_NUMBER
+	for _ in 1 2 3 4 5; do
+		PROXY_PORT=$(tv_free_port)
+		toxi POST /proxies "{\"name\":\"$PROXY\",\"listen\":\"127.0.0.1:$PROXY_PORT\",\"upstream\":\"127.0.0.1:$AZURITE_PORT\"}" 2>/dev/null && break
+	done
+	# The tools go through the proxy; az_curl and the seeding of blobs go straight to Azurite.
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$(tv_az_connection_string "" "http://127.0.0.1:$PROXY_PORT/$AZURITE_ACCOUNT")
+	DIRECT=$AZURITE_CONNECTION_STRING
+}
+
+teardown() {
+	toxi DELETE "/proxies/$PROXY" || true
+	[ -z "${INJECTOR_PID:-}" ] || tv_stop_pid "$INJECTOR_PID"
+}
+
+# toxi METHOD PATH [JSON]: calls toxiproxy's HTTP API.
+toxi() {
+	curl -sS --fail -X "$1" "http://127.0.0.1:$TOXI_API$2" ${3:+-d "$3"} -o /dev/null
+}
+
+# add_toxic NAME TYPE STREAM ATTRIBUTES-JSON
+add_toxic() {
+	toxi POST "/proxies/$PROXY/toxics" "{\"name\":\"$1\",\"type\":\"$2\",\"stream\":\"$3\",\"attributes\":$4}"
+}
+
+# Stores an earlier version of NAME straight into Azurite, to check that faults never damage it.
+seed_old() {
+	printf 'earlier complete backup' | BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT tv-blob-put -q "$1"
+}
+
+assert_old_intact() {
+	[ "$(BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT tv-blob-get -q "$1")" = 'earlier complete backup' ]
+}
+
+# Starts tests/http-faults.py in front of Azurite and points the tools at it.
+start_injector() {
+	local port
+	port=$(tv_free_port)
+	python3 "$TV_SRCDIR/tests/http-faults.py" "$port" "$AZURITE_PORT" "$@" 2>"$BATS_TEST_TMPDIR/injector.log" &
+	INJECTOR_PID=$!
+	tv_wait_port "$port" 10
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$(tv_az_connection_string "" "http://127.0.0.1:$port/$AZURITE_ACCOUNT")
+}
+
+@test "an upload whose connections are cut mid-block retries and stores the blob byte-exact" {
+	seed_old cut.bin
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT tv-blob-ls >/dev/null
+	# Half the connections die 2 MB into their first 4 MiB block.
+	toxi POST "/proxies/$PROXY/toxics" '{"name":"cut","type":"limit_data","stream":"upstream","toxicity":0.5,"attributes":{"bytes":2000000}}'
+	run --separate-stderr bash -c 'tv_data 30000000 | tv-blob-put -v cut.bin'
+	assert_status 0
+	[[ "$stderr" == *"retrying"* ]]
+	[ "$(BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT tv-blob-get -q cut.bin | tv_sha256)" = "$(tv_data 30000000 | tv_sha256)" ]
+}
+
+@test "a download cut mid-stream resumes with ranged reads and is byte-exact" {
+	tv_data 100000000 | BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT tv-blob-put -q big.bin
+	add_toxic cut limit_data downstream '{"bytes":30000000}'
+	tv-blob-get -v big.bin 2>"$BATS_TEST_TMPDIR/err" | tv_sha256 >"$BATS_TEST_TMPDIR/got"
+	[ "$(cat "$BATS_TEST_TMPDIR/got")" = "$(tv_data 100000000 | tv_sha256)" ]
+	grep -q "resuming at byte" "$BATS_TEST_TMPDIR/err"
+	grep -q "verified" "$BATS_TEST_TMPDIR/err"
+}
+
+@test "a blob replaced while a cut download resumes is an error, not a splice" {
+	tv_data 10000000 | BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT tv-blob-put -q moving.bin
+	add_toxic slow bandwidth downstream '{"rate":2000}'
+	add_toxic cut limit_data downstream '{"bytes":3000000}'
+	(sleep 0.5; tv_data 10000000 other | BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT tv-blob-put -q moving.bin) &
+	run --separate-stderr bash -c 'tv-blob-get moving.bin | wc -c'
+	wait
+	[[ "$stderr" == *"changed while it was being read"* ]]
+	[ "$output" -lt 10000000 ]
+}
+
+@test "latency on every packet slows a round trip but keeps it byte-exact" {
+	add_toxic lag latency downstream '{"latency":100,"jitter":50}'
+	add_toxic lagup latency upstream '{"latency":100,"jitter":50}'
+	tv_blob_round_trip 10000000 slow.bin
+}
+
+@test "a stall that does not clear fails the upload with 75 and commits nothing" {
+	seed_old stall.bin
+	add_toxic stall timeout upstream '{"timeout":0}'
+	export TV_RETRY_MAX_SECONDS=4
+	run bash -c 'tv_data 10000000 | tv-blob-put stall.bin'
+	assert_status 75
+	assert_output_contains "giving up"
+	toxi DELETE "/proxies/$PROXY/toxics/stall"
+	assert_old_intact stall.bin
+}
+
+@test "a stall that clears is cut, retried, and the upload completes byte-exact" {
+	seed_old stall.bin
+	add_toxic stall timeout upstream '{"timeout":0}'
+	(sleep 3; toxi DELETE "/proxies/$PROXY/toxics/stall") &
+	run bash -c 'tv_data 10000000 | tv-blob-put -v stall.bin'
+	wait
+	assert_status 0
+	[ "$(tv-blob-get -q stall.bin | tv_sha256)" = "$(tv_data 10000000 | tv_sha256)" ]
+}
+
+@test "a store that stays unreachable fails with 69 after the retry budget, committing nothing" {
+	seed_old down.bin
+	toxi POST "/proxies/$PROXY" '{"enabled":false}'
+	export TV_RETRY_MAX_SECONDS=2
+	run bash -c 'tv_data 1000000 | tv-blob-put down.bin'
+	assert_status 69
+	run tv-blob-get down.bin
+	assert_status 69
+	assert_old_intact down.bin
+}
+
+@test "HTTP 503 on block uploads is retried and the blob is byte-exact" {
+	start_injector 503 3 "comp=block&"
+	tv_blob_round_trip 10000000 busy.bin
+	[ "$(grep -c '^http-faults: 503' "$BATS_TEST_TMPDIR/injector.log")" -eq 3 ]
+}
+
+@test "HTTP 500 on every commit fails with 75 and leaves the earlier blob intact" {
+	seed_old broken.bin
+	start_injector 500 -1 "comp=blocklist"
+	export TV_RETRY_MAX_SECONDS=2
+	run bash -c 'tv_data 5000000 | tv-blob-put broken.bin'
+	assert_status 75
+	assert_output_contains "HTTP 500"
+	assert_old_intact broken.bin
+}
+
+@test "HTTP 429 with Retry-After is honoured and the upload completes" {
+	start_injector 429 1 "PUT" 2
+	local start=$SECONDS
+	printf 'throttled' | tv-blob-put -q throttled.bin
+	[ $((SECONDS - start)) -ge 2 ]
+	[ "$(tv-blob-get -q throttled.bin)" = throttled ]
+}
+
+@test "HTTP 502 and 504 on reads and listings are retried" {
+	printf 'x' | BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT tv-blob-put -q r.bin
+	start_injector 502 2 "GET"
+	[ "$(tv-blob-get -q r.bin)" = x ]
+	[ "$(tv-blob-ls | cut -f1)" = r.bin ]
+	[ "$(grep -c '^http-faults: 502' "$BATS_TEST_TMPDIR/injector.log")" -eq 2 ]
+}
+
+@test "the circuit breaker opens after N failed runs and then fails fast with 69" {
+	export BACKUP_CIRCUIT_BREAKER_FAILURE_THRESHOLD=3 BACKUP_CIRCUIT_BREAKER_TIMEOUT_SECONDS=60
+	export TV_RETRY_MAX_SECONDS=0
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$(tv_az_connection_string "" "http://127.0.0.1:$(tv_free_port)/$AZURITE_ACCOUNT")
+	for _ in 1 2 3; do
+		run tv-blob-ls
+		assert_status 69
+		refute_output_contains "Circuit breaker is open"
+	done
+	assert_output_contains "Circuit breaker opened"
+	# Even with the store back, the open breaker refuses at once.
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT
+	run tv-blob-ls
+	assert_status 69
+	assert_output_contains "Circuit breaker is open"
+	run bash -c 'printf x | tv-blob-put x'
+	assert_status 69
+	assert_output_contains "Circuit breaker is open"
+}
+
+@test "after the timeout one probe is let through and a success closes the breaker" {
+	export BACKUP_CIRCUIT_BREAKER_FAILURE_THRESHOLD=2 BACKUP_CIRCUIT_BREAKER_TIMEOUT_SECONDS=2
+	export TV_RETRY_MAX_SECONDS=0
+	local bad
+	bad=$(tv_az_connection_string "" "http://127.0.0.1:$(tv_free_port)/$AZURITE_ACCOUNT")
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$bad run tv-blob-ls
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$bad run tv-blob-ls
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT run tv-blob-ls
+	assert_output_contains "Circuit breaker is open"
+	sleep 2.2
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT run tv-blob-ls
+	assert_status 0
+	assert_output_contains "half-open"
+	assert_output_contains "Circuit breaker closed"
+	# Closed again: one more failure does not open it.
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$bad run tv-blob-ls
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT run tv-blob-ls
+	assert_status 0
+}
+
+@test "a failed half-open probe opens the breaker again" {
+	export BACKUP_CIRCUIT_BREAKER_FAILURE_THRESHOLD=1 BACKUP_CIRCUIT_BREAKER_TIMEOUT_SECONDS=2
+	export TV_RETRY_MAX_SECONDS=0
+	local bad
+	bad=$(tv_az_connection_string "" "http://127.0.0.1:$(tv_free_port)/$AZURITE_ACCOUNT")
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$bad run tv-blob-ls
+	sleep 2.2
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$bad run tv-blob-ls
+	assert_status 69
+	assert_output_contains "half-open"
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT run tv-blob-ls
+	assert_status 69
+	assert_output_contains "Circuit breaker is open"
+}
+
+@test "the breaker state falls back to XDG_STATE_HOME when BACKUP_STATE_DIR is not writable" {
+	export BACKUP_CIRCUIT_BREAKER_FAILURE_THRESHOLD=1 TV_RETRY_MAX_SECONDS=0
+	export BACKUP_STATE_DIR=/proc/tralivali XDG_STATE_HOME=$BATS_TEST_TMPDIR/xdg
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$(tv_az_connection_string "" "http://127.0.0.1:$(tv_free_port)/$AZURITE_ACCOUNT") run tv-blob-ls
+	[ -s "$XDG_STATE_HOME/tralivali-backup/blob-circuit-breaker" ]
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT run tv-blob-ls
+	assert_output_contains "Circuit breaker is open"
+}
