@@ -987,7 +987,8 @@ az_get(struct tv_store *store, const char *name, int fd)
 	dl.expected = head.length;
 	if (tv_writer_init(&dl.w, fd, 1 << 20) != 0)
 		tv_fatal(EX_OSERR, "out of memory");
-	tv_digest_init(&dl.d);
+	/* SHA-256 alone proves the content; MD5 only when that is all there is. */
+	tv_digest_init(&dl.d, head.sha256[0] == '\0');
 	/* Pinned to the ETag, a blob replaced mid-read fails rather than splicing two blobs. */
 	rq.if_match = head.etag;
 	snprintf(what, sizeof(what), "%s", name);

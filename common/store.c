@@ -90,16 +90,17 @@ md_new(const EVP_MD *type)
 }
 
 void
-tv_digest_init(struct tv_digest *d)
+tv_digest_init(struct tv_digest *d, int want_md5)
 {
-	d->md5 = md_new(EVP_md5());
+	d->md5 = want_md5 ? md_new(EVP_md5()) : NULL;
 	d->sha256 = md_new(EVP_sha256());
 }
 
 void
 tv_digest_update(struct tv_digest *d, const void *buf, size_t len)
 {
-	EVP_DigestUpdate(d->md5, buf, len);
+	if (d->md5 != NULL)
+		EVP_DigestUpdate(d->md5, buf, len);
 	EVP_DigestUpdate(d->sha256, buf, len);
 }
 
@@ -115,8 +116,11 @@ tv_digest_final(struct tv_digest *d, char md5[25], char sha256[65])
 	unsigned char m[EVP_MAX_MD_SIZE];
 	unsigned int n;
 
-	EVP_DigestFinal_ex(d->md5, m, &n);
-	tv_base64(m, n, md5);
+	md5[0] = '\0';
+	if (d->md5 != NULL) {
+		EVP_DigestFinal_ex(d->md5, m, &n);
+		tv_base64(m, n, md5);
+	}
 	EVP_DigestFinal_ex(d->sha256, m, &n);
 	for (unsigned int i = 0; i < n; i++)
 		snprintf(sha256 + 2 * i, 3, "%02x", m[i]);
@@ -140,7 +144,7 @@ tv_store_verify(const char *name, unsigned long long want_size, unsigned long lo
 		tv_error("%s: SHA-256 mismatch: got %s, stored %s", name, sha256, want_sha256);
 		return EX_DATAERR;
 	}
-	if (want_md5 != NULL && *want_md5 != '\0' && strcmp(want_md5, md5) != 0) {
+	if (want_md5 != NULL && *want_md5 != '\0' && *md5 != '\0' && strcmp(want_md5, md5) != 0) {
 		tv_error("%s: MD5 mismatch: got %s, stored %s", name, md5, want_md5);
 		return EX_DATAERR;
 	}

@@ -43,11 +43,11 @@ struct tv_digest {
 	EVP_MD_CTX	*sha256;
 };
 
-/* Starts both checksums; exits if out of memory. */
-void tv_digest_init(struct tv_digest *d);
-/* Adds len bytes to both checksums. */
+/* Starts SHA-256, and MD5 too if want_md5 (it costs time); exits if out of memory. */
+void tv_digest_init(struct tv_digest *d, int want_md5);
+/* Adds len bytes to the checksums. */
 void tv_digest_update(struct tv_digest *d, const void *buf, size_t len);
-/* Ends both checksums, writing base64 MD5 and hex SHA-256, and frees them. */
+/* Ends the checksums, writing base64 MD5 ("" if not wanted) and hex SHA-256, and frees them. */
 void tv_digest_final(struct tv_digest *d, char md5[25], char sha256[65]);
 
 /* Encodes len bytes as base64 into out (4 * ceil(len / 3) + 1 bytes). */
