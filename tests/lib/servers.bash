@@ -36,28 +36,74 @@ tv_wait_port() {
 	return 1
 }
 
+# Starts "$@" in the background, output in $dir/server.log, and waits until it listens on
+# $port: returns 1 if it exits first (its port was taken between the choice and its bind) or
+# if the listener turns out to be someone else's.  Sets TV_SPAWNED_PID.
+tv_spawn_server() {
+	local dir=$1 port=$2
+	shift 2
+	"$@" >"$dir/server.log" 2>&1 </dev/null 3>&- &
+	TV_SPAWNED_PID=$!
+	local deadline=$((SECONDS + 60))
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		kill -0 "$TV_SPAWNED_PID" 2>/dev/null || return 1
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			# A server that lost the race for its port exits right after trying to bind.
+			sleep 0.3
+			kill -0 "$TV_SPAWNED_PID" 2>/dev/null && return 0
+			return 1
+		fi
+		sleep 0.1
+	done
+	tv_stop_pid "$TV_SPAWNED_PID"
+	return 1
+}
+
+# Runs "tv_spawn_server DIR PORT command" with up to three fresh ports; $1 names the command
+# builder, called with the port.  Sets TV_SPAWNED_DIR, TV_SPAWNED_PORT and TV_SPAWNED_PID.
+tv_start_server() {
+	local kind=$1 build=$2 try
+	for try in 1 2 3; do
+		TV_SPAWNED_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tv-$kind.XXXXXX")
+		TV_SPAWNED_PORT=$(tv_free_port) || return 1
+		# shellcheck disable=SC2046
+		if tv_spawn_server "$TV_SPAWNED_DIR" "$TV_SPAWNED_PORT" $("$build" "$TV_SPAWNED_DIR" "$TV_SPAWNED_PORT"); then
+			return 0
+		fi
+		echo "$kind did not start on port $TV_SPAWNED_PORT (try $try):" >&2
+		cat "$TV_SPAWNED_DIR/server.log" >&2
+		rm -rf "$TV_SPAWNED_DIR"
+	done
+	return 1
+}
+
+# The command line of a MongoDB-wire server in dir $1 on port $2 (paths have no spaces).
+tv_mongo_command() {
+	local mongod=${MONGOD:-$(command -v mongod || true)}
+	if [ -n "$mongod" ]; then
+		echo "$mongod --port $2 --bind_ip 127.0.0.1 --dbpath $1"
+	else
+		echo "ferretdb --handler=sqlite --sqlite-url=file:$1/ --state-dir=$1" \
+			"--listen-addr=127.0.0.1:$2 --debug-addr=- --telemetry=disable" \
+			"--repl-set-name=rs0 --log-level=error"
+	fi
+}
+
+# The command line of Azurite's blob service in dir $1 on port $2.
+tv_azurite_command() {
+	echo "azurite-blob --blobHost 127.0.0.1 --blobPort $2 --location $1 --loose --skipApiVersionCheck --silent"
+}
+
 # Starts a MongoDB-wire server: mongod when one is on PATH (or $MONGOD), else FerretDB
 # with its SQLite backend.  Exports MONGODB_URI, TV_MONGO_PORT, TV_MONGO_PID, TV_MONGO_DIR
 # and TV_MONGO_SERVER (mongod or ferretdb).
 tv_start_mongo() {
-	local mongod=${MONGOD:-$(command -v mongod || true)}
-	TV_MONGO_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tv-mongo.XXXXXX")
-	TV_MONGO_PORT=$(tv_free_port) || return 1
-	if [ -n "$mongod" ]; then
-		TV_MONGO_SERVER=mongod
-		"$mongod" --port "$TV_MONGO_PORT" --bind_ip 127.0.0.1 --dbpath "$TV_MONGO_DIR" \
-			>"$TV_MONGO_DIR/server.log" 2>&1 </dev/null 3>&- &
-	else
-		TV_MONGO_SERVER=ferretdb
-		ferretdb --handler=sqlite --sqlite-url="file:$TV_MONGO_DIR/" --state-dir="$TV_MONGO_DIR" \
-			--listen-addr="127.0.0.1:$TV_MONGO_PORT" --debug-addr=- --telemetry=disable \
-			--repl-set-name=rs0 --log-level=error \
-			>"$TV_MONGO_DIR/server.log" 2>&1 </dev/null 3>&- &
-	fi
-	TV_MONGO_PID=$!
+	TV_MONGO_SERVER=ferretdb
+	[ -n "${MONGOD:-$(command -v mongod || true)}" ] && TV_MONGO_SERVER=mongod
+	tv_start_server mongo tv_mongo_command || return 1
+	TV_MONGO_DIR=$TV_SPAWNED_DIR TV_MONGO_PORT=$TV_SPAWNED_PORT TV_MONGO_PID=$TV_SPAWNED_PID
 	MONGODB_URI="mongodb://127.0.0.1:$TV_MONGO_PORT/tralivali"
 	export MONGODB_URI TV_MONGO_PORT TV_MONGO_PID TV_MONGO_DIR TV_MONGO_SERVER
-	tv_wait_port "$TV_MONGO_PORT" 60 || { cat "$TV_MONGO_DIR/server.log" >&2; return 1; }
 }
 
 # Stops the server tv_start_mongo started and removes its data.
@@ -70,16 +116,11 @@ tv_stop_mongo() {
 # Starts Azurite's blob service.  Exports AZURITE_PORT, AZURITE_PID, AZURITE_DIR,
 # AZURITE_BLOB_ENDPOINT and AZURITE_CONNECTION_STRING (account key, explicit endpoint).
 tv_start_azurite() {
-	AZURITE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tv-azurite.XXXXXX")
-	AZURITE_PORT=$(tv_free_port) || return 1
-	azurite-blob --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" --location "$AZURITE_DIR" \
-		--loose --skipApiVersionCheck --silent \
-		>"$AZURITE_DIR/server.log" 2>&1 </dev/null 3>&- &
-	AZURITE_PID=$!
+	tv_start_server azurite tv_azurite_command || return 1
+	AZURITE_DIR=$TV_SPAWNED_DIR AZURITE_PORT=$TV_SPAWNED_PORT AZURITE_PID=$TV_SPAWNED_PID
 	AZURITE_BLOB_ENDPOINT="http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT"
 	AZURITE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=$AZURITE_KEY;BlobEndpoint=$AZURITE_BLOB_ENDPOINT;"
 	export AZURITE_PORT AZURITE_PID AZURITE_DIR AZURITE_BLOB_ENDPOINT AZURITE_CONNECTION_STRING
-	tv_wait_port "$AZURITE_PORT" 60 || { cat "$AZURITE_DIR/server.log" >&2; return 1; }
 }
 
 # Stops Azurite and removes its data.
