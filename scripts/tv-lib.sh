@@ -149,14 +149,21 @@ tv_backup_prefix() {
 	fi
 }
 
-# Prints the names of the manifests under a root folder (default backups), oldest date first.
-tv_manifest_names() {
-	local root=${1:-$TV_BACKUP_ROOT} listing status
+# Prints tv-blob-ls's listing of a root folder, or logs why it cannot and returns the tool's status.
+tv_list_root() {
+	local root=$1 listing status
 	listing=$(tv-blob-ls "$root/") || {
 		status=$?
 		tv_error "cannot list $root/ in the blob store"
 		return "$status"
 	}
+	printf '%s\n' "$listing"
+}
+
+# Prints the names of the manifests under a root folder (default backups), oldest date first.
+tv_manifest_names() {
+	local root=${1:-$TV_BACKUP_ROOT} listing
+	listing=$(tv_list_root "$root") || return
 	awk -F '\t' -v root="$root" \
 		'index($1, root "/") == 1 && $1 ~ /\/manifest\.json$/ && split(substr($1, length(root) + 2), p, "/") == 2 { print $1 }' \
 		<<<"$listing"
@@ -164,12 +171,8 @@ tv_manifest_names() {
 
 # Prints the backup folders under a root (default backups) that hold any blob, oldest first.
 tv_backup_folders() {
-	local root=${1:-$TV_BACKUP_ROOT} listing status
-	listing=$(tv-blob-ls "$root/") || {
-		status=$?
-		tv_error "cannot list $root/ in the blob store"
-		return "$status"
-	}
+	local root=${1:-$TV_BACKUP_ROOT} listing
+	listing=$(tv_list_root "$root") || return
 	awk -F '\t' -v root="$root" \
 		'index($1, root "/") == 1 && split(substr($1, length(root) + 2), p, "/") == 2 { print root "/" p[1] }' \
 		<<<"$listing" | uniq
