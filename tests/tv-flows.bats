@@ -103,6 +103,17 @@ regenerate() {
 	[ "$(jq -r .status <<<"$output")" = Completed ]
 }
 
+@test "tv-backup --env-file loads the settings, as the cron entry runs it" {
+	printf '# written by the operator\nBACKUP_BLOB_CONTAINER_NAME="from-env-file"\nexport MONGODB_URI=%s\n' "$MONGODB_URI" >"$BATS_TEST_TMPDIR/environment"
+	run --separate-stderr env -u MONGODB_URI tv-backup --type scheduled --collections invites --env-file "$BATS_TEST_TMPDIR/environment"
+	assert_status 0
+	BACKUP_BLOB_CONTAINER_NAME=from-env-file tv-list --json | jq -e '.backups[0].type == "scheduled"'
+	echo 'not a setting' >"$BATS_TEST_TMPDIR/bad"
+	run tv-backup --env-file "$BATS_TEST_TMPDIR/bad"
+	assert_status 64
+	assert_output_contains "not KEY=VALUE"
+}
+
 @test "the stored dump is the collection byte for byte" {
 	backup_at 2024-01-15T03:00Z --collections messages
 	tv-blob-get backups/2024-01-15/tralivali_messages.bson.gz | gzip -dc >"$BATS_TEST_TMPDIR/from-backup.bson"
