@@ -396,7 +396,7 @@ fs_list(struct tv_store *store, const char *prefix, tv_list_fn fn, void *arg)
 	struct namelist l = { NULL, 0, 0 };
 	int rc = walk(fs->dir, "", prefix, &l);
 
-	if (rc == 0)
+	if (rc == 0 && l.n > 0)
 		qsort(l.v, l.n, sizeof(*l.v), cmp_names);
 	for (size_t i = 0; i < l.n; i++) {
 		struct tv_blob b = { l.v[i], 0, 0 };
