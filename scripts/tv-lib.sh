@@ -24,6 +24,14 @@ tv__log() {
 	printf '[%s %s] %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S')" "$tag" "$*" >&2
 }
 
+# Applies a script's -q (errors only) or -v (debug lines too) option.
+tv_verbosity_option() {
+	case $1 in
+	-q) TV_VERBOSE=-1 ;;
+	-v) TV_VERBOSE=1 ;;
+	esac
+}
+
 # Logs an information line (hidden by -q).
 tv_info() { [ "$TV_VERBOSE" -lt 0 ] || tv__log INF "$*"; }
 # Logs a debug line (shown by -v).

@@ -46,3 +46,11 @@ tv_az_account_sas() {
 	printf 'sv=%s&ss=b&srt=sco&sp=rwdlac&se=%s&spr=https,http&sig=%s' "$sv" \
 		"$(jq -rn --arg v "$expiry" '$v|@uri')" "$(jq -rn --arg v "$sig" '$v|@uri')"
 }
+
+# Points the tools at a fresh local directory store, $STORE, with container backups.
+tv_use_file_store() {
+	STORE=$BATS_TEST_TMPDIR/store
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING="file:$STORE"
+	export BACKUP_BLOB_CONTAINER_NAME=backups
+	export BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state
+}

@@ -1,28 +1,13 @@
 #!/usr/bin/env bats
-# tv-blob-put, tv-blob-get and tv-blob-ls against the local directory store (file:/path).
+# tv-blob-put against the local directory store (file:/path): uploads, two-phase commit, names.
+# The same tools against Azurite: tv-blob-azure.bats; under faults: tv-blob-faults.bats.
 
 bats_require_minimum_version 1.5.0
 
 setup() {
 	load lib/common
 	load lib/blob
-	STORE=$BATS_TEST_TMPDIR/store
-	export BACKUP_BLOB_STORAGE_CONNECTION_STRING="file:$STORE"
-	export BACKUP_BLOB_CONTAINER_NAME=backups
-	export BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state
-}
-
-@test "an empty stream round-trips as an empty blob" {
-	tv_blob_round_trip 0 empty.bin
-	[ "$(stat -c %s "$STORE/backups/empty.bin")" -eq 0 ]
-}
-
-@test "a one-byte stream round-trips" {
-	tv_blob_round_trip 1 one.bin
-}
-
-@test "100 MB round-trip byte-exact" {
-	tv_blob_round_trip 100000000 big/100mb.bin
+	tv_use_file_store
 }
 
 @test "1 GiB streams through and back byte-exact" {
@@ -124,22 +109,6 @@ setup() {
 	assert_output_contains "usage"
 }
 
-@test "tv-blob-get of a missing blob exits 66" {
-	run tv-blob-get nothing/here
-	assert_status 66
-	assert_output_contains "nothing/here: no such blob"
-}
-
-@test "tv-blob-get detects a blob corrupted in the store and exits 65" {
-	printf 'abcdef' | tv-blob-put -q c
-	python3 -c 'import os; os.getxattr(os.sys.argv[1], "user.tv.sha256")' "$STORE/backups/c" ||
-		skip "no user extended attributes on this file system"
-	printf 'X' | dd of="$STORE/backups/c" bs=1 seek=2 conv=notrunc status=none
-	run --separate-stderr tv-blob-get c
-	assert_status 65
-	[[ "$stderr" == *"SHA-256 mismatch"* ]]
-}
-
 @test "unusable blob names are refused with 64" {
 	for name in ../x a//b /abs a/./b a/ .tv-x/y; do
 		run tv-blob-put "$name" </dev/null
@@ -152,41 +121,4 @@ setup() {
 	run tv-blob-ls
 	assert_status 64
 	assert_output_contains "BACKUP_BLOB_STORAGE_CONNECTION_STRING"
-}
-
-@test "tv-blob-ls prints name, size and UTC time sorted by name, filtered by prefix" {
-	printf 12 | tv-blob-put -q backups/2024-01-02/b
-	printf 1 | tv-blob-put -q backups/2024-01-01/a
-	printf 123 | tv-blob-put -q other/c
-	touch -d '2024-01-15 03:00:07 UTC' "$STORE/backups/backups/2024-01-01/a"
-	run --separate-stderr tv-blob-ls backups/
-	assert_status 0
-	[ "${lines[0]}" = "$(printf 'backups/2024-01-01/a\t1\t2024-01-15T03:00:07Z')" ]
-	[[ "${lines[1]}" == "$(printf 'backups/2024-01-02/b\t2\t')"* ]]
-	[ "${#lines[@]}" -eq 2 ]
-}
-
-@test "tv-blob-ls --json prints an array of name, size and lastModified" {
-	printf 1 | tv-blob-put -q x/a
-	touch -d '2024-01-15 03:00:07 UTC' "$STORE/backups/x/a"
-	run --separate-stderr tv-blob-ls --json x/
-	assert_status 0
-	[ "$(jq -c . <<<"$output")" = '[{"name":"x/a","size":1,"lastModified":"2024-01-15T03:00:07Z"}]' ]
-	run --separate-stderr tv-blob-ls --json nothing/
-	[ "$(jq -c . <<<"$output")" = '[]' ]
-}
-
-@test "tv-blob-ls lists more than 5,000 blobs, sorted" {
-	mkdir -p "$STORE/backups/many"
-	(cd "$STORE/backups/many" && seq -w 1 5003 | xargs touch)
-	run --separate-stderr tv-blob-ls many/
-	assert_status 0
-	[ "${#lines[@]}" -eq 5003 ]
-	[ "$(printf '%s\n' "${lines[@]}" | cut -f1)" = "$(seq -w 1 5003 | sed 's|^|many/|')" ]
-}
-
-@test "tv-blob-ls of an empty or missing container prints nothing and succeeds" {
-	run --separate-stderr tv-blob-ls
-	assert_status 0
-	[ -z "$output" ]
 }
