@@ -93,10 +93,103 @@ fill(struct tv_bson_reader *r, size_t want)
 	return 0;
 }
 
+/*
+ * libbson's UTF-8 check lets through some malformed sequences (a lead byte
+ * followed by a non-continuation byte, overlong forms, surrogates), which a
+ * restore would then send to the server: check every key and string strictly.
+ */
+static int
+utf8_is_valid(const uint8_t *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		uint8_t c = s[i];
+		size_t n;
+		uint32_t cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07, min = 0x10000;
+		else
+			return 0;
+		if (len - i <= n)
+			return 0;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* Returns 1 if the NUL-free string s is strict UTF-8. */
+static int
+cstring_is_utf8(const char *s)
+{
+	return utf8_is_valid((const uint8_t *)s, strlen(s));
+}
+
+/*
+ * Walks a document bson_validate has passed; returns the name of the first
+ * field whose name or string value is not UTF-8 ("(a field name)" when the
+ * name itself is bad and cannot be quoted), or NULL if all are.
+ */
+static const char *
+find_bad_utf8(bson_iter_t *it)
+{
+	while (bson_iter_next(it)) {
+		const char *key = bson_iter_key(it), *v = NULL, *options = "", *bad;
+		uint32_t len = 0;
+		bson_iter_t child;
+
+		if (!cstring_is_utf8(key))
+			return "(a field name)";
+		switch (bson_iter_type(it)) {
+		case BSON_TYPE_UTF8:
+			v = bson_iter_utf8(it, &len);
+			break;
+		case BSON_TYPE_CODE:
+			v = bson_iter_code(it, &len);
+			break;
+		case BSON_TYPE_SYMBOL:
+			v = bson_iter_symbol(it, &len);
+			break;
+		case BSON_TYPE_REGEX:
+			v = bson_iter_regex(it, &options);
+			len = (uint32_t)strlen(v);
+			break;
+		case BSON_TYPE_DOCUMENT:
+		case BSON_TYPE_ARRAY:
+			if (bson_iter_recurse(it, &child) && (bad = find_bad_utf8(&child)) != NULL)
+				return bad;
+			break;
+		default:
+			break;
+		}
+		if (v != NULL && (!utf8_is_valid((const uint8_t *)v, len) || !cstring_is_utf8(options)))
+			return key;
+	}
+	return NULL;
+}
+
 int
 tv_bson_reader_next(struct tv_bson_reader *r, bson_t *doc)
 {
 	bson_error_t err;
+	bson_iter_t it;
+	const char *bad_field;
 	size_t have;
 	uint32_t len;
 
@@ -124,6 +217,8 @@ tv_bson_reader_next(struct tv_bson_reader *r, bson_t *doc)
 		return fail(r, EX_DATAERR, "invalid document: missing terminating NUL byte");
 	if (!bson_validate_with_error(doc, BSON_VALIDATE_UTF8, &err))
 		return fail(r, EX_DATAERR, "invalid document: %s", err.message);
+	if (bson_iter_init(&it, doc) && (bad_field = find_bad_utf8(&it)) != NULL)
+		return fail(r, EX_DATAERR, "invalid document: invalid UTF-8 in key or string \"%s\"", bad_field);
 	r->start += len;
 	r->offset += len;
 	r->count++;

@@ -96,6 +96,10 @@ test_bad_streams(void)
 	size_t len = 0;
 	char want[128];
 	uint8_t bad_utf8_key[] = { 15, 0, 0, 0, 0x02, 0xff, 0xfe, 0, 2, 0, 0, 0, 'x', 0, 0 };
+	uint8_t bad_utf8_value[] = { 15, 0, 0, 0, 0x02, 'k', 0, 3, 0, 0, 0, 0xc3, 0x28, 0, 0 };
+	uint8_t overlong_value[] = { 15, 0, 0, 0, 0x02, 'k', 0, 3, 0, 0, 0, 0xc0, 0x80, 0, 0 };
+	uint8_t surrogate_in_nested[] = { 24, 0, 0, 0, 0x03, 'd', 0,
+	    16, 0, 0, 0, 0x02, 's', 0, 4, 0, 0, 0, 0xed, 0xa0, 0x80, 0, 0, 0 };
 	uint8_t no_terminator[] = { 6, 0, 0, 0, 0x0a, 'a' };
 	uint8_t bad_nested[] = { 16, 0, 0, 0, 0x03, 'd', 0, 99, 0, 0, 0, 0x0a, 'x', 0, 0, 0 };
 
@@ -116,6 +120,12 @@ test_bad_streams(void)
 	expect_bad(buf, len + 8, "document index 1", "trailing garbage after good documents is reported");
 	expect_bad(bad_utf8_key, sizeof(bad_utf8_key), "invalid document",
 	    "a key that is not UTF-8 is refused");
+	expect_bad(bad_utf8_value, sizeof(bad_utf8_value), "invalid UTF-8 in key or string \"k\"",
+	    "a string whose lead byte is followed by a non-continuation byte is refused");
+	expect_bad(overlong_value, sizeof(overlong_value), "k\"",
+	    "an overlong encoding in a string is refused");
+	expect_bad(surrogate_in_nested, sizeof(surrogate_in_nested), "invalid UTF-8 in key or string \"s\"",
+	    "a UTF-16 surrogate in a nested document's string is refused");
 	expect_bad(no_terminator, sizeof(no_terminator), "invalid document",
 	    "a document without its closing NUL is refused");
 	expect_bad(bad_nested, sizeof(bad_nested), "invalid document",
