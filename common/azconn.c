@@ -144,8 +144,9 @@ az_sign(struct azure *az, const struct req *rq, const char *path, const char *da
 	if (rq->body != NULL || strcmp(rq->method, "PUT") == 0)
 		if (rq->body_len > 0)
 			snprintf(len, sizeof(len), "%zu", rq->body_len);
-	n = (size_t)snprintf(sts, sizeof(sts), "%s\n\n\n%s\n%s\n\n\n\n%s\n\n\n%s\n", rq->method, len,
-	    rq->content_md5 ? rq->content_md5 : "", rq->if_match ? rq->if_match : "", rq->range);
+	n = (size_t)snprintf(sts, sizeof(sts), "%s\n\n\n%s\n%s\n\n\n\n%s\n%s\n\n%s\n", rq->method, len,
+	    rq->content_md5 ? rq->content_md5 : "", rq->if_match ? rq->if_match : "",
+	    rq->create_only ? "*" : "", rq->range);
 	/* The x-ms-* headers go in sorted by name; q is scratch space for them here. */
 	snprintf(q[nq++], sizeof(q[0]), "x-ms-date:%s", date);
 	snprintf(q[nq++], sizeof(q[0]), "x-ms-version:" API_VERSION);

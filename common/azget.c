@@ -12,8 +12,8 @@
 #include "io.h"
 #include "log.h"
 
-static int
-head_blob(struct azure *az, const char *name, struct req *rq)
+int
+az_head(struct azure *az, const char *name, struct req *rq)
 {
 	char what[1200];
 	int rc;
@@ -88,7 +88,7 @@ az_get(struct tv_store *store, const char *name, int fd)
 	char what[1200];
 	int rc;
 
-	if ((rc = head_blob(az, name, &head)) != 0)
+	if ((rc = az_head(az, name, &head)) != 0)
 		return rc;
 	dl.expected = head.length;
 	if (tv_writer_init(&dl.w, fd, 1 << 20) != 0)
@@ -121,7 +121,7 @@ int
 az_stat(struct tv_store *store, const char *name, struct tv_blob *blob)
 {
 	struct req rq;
-	int rc = head_blob((struct azure *)store, name, &rq);
+	int rc = az_head((struct azure *)store, name, &rq);
 
 	if (rc == 0) {
 		blob->size = rq.length;

@@ -33,6 +33,7 @@ struct req {
 	const char	*xms[4][2];	/* extra x-ms-* headers, lower-case names, sorted */
 	const char	*content_md5;
 	const char	*if_match;
+	int		 create_only;	/* If-None-Match: *, so an existing blob is never replaced */
 	char		 range[48];
 	const char	*body;		/* PUT body */
 	size_t		 body_len, body_off;
@@ -42,6 +43,7 @@ struct req {
 	/* Adjusts the call before each attempt (e.g. Range after a cut). */
 	void		(*prepare)(struct req *);
 	int		 sink_rc;
+	unsigned	 attempts;	/* how many times the request was sent */
 	unsigned long long got;		/* body bytes the sink accepted, over all attempts */
 
 	long		 status;
@@ -58,12 +60,17 @@ struct req {
 /* Writes the SharedKey "Authorization:" header line for the request into auth. */
 void	az_sign(struct azure *az, const struct req *rq, const char *path, const char *date, char *auth,
 	    size_t cap);
-/* Runs a request with retries; returns 0 for 2xx, else logs and returns an exit code (66 quietly for 404). */
+/*
+ * Runs a request with retries; returns 0 for 2xx, else logs and returns an exit
+ * code: 66 quietly for 404, 73 quietly when a create-only write finds the name taken.
+ */
 int	az_request(struct azure *az, CURL *curl, struct req *rq, const char *what);
 /* Like az_request, creating the container on first use if it is missing. */
 int	az_write_request(struct azure *az, CURL *curl, struct req *rq, const char *what);
 /* Describes a failed response from its XML error body: "HTTP status Code: first line of Message". */
 void	az_describe_error(const struct req *rq, char *out, size_t cap);
+/* Get Blob Properties into rq; logs "no such blob" for 66. */
+int	az_head(struct azure *az, const char *name, struct req *rq);
 /* Parses an HTTP date ("Mon, 15 Jan 2024 03:00:07 GMT"); 0 if it is not one. */
 time_t	az_http_date(const char *s);
 

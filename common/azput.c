@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 
 #include <curl/curl.h>
@@ -249,7 +250,24 @@ az_upload_cancel(struct tv_upload *u)
 	upload_end((struct azupload *)u, 1);
 }
 
-/* Put Block List: the blob appears, whole, with its checksums, replacing any earlier one at once. */
+/*
+ * A commit that was sent again after a cut may find its own first attempt
+ * committed: the name is then taken by this very content, which is success.
+ */
+static int
+committed_by_us(struct azure *az, const struct tv_receipt *r)
+{
+	struct req head;
+
+	return az_head(az, r->name, &head) == 0 && head.length == r->size &&
+	    strcasecmp(head.sha256, r->sha256) == 0;
+}
+
+/*
+ * Put Block List with If-None-Match: *: the blob appears, whole, with its
+ * checksums, only if no blob of that name exists; an existing one is never
+ * replaced.
+ */
 int
 az_commit(struct tv_store *store, struct tv_receipt *r)
 {
@@ -259,7 +277,7 @@ az_commit(struct tv_store *store, struct tv_receipt *r)
 	char *xml = malloc(cap), id[64], md5[32], what[1200];
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen;
-	struct req rq = { .method = "PUT", .blob = r->name, .content_md5 = md5,
+	struct req rq = { .method = "PUT", .blob = r->name, .content_md5 = md5, .create_only = 1,
 	    .query = { { "comp", "blocklist" } },
 	    .xms = { { "x-ms-blob-content-md5", r->md5 }, { "x-ms-meta-sha256", r->sha256 } } };
 	int rc;
@@ -282,6 +300,8 @@ az_commit(struct tv_store *store, struct tv_receipt *r)
 		tv_error("%s: the staged blocks are gone (committed or expired already)", r->name);
 		rc = EX_NOINPUT;
 	}
+	if (rc == EX_CANTCREAT && rq.attempts > 1 && committed_by_us(az, r))
+		rc = 0;
 	free(xml);
 	return rc;
 }

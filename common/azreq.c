@@ -182,6 +182,8 @@ perform(struct azure *az, CURL *curl, struct req *rq, char *errbuf)
 		snprintf(hdr[0], sizeof(hdr[0]), "If-Match: %s", rq->if_match);
 		headers = curl_slist_append(headers, hdr[0]);
 	}
+	if (rq->create_only)
+		headers = curl_slist_append(headers, "If-None-Match: *");
 	if (rq->range[0] != '\0') {
 		snprintf(hdr[0], sizeof(hdr[0]), "Range: %s", rq->range);
 		headers = curl_slist_append(headers, hdr[0]);
@@ -277,6 +279,7 @@ az_request(struct azure *az, CURL *curl, struct req *rq, const char *what)
 		if (rq->prepare != NULL)
 			rq->prepare(rq);
 		before = rq->got;
+		rq->attempts++;
 		cc = perform(az, curl, rq, errbuf);
 		if (cc == CURLE_OK && rq->status >= 200 && rq->status < 300) {
 			tv_breaker_success();
@@ -311,6 +314,9 @@ az_request(struct azure *az, CURL *curl, struct req *rq, const char *what)
 	}
 	if (rq->status == 404)
 		return EX_NOINPUT;
+	/* Azure answers 409 BlobAlreadyExists, some versions 412 ConditionNotMet. */
+	if (rq->create_only && (rq->status == 409 || rq->status == 412))
+		return EX_CANTCREAT;
 	az_describe_error(rq, why, sizeof(why));
 	if (rq->status == 401 || rq->status == 403) {
 		tv_error("%s: access denied (check AccountKey or SharedAccessSignature): %s", what, why);

@@ -108,6 +108,20 @@ setup() {
 	[ "$(tv-blob-get -q a)" = old ]
 }
 
+@test "an upload never replaces an earlier blob of the same name: exit 73, nothing overwritten" {
+	printf old | tv-blob-put -q a
+	run bash -c 'printf new | tv-blob-put -q a'
+	assert_status 73
+	assert_output_contains "a already exists in the store; nothing was overwritten"
+	[ "$(tv-blob-get -q a)" = old ]
+}
+
+@test "of two commits racing for one name exactly one wins" {
+	for i in 1 2 3 4 5; do
+		tv_blob_race "race/$i"
+	done
+}
+
 @test "tv-blob-get of a missing blob exits 66" {
 	run tv-blob-get nothing/here
 	assert_status 66
