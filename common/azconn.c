@@ -3,6 +3,8 @@
  * signing, and opening and closing the store.
  */
 
+#include <arpa/inet.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +46,7 @@ cs_get(const char *cs, const char *key)
 
 /* Every part must look like key=value, so that a typo is reported rather than ignored. */
 static void
-cs_check(const char *cs)
+cs_check(const char *setting, const char *cs)
 {
 	static const char *known[] = { "AccountKey", "AccountName", "BlobEndpoint",
 	    "DefaultEndpointsProtocol", "DevelopmentStorageProxyUri", "EndpointSuffix",
@@ -61,8 +63,7 @@ cs_check(const char *cs)
 		if (n > 0 && !ok) {
 			char *r = tv_config_redact(cs);
 
-			tv_fatal(EX_USAGE, "BACKUP_BLOB_STORAGE_CONNECTION_STRING: unknown part \"%.*s\" in %s",
-			    (int)k, p, r);
+			tv_fatal(EX_USAGE, "%s: unknown part \"%.*s\" in %s", setting, (int)k, p, r);
 		}
 		p += n;
 		if (*p == ';')
@@ -70,12 +71,84 @@ cs_check(const char *cs)
 	}
 }
 
+/*
+ * Decodes the base64 AccountKey into az->key.  The length is checked before
+ * decoding: the buffer is fixed, and the string comes from outside.
+ */
 static void
-parse_connection_string(struct azure *az, const char *cs)
+decode_key(struct azure *az, const char *setting, char *key)
 {
-	char *dev = cs_get(cs, "UseDevelopmentStorage"), *key, *proto, *suffix, *slash;
+	size_t len = strlen(key);
 
-	cs_check(cs);
+	if (len == 0 || len % 4 != 0 || len / 4 * 3 > sizeof(az->key))
+		tv_fatal(EX_USAGE, "%s: AccountKey is not a base64 key of at most %zu bytes", setting,
+		    sizeof(az->key));
+	az->keylen = EVP_DecodeBlock(az->key, (const unsigned char *)key, (int)len);
+	if (az->keylen <= 0)
+		tv_fatal(EX_USAGE, "%s: AccountKey is not base64", setting);
+	/* EVP_DecodeBlock counts the padding as data. */
+	for (size_t i = len; i > 0 && key[i - 1] == '='; i--)
+		az->keylen--;
+	OPENSSL_cleanse(key, len);
+	free(key);
+}
+
+/* Returns 1 if host (a name, an IPv4 address, or an IPv6 one in brackets) is this machine. */
+static int
+is_loopback(const char *host, size_t len)
+{
+	char buf[64];
+	struct in_addr a4;
+
+	if (len >= sizeof(buf))
+		return 0;
+	snprintf(buf, sizeof(buf), "%.*s", (int)len, host);
+	if (strcasecmp(buf, "localhost") == 0 || strcmp(buf, "[::1]") == 0)
+		return 1;
+	return inet_pton(AF_INET, buf, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/*
+ * Checks that the endpoint is scheme://host[:port][/path] with scheme http or
+ * https, and sets endpoint_path.  Plain http would carry the SAS and the data
+ * in clear: it is for loopback test servers only, unless the operator opts in.
+ */
+static void
+check_endpoint(struct azure *az, const char *setting)
+{
+	char *e = az->endpoint, *host, *slash;
+	const char *insecure;
+	size_t hostlen, len;
+	int http;
+
+	http = strncasecmp(e, "http://", 7) == 0;
+	if (!http && strncasecmp(e, "https://", 8) != 0)
+		tv_fatal(EX_USAGE, "%s: BlobEndpoint must start with https:// (or http:// for a local test server)",
+		    setting);
+	host = strstr(e, "://") + 3;
+	hostlen = strcspn(host, "/");
+	len = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":/");
+	if (len == 0 || len > hostlen || strcspn(host, "@?#") < hostlen ||
+	    (len < hostlen && (host[len] != ':' || len + 1 == hostlen ||
+	    strspn(host + len + 1, "0123456789") != hostlen - len - 1)))
+		tv_fatal(EX_USAGE, "%s: BlobEndpoint has no usable host[:port]", setting);
+	insecure = getenv("BACKUP_ALLOW_INSECURE_HTTP");
+	if (http && !is_loopback(host, len) && (insecure == NULL || strcmp(insecure, "1") != 0))
+		tv_fatal(EX_USAGE, "%s: refusing plain http to %.*s: the signature and the data would travel "
+		    "in clear; use https, or set BACKUP_ALLOW_INSECURE_HTTP=1 if the network is trusted",
+		    setting, (int)len, host);
+	while (strlen(host) > hostlen && e[strlen(e) - 1] == '/')
+		e[strlen(e) - 1] = '\0';
+	slash = strchr(host, '/');
+	az->endpoint_path = slash ? slash : "";
+}
+
+static void
+parse_connection_string(struct azure *az, const char *setting, const char *cs)
+{
+	char *dev = cs_get(cs, "UseDevelopmentStorage"), *key, *proto, *suffix;
+
+	cs_check(setting, cs);
 	if (dev != NULL && strcasecmp(dev, "true") == 0) {
 		az->account = strdup(DEV_ACCOUNT);
 		key = strdup(DEV_KEY);
@@ -96,32 +169,22 @@ parse_connection_string(struct azure *az, const char *cs)
 		free(proto);
 		free(suffix);
 	}
-	if (az->endpoint == NULL || strstr(az->endpoint, "://") == NULL)
-		tv_fatal(EX_USAGE, "BACKUP_BLOB_STORAGE_CONNECTION_STRING: needs AccountName or an http(s) "
-		    "BlobEndpoint, UseDevelopmentStorage=true, or file:/path");
-	while (strlen(az->endpoint) > 8 && az->endpoint[strlen(az->endpoint) - 1] == '/')
-		az->endpoint[strlen(az->endpoint) - 1] = '\0';
-	slash = strchr(strstr(az->endpoint, "://") + 3, '/');
-	az->endpoint_path = slash ? slash : "";
+	if (az->endpoint == NULL)
+		tv_fatal(EX_USAGE, "%s: needs AccountName or an http(s) BlobEndpoint, "
+		    "UseDevelopmentStorage=true, or file:/path", setting);
+	check_endpoint(az, setting);
 	if (key != NULL) {
 		if (az->account == NULL)
-			tv_fatal(EX_USAGE, "BACKUP_BLOB_STORAGE_CONNECTION_STRING: AccountKey needs AccountName");
-		az->keylen = EVP_DecodeBlock(az->key, (const unsigned char *)key, (int)strlen(key));
-		if (az->keylen <= 0 || strlen(key) % 4 != 0 || strlen(key) > 160)
-			tv_fatal(EX_USAGE, "BACKUP_BLOB_STORAGE_CONNECTION_STRING: AccountKey is not base64");
-		/* EVP_DecodeBlock counts the padding as data. */
-		for (size_t i = strlen(key); i > 0 && key[i - 1] == '='; i--)
-			az->keylen--;
-		free(key);
+			tv_fatal(EX_USAGE, "%s: AccountKey needs AccountName", setting);
+		decode_key(az, setting, key);
 		free(az->sas);
 		az->sas = NULL;
 	} else if (az->sas != NULL) {
 		if (az->sas[0] == '?')
 			memmove(az->sas, az->sas + 1, strlen(az->sas));
 	} else
-		tv_fatal(EX_USAGE, "BACKUP_BLOB_STORAGE_CONNECTION_STRING: needs AccountKey or SharedAccessSignature");
+		tv_fatal(EX_USAGE, "%s: needs AccountKey or SharedAccessSignature", setting);
 }
-
 
 /* --- SharedKey --- */
 
@@ -200,13 +263,13 @@ static const struct tv_store_ops azure_ops = {
 };
 
 struct tv_store *
-tv_azure_open(const char *cs, const char *container)
+tv_azure_open(const char *setting, const char *cs, const char *container)
 {
 	struct azure *az = calloc(1, sizeof(*az));
 
 	if (az == NULL)
 		tv_fatal(EX_OSERR, "out of memory");
-	parse_connection_string(az, cs);
+	parse_connection_string(az, setting, cs);
 	az->base.ops = &azure_ops;
 	az->base.container = strdup(container);
 	pthread_mutex_init(&az->mu, NULL);

@@ -33,7 +33,7 @@ tv_store_open(void)
 		    container ? container : "");
 	if (strncmp(cs, "file:", 5) == 0)
 		return tv_filestore_open(cs + 5, container);
-	return tv_azure_open(cs, container);
+	return tv_azure_open("BACKUP_BLOB_STORAGE_CONNECTION_STRING", cs, container);
 }
 
 void
