@@ -104,7 +104,55 @@ tv_load_env_file() {
 		fi
 		export "$key=$value"
 	done <"$file"
+	tv_scope_secrets
 }
+
+# The secrets, and the commands each may reach (design.md: secrets reach only the processes that
+# use them).  Their *_FILE forms are paths, not secrets, and stay in the environment.
+readonly TV_MONGO_SECRETS=(MONGODB_URI)
+readonly TV_STORE_SECRETS=(BACKUP_BLOB_STORAGE_CONNECTION_STRING BACKUP_PRUNE_CONNECTION_STRING
+	BACKUP_RESTORE_CONNECTION_STRING)
+readonly TV_ALL_SECRETS=("${TV_MONGO_SECRETS[@]}" "${TV_STORE_SECRETS[@]}")
+# Tools that talk to MongoDB, tools that talk to the blob store, and flows (which hand both on
+# to their own stages).  Any other command (tv-gzip, tv-crypt, jq, ...) gets neither.
+readonly TV_MONGO_TOOLS=(tv-dbcheck tv-export tv-oplog tv-replay tv-restore)
+readonly TV_STORE_TOOLS=(tv-blob-get tv-blob-ls tv-blob-put tv-catalog tv-prune tv-state)
+readonly TV_FLOWS=(tv-backup tv-list tv-pitr tv-recover tv-rehearse tv-status tv-verify)
+
+# Keeps the secrets in shell variables but takes them out of the environment every child inherits;
+# the functions below hand each tool its own.  Runs when this file is sourced and after an env file.
+tv_scope_secrets() {
+	local v
+	for v in "${TV_ALL_SECRETS[@]}"; do
+		export -n "${v?}"
+	done
+}
+
+# Runs command $2... with the secrets named in array $1 (those that are set) in its environment.
+tv__with_secrets() {
+	local -n names=$1
+	local v
+	shift
+	(
+		for v in "${names[@]}"; do
+			[ -z "${!v+x}" ] || export "${v?}"
+		done
+		exec "$@"
+	)
+}
+
+# One function per tool, named like it, so that the flows' pipelines read as before.
+for tv__tool in "${TV_MONGO_TOOLS[@]}"; do
+	eval "$tv__tool() { tv__with_secrets TV_MONGO_SECRETS $tv__tool \"\$@\"; }"
+done
+for tv__tool in "${TV_STORE_TOOLS[@]}"; do
+	eval "$tv__tool() { tv__with_secrets TV_STORE_SECRETS $tv__tool \"\$@\"; }"
+done
+for tv__tool in "${TV_FLOWS[@]}"; do
+	eval "$tv__tool() { tv__with_secrets TV_ALL_SECRETS $tv__tool \"\$@\"; }"
+done
+unset tv__tool
+tv_scope_secrets
 
 # Creates $TV_WORK, a private directory removed at exit, and runs tv_at_exit (if defined) first.
 tv_make_workdir() {
