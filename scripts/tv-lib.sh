@@ -7,7 +7,7 @@
 # shellcheck disable=SC2034
 
 # sysexits(3), as design.md uses them.
-readonly EX_USAGE=64 EX_DATAERR=65 EX_NOINPUT=66 EX_UNAVAILABLE=69 EX_TEMPFAIL=75
+readonly EX_USAGE=64 EX_DATAERR=65 EX_NOINPUT=66 EX_UNAVAILABLE=69 EX_TEMPFAIL=75 EX_NOPERM=77
 # The collections the TralliValli service keeps, in the seed's order.
 readonly TV_COLLECTIONS=(users conversations messages invites files)
 # Blob names: backups/{YYYY-MM-DD}/tralivali_{collection}.bson.gz, as the seed wrote them.
@@ -171,6 +171,24 @@ tv__exit() {
 	exit "$status"
 }
 
+# Writes who holds the lock to file $1: into a fresh file renamed over it, which replaces a symbolic
+# link planted there instead of writing through it.
+tv__write_owner() {
+	local tmp
+	tmp=$(mktemp "$1.XXXXXX") &&
+		printf '%s pid %s since %s\n' "$TV_PROG" "$$" "$(date -u +%FT%TZ)" >"$tmp" &&
+		mv -f "$tmp" "$1" || { rm -f "$tmp"; tv_warn "cannot record the lock's owner in $1"; }
+}
+
+# Prints who holds the lock, from file $1, never through a symbolic link.
+tv__read_owner() {
+	if [ -f "$1" ] && [ ! -L "$1" ]; then
+		head -n 1 "$1"
+	else
+		echo unknown
+	fi
+}
+
 # Takes the lock that keeps backups and restores from overlapping, or returns 75 saying who holds it.
 # A child run by a lock holder (tv-recover's safety backup) inherits TV_LOCK_HELD and skips it.
 tv_lock() {
@@ -181,15 +199,20 @@ tv_lock() {
 		dir=${XDG_STATE_HOME:-$HOME/.local/state}/tralivali-backup
 	fi
 	TV_LOCK_FILE=${TV_LOCK_FILE:-$dir/tralivali-backup.lock}
+	# A planted symbolic link would have us create or rewrite whatever file it points to.
+	if [ -L "$TV_LOCK_FILE" ]; then
+		tv_error "refusing to use the lock file $TV_LOCK_FILE: it is a symbolic link"
+		return "$EX_NOPERM"
+	fi
 	mkdir -p "$(dirname "$TV_LOCK_FILE")" && exec 9>>"$TV_LOCK_FILE" || {
 		tv_error "cannot open the lock file $TV_LOCK_FILE (set BACKUP_STATE_DIR to a writable directory)"
 		return "$EX_TEMPFAIL"
 	}
 	if ! flock -n 9; then
-		tv_error "another backup or restore is running (lock $TV_LOCK_FILE held by $(cat "$TV_LOCK_FILE.owner" 2>/dev/null || echo unknown)); not starting"
+		tv_error "another backup or restore is running (lock $TV_LOCK_FILE held by $(tv__read_owner "$TV_LOCK_FILE.owner")); not starting"
 		return "$EX_TEMPFAIL"
 	fi
-	printf '%s pid %s since %s\n' "$TV_PROG" "$$" "$(date -u +%FT%TZ)" >"$TV_LOCK_FILE.owner"
+	tv__write_owner "$TV_LOCK_FILE.owner"
 	export TV_LOCK_HELD=$TV_LOCK_FILE
 }
 
