@@ -284,7 +284,7 @@ main(int argc, char *argv[])
 	read_listing(&days);
 	if (days.n > 0) {
 		qsort(days.v, days.n, sizeof(*days.v), by_date_desc);
-		store = tv_store_open();
+		store = tv_store_open_role(TV_ROLE_PRUNE);
 	}
 
 	for (size_t i = 0; i < days.n && status == 0; i++) {
