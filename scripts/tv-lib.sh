@@ -7,7 +7,7 @@
 # shellcheck disable=SC2034
 
 # sysexits(3), as design.md uses them.
-readonly EX_USAGE=64 EX_DATAERR=65 EX_NOINPUT=66 EX_UNAVAILABLE=69 EX_TEMPFAIL=75
+readonly EX_USAGE=64 EX_DATAERR=65 EX_NOINPUT=66 EX_UNAVAILABLE=69 EX_TEMPFAIL=75 EX_NOPERM=77
 # The collections the TralliValli service keeps, in the seed's order.
 readonly TV_COLLECTIONS=(users conversations messages invites files)
 # Blob names: backups/{YYYY-MM-DD}/tralivali_{collection}.bson.gz, as the seed wrote them.
@@ -104,7 +104,55 @@ tv_load_env_file() {
 		fi
 		export "$key=$value"
 	done <"$file"
+	tv_scope_secrets
 }
+
+# The secrets, and the commands each may reach (design.md: secrets reach only the processes that
+# use them).  Their *_FILE forms are paths, not secrets, and stay in the environment.
+readonly TV_MONGO_SECRETS=(MONGODB_URI)
+readonly TV_STORE_SECRETS=(BACKUP_BLOB_STORAGE_CONNECTION_STRING BACKUP_PRUNE_CONNECTION_STRING
+	BACKUP_RESTORE_CONNECTION_STRING)
+readonly TV_ALL_SECRETS=("${TV_MONGO_SECRETS[@]}" "${TV_STORE_SECRETS[@]}")
+# Tools that talk to MongoDB, tools that talk to the blob store, and flows (which hand both on
+# to their own stages).  Any other command (tv-gzip, tv-crypt, jq, ...) gets neither.
+readonly TV_MONGO_TOOLS=(tv-dbcheck tv-export tv-oplog tv-replay tv-restore)
+readonly TV_STORE_TOOLS=(tv-blob-get tv-blob-ls tv-blob-put tv-catalog tv-prune tv-state)
+readonly TV_FLOWS=(tv-backup tv-list tv-pitr tv-recover tv-rehearse tv-status tv-verify)
+
+# Keeps the secrets in shell variables but takes them out of the environment every child inherits;
+# the functions below hand each tool its own.  Runs when this file is sourced and after an env file.
+tv_scope_secrets() {
+	local v
+	for v in "${TV_ALL_SECRETS[@]}"; do
+		export -n "${v?}"
+	done
+}
+
+# Runs command $2... with the secrets named in array $1 (those that are set) in its environment.
+tv__with_secrets() {
+	local -n names=$1
+	local v
+	shift
+	(
+		for v in "${names[@]}"; do
+			[ -z "${!v+x}" ] || export "${v?}"
+		done
+		exec "$@"
+	)
+}
+
+# One function per tool, named like it, so that the flows' pipelines read as before.
+for tv__tool in "${TV_MONGO_TOOLS[@]}"; do
+	eval "$tv__tool() { tv__with_secrets TV_MONGO_SECRETS $tv__tool \"\$@\"; }"
+done
+for tv__tool in "${TV_STORE_TOOLS[@]}"; do
+	eval "$tv__tool() { tv__with_secrets TV_STORE_SECRETS $tv__tool \"\$@\"; }"
+done
+for tv__tool in "${TV_FLOWS[@]}"; do
+	eval "$tv__tool() { tv__with_secrets TV_ALL_SECRETS $tv__tool \"\$@\"; }"
+done
+unset tv__tool
+tv_scope_secrets
 
 # Creates $TV_WORK, a private directory removed at exit, and runs tv_at_exit (if defined) first.
 tv_make_workdir() {
@@ -123,6 +171,24 @@ tv__exit() {
 	exit "$status"
 }
 
+# Writes who holds the lock to file $1: into a fresh file renamed over it, which replaces a symbolic
+# link planted there instead of writing through it.
+tv__write_owner() {
+	local tmp
+	tmp=$(mktemp "$1.XXXXXX") &&
+		printf '%s pid %s since %s\n' "$TV_PROG" "$$" "$(date -u +%FT%TZ)" >"$tmp" &&
+		mv -f "$tmp" "$1" || { rm -f "$tmp"; tv_warn "cannot record the lock's owner in $1"; }
+}
+
+# Prints who holds the lock, from file $1, never through a symbolic link.
+tv__read_owner() {
+	if [ -f "$1" ] && [ ! -L "$1" ]; then
+		head -n 1 "$1"
+	else
+		echo unknown
+	fi
+}
+
 # Takes the lock that keeps backups and restores from overlapping, or returns 75 saying who holds it.
 # A child run by a lock holder (tv-recover's safety backup) inherits TV_LOCK_HELD and skips it.
 tv_lock() {
@@ -133,15 +199,20 @@ tv_lock() {
 		dir=${XDG_STATE_HOME:-$HOME/.local/state}/tralivali-backup
 	fi
 	TV_LOCK_FILE=${TV_LOCK_FILE:-$dir/tralivali-backup.lock}
+	# A planted symbolic link would have us create or rewrite whatever file it points to.
+	if [ -L "$TV_LOCK_FILE" ]; then
+		tv_error "refusing to use the lock file $TV_LOCK_FILE: it is a symbolic link"
+		return "$EX_NOPERM"
+	fi
 	mkdir -p "$(dirname "$TV_LOCK_FILE")" && exec 9>>"$TV_LOCK_FILE" || {
 		tv_error "cannot open the lock file $TV_LOCK_FILE (set BACKUP_STATE_DIR to a writable directory)"
 		return "$EX_TEMPFAIL"
 	}
 	if ! flock -n 9; then
-		tv_error "another backup or restore is running (lock $TV_LOCK_FILE held by $(cat "$TV_LOCK_FILE.owner" 2>/dev/null || echo unknown)); not starting"
+		tv_error "another backup or restore is running (lock $TV_LOCK_FILE held by $(tv__read_owner "$TV_LOCK_FILE.owner")); not starting"
 		return "$EX_TEMPFAIL"
 	fi
-	printf '%s pid %s since %s\n' "$TV_PROG" "$$" "$(date -u +%FT%TZ)" >"$TV_LOCK_FILE.owner"
+	tv__write_owner "$TV_LOCK_FILE.owner"
 	export TV_LOCK_HELD=$TV_LOCK_FILE
 }
 
