@@ -81,15 +81,16 @@ tv_oppos_of_entry(const bson_t *entry, struct tv_oppos *p)
 }
 
 int
-tv_slice_name(char *buf, size_t size, const struct tv_oppos *from, const struct tv_oppos *to)
+tv_oplog_name(char *buf, size_t size, const struct tv_oppos *from, const struct tv_oppos *to,
+    const char *suffix)
 {
 	char a[TV_OPPOS_LEN], b[TV_OPPOS_LEN], day[TV_ISO_LEN];
 	int n;
 
 	tv_oppos_iso(from, day);
 	day[10] = '\0';
-	n = snprintf(buf, size, "%s/%s/%s-%s%s", TV_SLICE_ROOT, day, tv_oppos_format(from, a),
-	    tv_oppos_format(to, b), TV_SLICE_SUFFIX);
+	n = snprintf(buf, size, "%s/%s/%s-%s%s", TV_OPLOG_ROOT, day, tv_oppos_format(from, a),
+	    tv_oppos_format(to, b), suffix);
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
@@ -118,7 +119,7 @@ tv_slice_parse(const char *name, struct tv_oppos *from, struct tv_oppos *to)
 		return -1;
 	/* A name with its folder must be exactly the one the slice gets, day and suffix included. */
 	if (base != name &&
-	    (tv_slice_name(full, sizeof(full), &f, &t) != 0 || strcmp(full, name) != 0))
+	    (tv_oplog_name(full, sizeof(full), &f, &t, TV_SLICE_SUFFIX) != 0 || strcmp(full, name) != 0))
 		return -1;
 	*from = f;
 	*to = t;

@@ -22,13 +22,18 @@ struct tv_oppos {
 /* Room for "2024-01-15T03:00:00Z" and its NUL. */
 #define TV_ISO_LEN	21
 
-/* Blob names: oplog/{YYYY-MM-DD}/{from}-{to}.bson.gz, dated by the UTC day of from. */
-#define TV_SLICE_ROOT	"oplog"
-#define TV_SLICE_SUFFIX	".bson.gz"
-/* The slice's index beside it: count, sizes and checksum, oplog/{day}/{from}-{to}.json. */
+/*
+ * Blob names: oplog/{YYYY-MM-DD}/{from}-{to}{suffix}, dated by the UTC day of
+ * from.  A slice holds the database's entries after from up to and including
+ * to (the last position the capture read, of any database), so a chain is
+ * continuous when each slice starts where the one before it ends.  Beside it
+ * is its index (count, sizes, checksum); a break record says the entries
+ * after from up to to are lost.
+ */
+#define TV_OPLOG_ROOT		"oplog"
+#define TV_SLICE_SUFFIX		".bson.gz"
 #define TV_SLICE_INDEX_SUFFIX	".json"
-/* Records of broken chains: oplog/breaks/{from}-{to}.json. */
-#define TV_BREAK_ROOT	"oplog/breaks"
+#define TV_BREAK_SUFFIX		".break.json"
 
 /* Parses "T.I" (two decimal numbers that fit 32 bits each); returns 0, or -1 if s is not one. */
 int tv_oppos_parse(const char *s, struct tv_oppos *p);
@@ -41,11 +46,9 @@ char *tv_oppos_iso(const struct tv_oppos *p, char buf[TV_ISO_LEN]);
 /* Reads an oplog entry's ts; returns 0, or -1 if it has no timestamp ts. */
 int tv_oppos_of_entry(const bson_t *entry, struct tv_oppos *p);
 
-/*
- * Writes the name of the slice holding the entries after from up to and
- * including to; returns 0, or -1 if size is too small.
- */
-int tv_slice_name(char *buf, size_t size, const struct tv_oppos *from, const struct tv_oppos *to);
+/* Writes the name of the blob with bounds from and to and the given suffix; returns 0, or -1 if size is too small. */
+int tv_oplog_name(char *buf, size_t size, const struct tv_oppos *from, const struct tv_oppos *to,
+    const char *suffix);
 /*
  * Reads from and to out of a slice's name (with or without the day folder
  * and the .bson.gz suffix); returns 0, or -1 if name is not a slice's.

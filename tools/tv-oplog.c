@@ -179,6 +179,20 @@ append_time(bson_t *doc, const char *key, int has, const struct tv_oppos *p)
 		BSON_APPEND_NULL(doc, key);
 }
 
+/* Appends the name of the blob the capture is stored as, or null if it read nothing new. */
+static void
+append_name(bson_t *doc, const char *key, const struct request *rq, const struct capture *c,
+    const char *suffix)
+{
+	char name[128];
+
+	if (rq->has_since && c->has_scanned && tv_oppos_cmp(&c->scanned, &rq->since) > 0 &&
+	    tv_oplog_name(name, sizeof(name), &rq->since, &c->scanned, suffix) == 0)
+		BSON_APPEND_UTF8(doc, key, name);
+	else
+		BSON_APPEND_NULL(doc, key);
+}
+
 /* Writes the --stats file: what was captured, how far the oplog was read, and any gap. */
 static int
 write_stats(const struct request *rq, const struct capture *c)
@@ -196,14 +210,13 @@ write_stats(const struct request *rq, const struct capture *c)
 	append_time(&doc, "lastTime", c->has_first, &c->last);
 	append_position(&doc, "scannedLast", c->has_scanned, &c->scanned);
 	append_time(&doc, "scannedLastTime", c->has_scanned, &c->scanned);
-	/* The slice a shipper stores this capture as: everything after since up to scannedLast. */
-	if (rq->has_since && c->has_scanned && tv_oppos_cmp(&c->scanned, &rq->since) > 0 &&
-	    tv_slice_name(name, sizeof(name), &rq->since, &c->scanned) == 0)
-		BSON_APPEND_UTF8(&doc, "slice", name);
-	else
-		BSON_APPEND_NULL(&doc, "slice");
+	/* The blobs a shipper stores this capture as: everything after since up to scannedLast. */
+	append_name(&doc, "slice", rq, c, TV_SLICE_SUFFIX);
+	append_name(&doc, "sliceIndex", rq, c, TV_SLICE_INDEX_SUFFIX);
 	if (c->has_gap) {
 		BSON_APPEND_DOCUMENT_BEGIN(&doc, "gap", &gap);
+		if (tv_oplog_name(name, sizeof(name), &c->gap_from, &c->gap_to, TV_BREAK_SUFFIX) == 0)
+			BSON_APPEND_UTF8(&gap, "record", name);
 		append_position(&gap, "from", 1, &c->gap_from);
 		append_position(&gap, "to", 1, &c->gap_to);
 		append_time(&gap, "fromTime", 1, &c->gap_from);

@@ -36,10 +36,13 @@ test_slice_names(void)
 	struct tv_oppos from = { 1705363199, 7 }, to = { 1705363260, 4 }, f, t;
 	char name[128];
 
-	ok(tv_slice_name(name, sizeof(name), &from, &to) == 0 &&
+	ok(tv_oplog_name(name, sizeof(name), &from, &to, TV_SLICE_SUFFIX) == 0 &&
 	    strcmp(name, "oplog/2024-01-15/1705363199.7-1705363260.4.bson.gz") == 0,
 	    "names a slice by its bounds, dated by the first: %s", name);
-	ok(tv_slice_name(name, 20, &from, &to) == -1, "refuses a buffer too small");
+	ok(tv_oplog_name(name, 20, &from, &to, TV_SLICE_SUFFIX) == -1, "refuses a buffer too small");
+	ok(tv_oplog_name(name, sizeof(name), &from, &to, TV_BREAK_SUFFIX) == 0 &&
+	    strcmp(name, "oplog/2024-01-15/1705363199.7-1705363260.4.break.json") == 0,
+	    "names a break record the same way: %s", name);
 	ok(tv_slice_parse("oplog/2024-01-15/1705363199.7-1705363260.4.bson.gz", &f, &t) == 0 &&
 	    tv_oppos_cmp(&f, &from) == 0 && tv_oppos_cmp(&t, &to) == 0, "reads a slice name back");
 	ok(tv_slice_parse("1705363199.7-1705363260.4", &f, &t) == 0 && tv_oppos_cmp(&t, &to) == 0,
@@ -48,7 +51,7 @@ test_slice_names(void)
 	    "rejects a slice in the wrong day's folder");
 	ok(tv_slice_parse("oplog/2024-01-15/1705363199.7-1705363260.4.json", &f, &t) == -1,
 	    "rejects a slice's index");
-	ok(tv_slice_parse("oplog/breaks/1705363199.7-1705363260.4.json", &f, &t) == -1,
+	ok(tv_slice_parse("oplog/2024-01-15/1705363199.7-1705363260.4.break.json", &f, &t) == -1,
 	    "rejects a break record");
 	ok(tv_slice_parse("oplog/2024-01-15/x-1705363260.4.bson.gz", &f, &t) == -1,
 	    "rejects a name that is not two positions");
