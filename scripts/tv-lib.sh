@@ -125,24 +125,30 @@ tv__exit() {
 
 # Takes the lock that keeps backups and restores from overlapping, or returns 75 saying who holds it.
 # A child run by a lock holder (tv-recover's safety backup) inherits TV_LOCK_HELD and skips it.
+# With a name (tv_lock pitr), takes that flow's own lock instead, in the same directory.
 tv_lock() {
-	[ -n "${TV_LOCK_HELD:-}" ] && return 0
+	local name=${1:-}
+	[ -z "$name" ] && [ -n "${TV_LOCK_HELD:-}" ] && return 0
 	local dir=${BACKUP_STATE_DIR:-/var/lib/tralivali-backup}
 	# Like the circuit breaker's state: a user who cannot write the system directory gets their own.
 	if [ -z "${BACKUP_STATE_DIR:-}" ] && ! { mkdir -p "$dir" && [ -w "$dir" ]; } 2>/dev/null; then
 		dir=${XDG_STATE_HOME:-$HOME/.local/state}/tralivali-backup
 	fi
-	TV_LOCK_FILE=${TV_LOCK_FILE:-$dir/tralivali-backup.lock}
+	if [ -n "$name" ]; then
+		TV_LOCK_FILE=$dir/tralivali-backup-$name.lock
+	else
+		TV_LOCK_FILE=${TV_LOCK_FILE:-$dir/tralivali-backup.lock}
+	fi
 	mkdir -p "$(dirname "$TV_LOCK_FILE")" && exec 9>>"$TV_LOCK_FILE" || {
 		tv_error "cannot open the lock file $TV_LOCK_FILE (set BACKUP_STATE_DIR to a writable directory)"
 		return "$EX_TEMPFAIL"
 	}
 	if ! flock -n 9; then
-		tv_error "another backup or restore is running (lock $TV_LOCK_FILE held by $(cat "$TV_LOCK_FILE.owner" 2>/dev/null || echo unknown)); not starting"
+		tv_error "another ${name:+$TV_PROG}${name:-backup or restore} is running (lock $TV_LOCK_FILE held by $(cat "$TV_LOCK_FILE.owner" 2>/dev/null || echo unknown)); not starting"
 		return "$EX_TEMPFAIL"
 	fi
 	printf '%s pid %s since %s\n' "$TV_PROG" "$$" "$(date -u +%FT%TZ)" >"$TV_LOCK_FILE.owner"
-	export TV_LOCK_HELD=$TV_LOCK_FILE
+	[ -n "$name" ] || export TV_LOCK_HELD=$TV_LOCK_FILE
 }
 
 # Prints the folder prefix of a backup named by a date (backups/2024-01-15) or a prefix (safety/...).
