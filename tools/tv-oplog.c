@@ -215,12 +215,12 @@ write_stats(const struct request *rq, const struct capture *c)
 	append_name(&doc, "sliceIndex", rq, c, TV_SLICE_INDEX_SUFFIX);
 	if (c->has_gap) {
 		BSON_APPEND_DOCUMENT_BEGIN(&doc, "gap", &gap);
-		if (tv_oplog_name(name, sizeof(name), &c->gap_from, &c->gap_to, TV_BREAK_SUFFIX) == 0)
-			BSON_APPEND_UTF8(&gap, "record", name);
 		append_position(&gap, "from", 1, &c->gap_from);
 		append_position(&gap, "to", 1, &c->gap_to);
 		append_time(&gap, "fromTime", 1, &c->gap_from);
 		append_time(&gap, "toTime", 1, &c->gap_to);
+		if (tv_oplog_name(name, sizeof(name), &c->gap_from, &c->gap_to, TV_BREAK_SUFFIX) == 0)
+			BSON_APPEND_UTF8(&gap, "record", name);
 		bson_append_document_end(&doc, &gap);
 	}
 	status = tv_stats_write(rq->stats, &doc);
