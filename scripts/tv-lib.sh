@@ -127,7 +127,7 @@ tv__exit() {
 # A child run by a lock holder (tv-recover's safety backup) inherits TV_LOCK_HELD and skips it.
 # With a name (tv_lock pitr), takes that flow's own lock instead, in the same directory.
 tv_lock() {
-	local name=${1:-}
+	local name=${1:-} what=${1:+$TV_PROG}
 	[ -z "$name" ] && [ -n "${TV_LOCK_HELD:-}" ] && return 0
 	local dir=${BACKUP_STATE_DIR:-/var/lib/tralivali-backup}
 	# Like the circuit breaker's state: a user who cannot write the system directory gets their own.
@@ -144,7 +144,7 @@ tv_lock() {
 		return "$EX_TEMPFAIL"
 	}
 	if ! flock -n 9; then
-		tv_error "another ${name:+$TV_PROG}${name:-backup or restore} is running (lock $TV_LOCK_FILE held by $(cat "$TV_LOCK_FILE.owner" 2>/dev/null || echo unknown)); not starting"
+		tv_error "another ${what:-backup or restore} is running (lock $TV_LOCK_FILE held by $(cat "$TV_LOCK_FILE.owner" 2>/dev/null || echo unknown)); not starting"
 		return "$EX_TEMPFAIL"
 	fi
 	printf '%s pid %s since %s\n' "$TV_PROG" "$$" "$(date -u +%FT%TZ)" >"$TV_LOCK_FILE.owner"
