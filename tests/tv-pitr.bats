@@ -219,3 +219,12 @@ a2" ]
 	run -0 tv-pitr
 	assert_output_contains "The oplog chain starts at $now"
 }
+
+@test "tv-cron-install --pitr adds an every-minute tv-pitr entry beside the backup's" {
+	export TV_CRONTAB_FILE=$BATS_TEST_TMPDIR/cron.d/tralivali-backup
+	run -0 tv-cron-install --pitr --env-file /etc/tralivali-backup/environment --log /var/log/tv.log
+	assert_output_contains "oplog shipping every minute"
+	grep -qx "\* \* \* \* \* root $TV_SRCDIR/scripts/tv-pitr --env-file /etc/tralivali-backup/environment >>/var/log/tv.log 2>&1" "$TV_CRONTAB_FILE"
+	run -0 tv-cron-install --env-file /etc/tralivali-backup/environment --log /var/log/tv.log
+	! grep -q tv-pitr "$TV_CRONTAB_FILE"
+}
