@@ -191,14 +191,20 @@ tv__read_owner() {
 
 # Takes the lock that keeps backups and restores from overlapping, or returns 75 saying who holds it.
 # A child run by a lock holder (tv-recover's safety backup) inherits TV_LOCK_HELD and skips it.
+# With a name (tv_lock pitr), takes that flow's own lock instead, in the same directory.
 tv_lock() {
-	[ -n "${TV_LOCK_HELD:-}" ] && return 0
+	local name=${1:-} what=${1:+$TV_PROG}
+	[ -z "$name" ] && [ -n "${TV_LOCK_HELD:-}" ] && return 0
 	local dir=${BACKUP_STATE_DIR:-/var/lib/tralivali-backup}
 	# Like the circuit breaker's state: a user who cannot write the system directory gets their own.
 	if [ -z "${BACKUP_STATE_DIR:-}" ] && ! { mkdir -p "$dir" && [ -w "$dir" ]; } 2>/dev/null; then
 		dir=${XDG_STATE_HOME:-$HOME/.local/state}/tralivali-backup
 	fi
-	TV_LOCK_FILE=${TV_LOCK_FILE:-$dir/tralivali-backup.lock}
+	if [ -n "$name" ]; then
+		TV_LOCK_FILE=$dir/tralivali-backup-$name.lock
+	else
+		TV_LOCK_FILE=${TV_LOCK_FILE:-$dir/tralivali-backup.lock}
+	fi
 	# A planted symbolic link would have us create or rewrite whatever file it points to.
 	if [ -L "$TV_LOCK_FILE" ]; then
 		tv_error "refusing to use the lock file $TV_LOCK_FILE: it is a symbolic link"
@@ -209,11 +215,11 @@ tv_lock() {
 		return "$EX_TEMPFAIL"
 	}
 	if ! flock -n 9; then
-		tv_error "another backup or restore is running (lock $TV_LOCK_FILE held by $(tv__read_owner "$TV_LOCK_FILE.owner")); not starting"
+		tv_error "another ${what:-backup or restore} is running (lock $TV_LOCK_FILE held by $(tv__read_owner "$TV_LOCK_FILE.owner")); not starting"
 		return "$EX_TEMPFAIL"
 	fi
 	tv__write_owner "$TV_LOCK_FILE.owner"
-	export TV_LOCK_HELD=$TV_LOCK_FILE
+	[ -n "$name" ] || export TV_LOCK_HELD=$TV_LOCK_FILE
 }
 
 # Prints the folder prefix of a backup named by a date (backups/2024-01-15) or a prefix (safety/...).
