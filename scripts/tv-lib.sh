@@ -307,3 +307,38 @@ tv_table() {
 			for (i = 1; i <= nf; i++) line = line (i < nf ? sprintf("%-" w[i] + 2 "s", cell[r, i]) : cell[r, i])
 			print line } }'
 }
+
+# Client-side encryption: BACKUP_ENCRYPTION_KEY_FILE turns it on for every blob a flow writes,
+# and tv-crypt's format and key checks live in C; the flows only call these.
+
+# Prints the suffix encrypted blob names take (".enc") when encryption is on, else nothing.
+tv_crypt_suffix() { [ -z "${BACKUP_ENCRYPTION_KEY_FILE:-}" ] || echo .enc; }
+
+# Returns 0 if encryption is off or its key loads, else tv-crypt's status (64, 77) after it says why: call before any upload.
+tv_crypt_check() {
+	[ -n "${BACKUP_ENCRYPTION_KEY_FILE:-}" ] || return 0
+	tv-crypt </dev/null >/dev/null
+}
+
+# Filter: encrypts stdin with tv-crypt (options $@, e.g. --stats FILE) when encryption is on, else copies it.
+tv_seal() {
+	if [ -n "${BACKUP_ENCRYPTION_KEY_FILE:-}" ]; then
+		tv-crypt "$@"
+	else
+		cat
+	fi
+}
+
+# Filter: decrypts stdin when blob name $1 ends in .enc, else copies it; 64 if the key is not set.
+tv_unseal() {
+	local name=$1
+	shift
+	if [[ $name != *.enc ]]; then
+		cat
+	elif [ -z "${BACKUP_ENCRYPTION_KEY_FILE:-}" ]; then
+		tv_error "$name is encrypted: set BACKUP_ENCRYPTION_KEY_FILE to the file of its key"
+		return "$EX_USAGE"
+	else
+		tv-crypt -d --label "$name" "$@"
+	fi
+}
