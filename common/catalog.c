@@ -160,7 +160,7 @@ tv_catalog_read_listing(struct tv_catalog *cat, FILE *in, const char *inname)
 static int
 load_manifest(struct tv_store *store, struct tv_folder *f)
 {
-	char name[80], err[TV_MANIFEST_ERR_MAX];
+	char name[80], err[TV_MANIFEST_ERR_MAX] = "";
 	FILE *tmp;
 	int rc;
 
@@ -190,10 +190,11 @@ load_manifest(struct tv_store *store, struct tv_folder *f)
 	if (rc != 0) {
 		f->state = TV_FOLDER_INVALID;
 		f->status = rc;
-		if (rc == EX_DATAERR)
-			snprintf(f->reason, sizeof(f->reason), "%s: %s", name, err);
+		/* err is set only when the bytes were read and are not a valid manifest. */
+		if (err[0] != '\0')
+			snprintf(f->reason, sizeof(f->reason), "%s: not a valid manifest: %s", name, err);
 		else
-			snprintf(f->reason, sizeof(f->reason), "%s: unreadable (exit %d)", name, rc);
+			snprintf(f->reason, sizeof(f->reason), "%s: cannot be read (exit %d)", name, rc);
 		return rc;
 	}
 	if (strcmp(f->manifest.status, "Completed") == 0) {
@@ -222,13 +223,9 @@ tv_catalog_load_manifests(struct tv_catalog *cat, struct tv_store *store)
 
 	if (cat->nfolders > 0)
 		qsort(cat->folders, cat->nfolders, sizeof(*cat->folders), by_name_time);
-	for (size_t i = 0; i < cat->nfolders; i++) {
-		if ((rc = load_manifest(store, &cat->folders[i])) != 0) {
-			tv_error("%s", cat->folders[i].reason);
-			if (first == 0)
-				first = rc;
-		}
-	}
+	for (size_t i = 0; i < cat->nfolders; i++)
+		if ((rc = load_manifest(store, &cat->folders[i])) != 0 && first == 0)
+			first = rc;
 	return first;
 }
 

@@ -75,7 +75,7 @@ struct tv_catalog {
 void tv_catalog_init(struct tv_catalog *cat, const char *root);
 /* Reads a tv-blob-ls listing (name, tab, size, tab, time); returns 0, 65 naming the line, or 74. */
 int tv_catalog_read_listing(struct tv_catalog *cat, FILE *in, const char *inname);
-/* Reads and checks every folder's manifest; returns 0 or the first error's exit code (every folder is still classified). */
+/* Reads and checks every folder's manifest; returns 0 or the first error's exit code (every folder is still classified, reason says why). */
 int tv_catalog_load_manifests(struct tv_catalog *cat, struct tv_store *store);
 /* Orders the slices into ranges; returns 0, or 65 after logging each overlap, naming the slices. */
 int tv_catalog_chain(struct tv_catalog *cat);

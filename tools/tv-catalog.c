@@ -124,6 +124,9 @@ cmd_list(int argc, char *argv[])
 		store = tv_store_open();
 		status = tv_catalog_load_manifests(&cat, store);
 		tv_store_close(store);
+		for (size_t i = 0; i < cat.nfolders; i++)
+			if (cat.folders[i].state == TV_FOLDER_INVALID)
+				tv_error("%s", cat.folders[i].reason);
 	}
 	/* One bad manifest or slice must not hide the rest: print everything, then fail. */
 	rc = tv_catalog_chain(&cat);
