@@ -186,19 +186,17 @@ tv_backup_folders() {
 		<<<"$listing" | uniq
 }
 
-# Copies a backup's manifest to file $2; returns 66 if it has none, 65 if it is not a manifest.
+# Copies a backup's manifest to file $2, checked by tv-catalog (names, checksums, numbers, the
+# folder it is in); returns 66 if it has none, 65 if it is not a valid manifest.
 tv_get_manifest() {
 	local prefix=$1 out=$2 status=0
-	tv-blob-get "$prefix/manifest.json" >"$out" 2>"$out.err" || status=$?
+	tv-blob-get "$prefix/manifest.json" >"$out.raw" 2>"$out.err" || status=$?
 	if [ "$status" -ne 0 ]; then
 		# A missing manifest is an expected answer here, not an error to show.
 		[ "$status" -eq "$EX_NOINPUT" ] || cat "$out.err" >&2
 		return "$status"
 	fi
-	if ! jq -e 'type == "object" and (.id | type == "string") and (.collections | type == "array")' "$out" >/dev/null 2>&1; then
-		tv_error "$prefix/manifest.json: not a tralivali-backup manifest"
-		return "$EX_DATAERR"
-	fi
+	tv-catalog check --folder "$prefix" "$out.raw" >"$out" || return
 }
 
 # Prints the blob name of a collection's dump in a backup folder.
