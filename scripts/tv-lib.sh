@@ -145,15 +145,16 @@ tv_lock() {
 	export TV_LOCK_HELD=$TV_LOCK_FILE
 }
 
-# Prints the folder prefix of a backup named by a date (backups/2024-01-15) or a prefix (safety/...).
+# Prints the folder prefix of a backup named by a date or a later folder of the day
+# (2024-01-15, 2024-01-15T150000Z: under backups/) or a prefix (safety/...).
 tv_backup_prefix() {
 	local arg=${1%/}
-	if [[ $arg =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]]; then
+	if [[ $arg =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{6}Z)?$ ]]; then
 		echo "$TV_BACKUP_ROOT/$arg"
 	elif [[ $arg == */* ]]; then
 		echo "$arg"
 	else
-		tv_die "$EX_USAGE" "not a backup date (YYYY-MM-DD) or folder (backups/YYYY-MM-DD): $1"
+		tv_die "$EX_USAGE" "not a backup date (YYYY-MM-DD[THHMMSSZ]) or folder (backups/YYYY-MM-DD): $1"
 	fi
 }
 
