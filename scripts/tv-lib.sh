@@ -222,15 +222,16 @@ tv_lock() {
 	[ -n "$name" ] || export TV_LOCK_HELD=$TV_LOCK_FILE
 }
 
-# Prints the folder prefix of a backup named by a date (backups/2024-01-15) or a prefix (safety/...).
+# Prints the folder prefix of a backup named by a date or a later folder of the day
+# (2024-01-15, 2024-01-15T150000Z: under backups/) or a prefix (safety/...).
 tv_backup_prefix() {
 	local arg=${1%/}
-	if [[ $arg =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]]; then
+	if [[ $arg =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{6}Z)?$ ]]; then
 		echo "$TV_BACKUP_ROOT/$arg"
 	elif [[ $arg == */* ]]; then
 		echo "$arg"
 	else
-		tv_die "$EX_USAGE" "not a backup date (YYYY-MM-DD) or folder (backups/YYYY-MM-DD): $1"
+		tv_die "$EX_USAGE" "not a backup date (YYYY-MM-DD[THHMMSSZ]) or folder (backups/YYYY-MM-DD): $1"
 	fi
 }
 
@@ -263,19 +264,17 @@ tv_backup_folders() {
 		<<<"$listing" | uniq
 }
 
-# Copies a backup's manifest to file $2; returns 66 if it has none, 65 if it is not a manifest.
+# Copies a backup's manifest to file $2, checked by tv-catalog (names, checksums, numbers, the
+# folder it is in); returns 66 if it has none, 65 if it is not a valid manifest.
 tv_get_manifest() {
 	local prefix=$1 out=$2 status=0
-	tv-blob-get "$prefix/manifest.json" >"$out" 2>"$out.err" || status=$?
+	tv-blob-get "$prefix/manifest.json" >"$out.raw" 2>"$out.err" || status=$?
 	if [ "$status" -ne 0 ]; then
 		# A missing manifest is an expected answer here, not an error to show.
 		[ "$status" -eq "$EX_NOINPUT" ] || cat "$out.err" >&2
 		return "$status"
 	fi
-	if ! jq -e 'type == "object" and (.id | type == "string") and (.collections | type == "array")' "$out" >/dev/null 2>&1; then
-		tv_error "$prefix/manifest.json: not a tralivali-backup manifest"
-		return "$EX_DATAERR"
-	fi
+	tv-catalog check --folder "$prefix" "$out.raw" >"$out" || return
 }
 
 # Prints the blob name of a collection's dump in a backup folder.
