@@ -75,13 +75,19 @@ read_json_file(const char *path)
 {
 	bson_error_t err;
 	bson_json_reader_t *reader = bson_json_reader_new_from_file(path, &err);
-	bson_t *doc = bson_new();
+	bson_t *doc;
+	int got;
 
 	if (reader == NULL)
 		tv_fatal(EX_USAGE, "%s: %s", path, err.message);
-	if (bson_json_reader_read(reader, doc, &err) != 1)
-		tv_fatal(EX_USAGE, "%s: not a JSON object: %s", path, err.message);
+	doc = bson_new();
+	got = bson_json_reader_read(reader, doc, &err);
 	bson_json_reader_destroy(reader);
+	if (got != 1) {
+		bson_destroy(doc);
+		/* At the end of the input (an empty file) libbson sets no error message. */
+		tv_fatal(EX_USAGE, "%s: not a JSON object: %s", path, got == 0 ? "the file is empty" : err.message);
+	}
 	return doc;
 }
 
