@@ -141,17 +141,20 @@ tv__with_secrets() {
 	)
 }
 
-# One function per tool, named like it, so that the flows' pipelines read as before.
-for tv__tool in "${TV_MONGO_TOOLS[@]}"; do
-	eval "$tv__tool() { tv__with_secrets TV_MONGO_SECRETS $tv__tool \"\$@\"; }"
-done
-for tv__tool in "${TV_STORE_TOOLS[@]}"; do
-	eval "$tv__tool() { tv__with_secrets TV_STORE_SECRETS $tv__tool \"\$@\"; }"
-done
-for tv__tool in "${TV_FLOWS[@]}"; do
-	eval "$tv__tool() { tv__with_secrets TV_ALL_SECRETS $tv__tool \"\$@\"; }"
-done
-unset tv__tool
+# Defines a function named like each tool in array $2 that is installed (so that `command -v`
+# still tells whether it is), which runs it with the secrets of array $1.
+tv__wrap_tools() {
+	local -n tools=$2
+	local t
+	for t in "${tools[@]}"; do
+		! type -P "$t" >/dev/null || eval "$t() { tv__with_secrets $1 $t \"\$@\"; }"
+	done
+}
+
+# The flows' pipelines read as before: `tv-export ... | tv-gzip | tv-blob-put ...`.
+tv__wrap_tools TV_MONGO_SECRETS TV_MONGO_TOOLS
+tv__wrap_tools TV_STORE_SECRETS TV_STORE_TOOLS
+tv__wrap_tools TV_ALL_SECRETS TV_FLOWS
 tv_scope_secrets
 
 # Creates $TV_WORK, a private directory removed at exit, and runs tv_at_exit (if defined) first.

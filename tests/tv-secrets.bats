@@ -76,3 +76,11 @@ setup() {
 	grep -q "^BACKUP_BLOB_STORAGE_CONNECTION_STRING_FILE=$BATS_TEST_TMPDIR/cs$" "$DUMPS/tv-blob-put"
 	! grep -q "^BACKUP_BLOB_STORAGE_CONNECTION_STRING=" "$DUMPS/tv-gzip"
 }
+
+@test "a tool that is not installed stays unknown to command -v after tv-lib.sh" {
+	run env PATH=/usr/bin:/bin bash -c '. "$TV_SRCDIR/scripts/tv-lib.sh"; command -v tv-oplog || echo absent'
+	assert_status 0
+	[ "$output" = absent ]
+	run bash -c '. "$TV_SRCDIR/scripts/tv-lib.sh"; type -t tv-export; type -t tv-gzip'
+	[ "$output" = "$(printf 'function\nfile')" ]
+}
