@@ -1,6 +1,8 @@
 /* fuzz-azerr: the XML body of a failed Azure response, turned into the message a tool prints. */
 
-#include "../common/azure.c"
+#include <string.h>
+
+#include "azimpl.h"
 
 #include "fuzz.h"
 
@@ -18,7 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(rq.errbody, data, rq.errlen);
 	rq.status = 403;
 	COPY(rq.code, "AuthorizationFailure");
-	describe_error(&rq, out, sizeof(out));
+	az_describe_error(&rq, out, sizeof(out));
 	if (strlen(out) >= sizeof(out))
 		abort();
 	return 0;

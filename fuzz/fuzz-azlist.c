@@ -4,7 +4,7 @@
  * az_list does.  The first input byte chooses where the page is cut.
  */
 
-#include "../common/azure.c"
+#include "../common/azlist.c"
 
 #include "fuzz.h"
 

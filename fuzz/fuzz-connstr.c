@@ -5,7 +5,7 @@
  * The parser is static in the Azure backend, so the harness compiles that file in.
  */
 
-#include "../common/azure.c"
+#include "../common/azconn.c"
 
 #include "fuzz.h"
 
@@ -28,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&az, 0, sizeof(az));
 	if (FUZZ_CATCH_FATAL(fatal) == 0)
-		parse_connection_string(&az, cs);
+		parse_connection_string(&az, "BACKUP_BLOB_STORAGE_CONNECTION_STRING", cs);
 	FUZZ_END_CATCH();
 	free(az.account);
 	free(az.sas);
