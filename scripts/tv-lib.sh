@@ -131,14 +131,33 @@ tv_scope_secrets() {
 # Runs command $2... with the secrets named in array $1 (those that are set) in its environment.
 tv__with_secrets() {
 	local -n names=$1
-	local v
+	local v pid status
 	shift
+	if [ "$BASHPID" = "$$" ]; then
+		(
+			for v in "${names[@]}"; do
+				[ -z "${!v+x}" ] || export "${v?}"
+			done
+			exec "$@"
+		)
+		return
+	fi
+	# In a subshell (a pipeline stage, $(...), a background job) the caller may signal this
+	# process, as `kill $!` does: the tool runs as its child, and the signal is passed on.
 	(
 		for v in "${names[@]}"; do
 			[ -z "${!v+x}" ] || export "${v?}"
 		done
 		exec "$@"
-	)
+	) <&0 &
+	pid=$!
+	trap 'kill -TERM "$pid" 2>/dev/null' TERM INT HUP
+	while :; do
+		wait "$pid" && status=0 || status=$?
+		kill -0 "$pid" 2>/dev/null || break
+	done
+	trap - TERM INT HUP
+	return "$status"
 }
 
 # Defines a function named like each tool in array $2 that is installed (so that `command -v`

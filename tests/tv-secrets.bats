@@ -84,3 +84,14 @@ setup() {
 	run bash -c '. "$TV_SRCDIR/scripts/tv-lib.sh"; type -t tv-export; type -t tv-gzip'
 	[ "$output" = "$(printf 'function\nfile')" ]
 }
+
+@test "a tool a flow starts in the background stops when the flow signals it" {
+	# The fake tool finishes its work (the marker) unless the TERM the flow sends reaches it.
+	printf '#!/bin/bash\ntrap "exit 143" TERM\nsleep 2 & wait\ntouch "%s/finished"\n' "$BATS_TEST_TMPDIR" \
+		>"$BATS_TEST_TMPDIR/bin/tv-restore"
+	chmod +x "$BATS_TEST_TMPDIR/bin/tv-restore"
+	run bash -c '. "$TV_SRCDIR/scripts/tv-lib.sh"; tv-restore & p=$!; sleep 0.5; kill -TERM "$p"; wait "$p"'
+	assert_status 143
+	sleep 2.5
+	[ ! -e "$BATS_TEST_TMPDIR/finished" ]
+}
