@@ -280,8 +280,9 @@ setup() {
 	local d
 	for d in 2000-01-01 2000-01-02; do
 		printf u | tv-blob-put -q "backups/$d/tralivali_users.bson.gz"
-		printf '{"id": "0123456789abcdef01234567", "status": "Completed", "collections": []}\n' |
-			tv-blob-put -q "backups/$d/manifest.json"
+		jq -cn --arg f "backups/$d/" --arg t "${d}T00:00:00Z" '{id: "0123456789abcdef01234567",
+			createdAt: $t, type: "manual", status: "Completed", filePath: $f, size: 0, collections: [],
+			snapshot: "per-collection"}' | tv-blob-put -q "backups/$d/manifest.json"
 	done
 	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=$(tv_az_sas_connection_string wc)
 	export BACKUP_PRUNE_CONNECTION_STRING=$(tv_az_sas_connection_string rdl)
