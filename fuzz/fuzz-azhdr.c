@@ -1,7 +1,8 @@
 /*
  * fuzz-azhdr: the response headers of the store's HTTP server (status line,
  * ETag, Content-Length, Retry-After, x-ms-*), one line per callback, each in
- * a buffer of its exact size as libcurl passes them (not NUL-terminated).
+ * a buffer of its exact size as libcurl passes them (not NUL-terminated),
+ * then the Last-Modified date.
  * The callback is static in azreq.c, so the harness compiles that file in.
  */
 
@@ -31,6 +32,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(line);
 		p += len;
 	}
+	/* Last-Modified becomes a blob's time in listings and stat. */
+	(void)az_http_date(rq.modified);
 	if (rq.status < 0 || rq.status > 999 || strlen(rq.etag) >= sizeof(rq.etag) ||
 	    strlen(rq.code) >= sizeof(rq.code) || strlen(rq.modified) >= sizeof(rq.modified))
 		abort();
