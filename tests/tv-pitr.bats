@@ -228,3 +228,11 @@ a2" ]
 	run -0 tv-cron-install --env-file /etc/tralivali-backup/environment --log /var/log/tv.log
 	! grep -q tv-pitr "$TV_CRONTAB_FILE"
 }
+
+@test "the chain's end is found however old it is: one ten days back that the oplog no longer holds is a break" {
+	old=$(($(date -u +%s) - 10 * 86400)).1
+	echo '{}' | tv-blob-put -q "oplog/$(day "$old")/$old-$old.start.json"
+	run -65 tv-pitr
+	assert_output_contains "the oplog no longer reaches back to $old"
+	[ -n "$(tv-blob-ls "oplog/$(day "$old")/$old-" | grep '\.break\.json')" ]
+}
