@@ -18,7 +18,7 @@
 /* Big enough that small entries cost few write(2) calls, small next to the 64 MiB budget. */
 #define OUT_BUFFER	(1024 * 1024)
 /* How long a tailing read waits for new entries before the slice's deadline is checked again. */
-#define AWAIT_MS	500
+#define AWAIT_MS	250
 /* A server that answers an await at once (no awaitData) is asked again no sooner than this. */
 #define POLL_MS		100
 
