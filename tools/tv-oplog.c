@@ -266,7 +266,7 @@ open_cursor(mongoc_collection_t *oplog, const struct request *rq, int has_from,
     const struct tv_oppos *from)
 {
 	bson_t filter = BSON_INITIALIZER, ts;
-	bson_t *opts;
+	bson_t *opts = NULL;
 	mongoc_cursor_t *cursor;
 
 	if (has_from || rq->has_until) {
@@ -277,13 +277,13 @@ open_cursor(mongoc_collection_t *oplog, const struct request *rq, int has_from,
 			BSON_APPEND_TIMESTAMP(&ts, "$lte", rq->until.t, rq->until.i);
 		bson_append_document_end(&filter, &ts);
 	}
+	/* A capped collection is read in insertion order, which is the oplog's: no sort. */
 	if (rq->follow)
 		opts = BCON_NEW("tailable", BCON_BOOL(true), "awaitData", BCON_BOOL(true),
 		    "maxAwaitTimeMS", BCON_INT64(AWAIT_MS));
-	else
-		opts = BCON_NEW("sort", "{", "$natural", BCON_INT32(1), "}");
 	cursor = mongoc_collection_find_with_opts(oplog, &filter, opts, NULL);
-	bson_destroy(opts);
+	if (opts != NULL)
+		bson_destroy(opts);
 	bson_destroy(&filter);
 	return cursor;
 }
