@@ -40,7 +40,7 @@ insert() {
 
 # Prints the names of the stored slices, oldest first.
 slices() {
-	tv-blob-ls oplog/ | cut -f 1 | grep '\.bson\.gz$' || true
+	tv-blob-ls oplog/ | cut -f 1 | grep -E '\.bson\.gz(\.enc)?$' || true
 }
 
 # Prints the day folder of position $1.
@@ -157,6 +157,33 @@ a2" ]
 	assert_output_contains "The oplog chain starts at $end"
 	assert_output_contains "the end of the newest backup's consistent snapshot"
 	[ "$(slice_ids "$(slices)")" = after-backup ]
+}
+
+@test "with BACKUP_ENCRYPTION_KEY_FILE, slices are encrypted (.bson.gz.enc) and the chain continues after them" {
+	head -c 32 /dev/urandom >"$BATS_TEST_TMPDIR/key"
+	chmod 600 "$BATS_TEST_TMPDIR/key"
+	export BACKUP_ENCRYPTION_KEY_FILE=$BATS_TEST_TMPDIR/key
+	tv-pitr -q
+	insert e1
+	tv-pitr -q
+	insert e2
+	tv-pitr -q
+	run slices
+	[ "${#lines[@]}" -eq 2 ]
+	[[ ${lines[0]} == *.bson.gz.enc && ${lines[1]} == *.bson.gz.enc ]]
+	b=${lines[1]##*/}
+	b=${b%.bson.gz.enc}
+	[[ ${lines[0]} == *"-${b%-*}.bson.gz.enc" ]]
+	tv-oplog --since "${b%-*}" --until "${b#*-}" >"$BATS_TEST_TMPDIR/want.bson"
+	tv-blob-get "${lines[1]}" | tv-crypt -d | gzip -d >"$BATS_TEST_TMPDIR/got.bson"
+	assert_same_file "$BATS_TEST_TMPDIR/want.bson" "$BATS_TEST_TMPDIR/got.bson"
+	[ "$(tv-blob-get "${lines[1]%.bson.gz.enc}.json" | jq -r .slice)" = "${lines[1]}" ]
+	# A key that does not load stores nothing.
+	head -c 5 /dev/urandom >"$BATS_TEST_TMPDIR/key"
+	insert e3
+	run tv-pitr
+	[ "$status" -ne 0 ]
+	[ "$(slices | wc -l)" -eq 2 ]
 }
 
 @test "--follow ships a write within seconds, in slices that continue the chain" {
