@@ -248,6 +248,7 @@ a2" ]
 	now=$(tv-oplog --last)
 	run -0 tv-pitr
 	assert_output_contains "The oplog chain starts at $now"
+	assert_output_contains "the chain broke at $lost and no later slice or backup to continue from"
 }
 
 @test "tv-cron-install --pitr adds an every-minute tv-pitr entry beside the backup's" {
