@@ -2,7 +2,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,42 +78,6 @@ tv_blob_name_ok(const char *name, const char *folder, const char *base)
 		return 0;
 	name += flen + 1 + blen;
 	return *name == '\0' || strcmp(name, ".enc") == 0;
-}
-
-int
-tv_position_parse(const char *s, struct tv_position *p)
-{
-	unsigned long long t, i;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	t = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '.' || t > UINT32_MAX || end[1] < '0' || end[1] > '9')
-		return -1;
-	i = strtoull(end + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || i > UINT32_MAX)
-		return -1;
-	p->t = (uint32_t)t;
-	p->i = (uint32_t)i;
-	return 0;
-}
-
-void
-tv_position_format(const struct tv_position *p, char *buf, size_t len)
-{
-	snprintf(buf, len, "%" PRIu32 ".%" PRIu32, p->t, p->i);
-}
-
-int
-tv_position_cmp(const struct tv_position *a, const struct tv_position *b)
-{
-	if (a->t != b->t)
-		return a->t < b->t ? -1 : 1;
-	if (a->i != b->i)
-		return a->i < b->i ? -1 : 1;
-	return 0;
 }
 
 time_t
@@ -339,13 +302,13 @@ get_document(const bson_t *doc, const char *key, bson_t *sub, int *present)
 
 /* Parses the position field key of sub ("where" names it in errors). */
 static int
-need_position(const bson_t *sub, const char *where, const char *key, struct tv_position *p,
+need_position(const bson_t *sub, const char *where, const char *key, struct tv_oppos *p,
     char err[TV_MANIFEST_ERR_MAX])
 {
 	int present;
 	const char *s = get_string(sub, key, &present);
 
-	if (s == NULL || tv_position_parse(s, p) != 0)
+	if (s == NULL || tv_oppos_parse(s, p) != 0)
 		return bad(err, "%s%s: %s", where, key, present ? "not an oplog position \"T.I\"" : "missing");
 	return 0;
 }
@@ -374,12 +337,12 @@ parse_snapshot(const bson_t *doc, const char *folder, struct tv_manifest *m, cha
 	if ((rc = need_position(&sub, "consistentAt.", "start", &m->consistent_start, err)) != 0 ||
 	    (rc = need_position(&sub, "consistentAt.", "end", &m->consistent_end, err)) != 0)
 		return rc;
-	if (tv_position_cmp(&m->consistent_start, &m->consistent_end) > 0)
+	if (tv_oppos_cmp(&m->consistent_start, &m->consistent_end) > 0)
 		return bad(err, "consistentAt: start is after end");
 	if (!get_document(doc, "oplog", &sub, &present))
 		return bad(err, "oplog: %s", present ? "not an object" : "missing (consistentAt needs it)");
 	if ((rc = need_string(&sub, "oplog.", "file", &m->oplog_file, err)) != 0 ||
-	    (rc = check_name("oplog.", "file", m->oplog_file, folder, "oplog.bson.gz", err)) != 0 ||
+	    (rc = check_name("oplog.", "file", m->oplog_file, folder, "oplog" TV_SLICE_SUFFIX, err)) != 0 ||
 	    (rc = need_sha256(&sub, "oplog.", "sha256", 0, m->oplog_sha256, err)) != 0 ||
 	    (rc = need_count(&sub, "oplog.", "entries", &m->oplog_entries, err)) != 0)
 		return rc;
@@ -507,7 +470,7 @@ append_collections(const struct tv_manifest *m, bson_t *doc)
 void
 tv_manifest_append(const struct tv_manifest *m, bson_t *doc)
 {
-	char pos[24];
+	char pos[TV_OPPOS_LEN];
 	bson_t sub;
 
 	BSON_APPEND_UTF8(doc, "id", m->id);
@@ -523,10 +486,8 @@ tv_manifest_append(const struct tv_manifest *m, bson_t *doc)
 		break;
 	case TV_SNAPSHOT_CONSISTENT:
 		BSON_APPEND_DOCUMENT_BEGIN(doc, "consistentAt", &sub);
-		tv_position_format(&m->consistent_start, pos, sizeof(pos));
-		BSON_APPEND_UTF8(&sub, "start", pos);
-		tv_position_format(&m->consistent_end, pos, sizeof(pos));
-		BSON_APPEND_UTF8(&sub, "end", pos);
+		BSON_APPEND_UTF8(&sub, "start", tv_oppos_format(&m->consistent_start, pos));
+		BSON_APPEND_UTF8(&sub, "end", tv_oppos_format(&m->consistent_end, pos));
 		bson_append_document_end(doc, &sub);
 		BSON_APPEND_DOCUMENT_BEGIN(doc, "oplog", &sub);
 		BSON_APPEND_UTF8(&sub, "file", m->oplog_file);
