@@ -431,6 +431,34 @@ forge_backup() {
 	[[ $stderr != *"collection users exists"* ]]
 }
 
+@test "on a replica set a backup is consistent: the oplog between its exports is stored with it" {
+	# A server of its own, with an oplog.
+	tv_start_mongo
+	tv_enable_oplog
+	regenerate users 60
+	regenerate messages 50
+	# A write lands while the backup runs: a tv-export that inserts a user as messages starts.
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	printf '#!/usr/bin/env bash\n[[ " $* " != *" -c messages "* ]] || "%s" %s >/dev/null\nexec "%s" "$@"\n' \
+		"$TV_BUILDDIR/tests/tv-mongo-cmd" "'{\"insert\": \"users\", \"documents\": [{\"_id\": \"during\"}]}'" \
+		"$(command -v tv-export)" >"$BATS_TEST_TMPDIR/bin/tv-export"
+	chmod +x "$BATS_TEST_TMPDIR/bin/tv-export"
+	run --separate-stderr env PATH="$BATS_TEST_TMPDIR/bin:$PATH" TV_NOW=2024-06-01T03:00Z tv-backup --collections users,messages
+	assert_status 0
+	tv-blob-get backups/2024-06-01/manifest.json >"$BATS_TEST_TMPDIR/m.json"
+	jq -e '(.consistentAt.start | test("^[0-9]+[.][0-9]+$")) and .consistentAt.start < .consistentAt.end
+		and .oplog.file == "backups/2024-06-01/oplog.bson.gz" and .oplog.entries == 1 and (has("snapshot") | not)
+		and (.collections[] | select(.name == "users") | .documents) == 60' "$BATS_TEST_TMPDIR/m.json"
+	[[ $(tv-blob-get backups/2024-06-01/oplog.bson.gz | gzip -dc | bsondump --quiet 2>/dev/null) == *'"_id":"during"'* ]]
+	run --separate-stderr tv-verify 2024-06-01
+	assert_status 0
+	[[ $(tr -s ' ' <<<"$output") == *"backups/2024-06-01 oplog ok ok ok 1/1 OK"* ]]
+	run --separate-stderr tv-list --table
+	assert_status 0
+	[[ ${lines[1]} == *" users,messages  consistent  backups/2024-06-01/ "* ]]
+	tv_stop_mongo
+}
+
 @test "a stage killed with SIGKILL fails the backup and commits nothing" {
 	mkdir "$BATS_TEST_TMPDIR/bin"
 	# A tv-gzip that dies by SIGKILL half-way through the messages collection.
