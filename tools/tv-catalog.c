@@ -119,8 +119,10 @@ cmd_list(int argc, char *argv[])
 		usage(EX_USAGE);
 
 	tv_catalog_init(&cat, root);
-	if ((status = tv_catalog_read_listing(&cat, stdin, "stdin")) != 0)
+	if ((status = tv_catalog_read_listing(&cat, stdin, "stdin")) != 0) {
+		tv_catalog_free(&cat);
 		return status;
+	}
 	if (cat.nfolders > 0) {
 		store = tv_store_open();
 		status = tv_catalog_load_manifests(&cat, store);
@@ -180,8 +182,10 @@ cmd_folder(int argc, char *argv[])
 	snprintf(later, sizeof(later), "%s/%.10sT%.2s%.2s%.2sZ", root, iso, iso + 11, iso + 14, iso + 17);
 
 	tv_catalog_init(&cat, root);
-	if ((status = tv_catalog_read_listing(&cat, stdin, "stdin")) != 0)
+	if ((status = tv_catalog_read_listing(&cat, stdin, "stdin")) != 0) {
+		tv_catalog_free(&cat);
 		return status;
+	}
 	/* Any blob, complete backup or not, means the folder is someone's: never write into it. */
 	for (size_t i = 0; i < cat.nfolders; i++) {
 		day_taken |= strcmp(cat.folders[i].name, day) == 0;

@@ -234,8 +234,10 @@ main(int argc, char *argv[])
 	cut -= cut % 86400;
 
 	tv_catalog_init(&cat, ROOT);
-	if ((status = tv_catalog_read_listing(&cat, stdin, "stdin")) != 0)
+	if ((status = tv_catalog_read_listing(&cat, stdin, "stdin")) != 0) {
+		tv_catalog_free(&cat);
 		return status;
+	}
 	if (cat.nfolders > 0 || cat.nslices > 0 || cat.nbreaks > 0)
 		store = tv_store_open();
 	/* Retention fails closed: nothing is deleted unless every manifest was read or is truly absent. */
