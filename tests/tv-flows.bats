@@ -164,6 +164,10 @@ regenerate() {
 	[[ $(tr -s ' ' <<<"$output") == *"backups/2024-01-15 messages ok ok ok 400/400 OK"* ]]
 	run tv-verify --latest
 	assert_status 0
+	# What cron runs: nothing printed when all is well, the table when not.
+	run tv-verify -q --latest
+	assert_status 0
+	[ -z "$output" ]
 }
 
 @test "tv-verify finds a corrupted blob and fails" {
@@ -171,7 +175,7 @@ regenerate() {
 	# Replace the dump behind the manifest's back: the store's own checksum is then right,
 	# only the manifest knows it is not the backup.
 	tv-gendata -s 99 messages 5 | gzip | tamper backups/2024-01-15/tralivali_messages.bson.gz
-	run --separate-stderr tv-verify 2024-01-15
+	run --separate-stderr tv-verify -q 2024-01-15
 	assert_status 65
 	[[ $(tr -s ' ' <<<"$output") == *"users ok ok ok 60/60 OK"* ]]
 	[[ $(tr -s ' ' <<<"$output") == *"messages FAIL ok ok 5/400 FAIL"* ]]
