@@ -463,6 +463,41 @@ forge_backup() {
 	tv_stop_mongo
 }
 
+# Deletes blob $1 behind the tools' back, as an operator's mistake or a failing disk would.
+remove_blob() {
+	if [[ $BACKUP_BLOB_STORAGE_CONNECTION_STRING == file:* ]]; then
+		rm "${BACKUP_BLOB_STORAGE_CONNECTION_STRING#file:}/$BACKUP_BLOB_CONTAINER_NAME/$1"
+	else
+		load lib/azure
+		az_curl DELETE "/$BACKUP_BLOB_CONTAINER_NAME/$1" -o /dev/null
+	fi
+}
+
+@test "tv-list shows the oplog range tv-pitr ships; tv-verify checks the slices and finds a hole in the chain" {
+	tv_start_mongo
+	tv_enable_oplog
+	local i
+	for i in 1 2 3 4; do
+		"$TV_BUILDDIR/tests/tv-mongo-cmd" "{\"insert\": \"users\", \"documents\": [{\"_id\": \"pitr$i\"}]}" >/dev/null
+		tv-pitr -q
+	done
+	local slices
+	slices=$(tv-blob-ls oplog/ | cut -f 1 | grep '\.bson\.gz$')
+	[ "$(wc -l <<<"$slices")" -eq 3 ]
+	run --separate-stderr tv-list --json
+	assert_status 0
+	jq -e --arg from "$(sed -n 1p <<<"$slices" | sed 's|.*/||; s|-.*||')" --arg to "$(sed -n 3p <<<"$slices" | sed 's|.*-||; s|\.bson\.gz$||')" \
+		'.pitr | length == 1 and .[0].fromPosition == $from and .[0].toPosition == $to' <<<"$output"
+	run --separate-stderr tv-verify --slices
+	assert_status 0
+	[ "$(grep -c ' oplog slice .* OK$' <<<"$output")" -eq 3 ]
+	remove_blob "$(sed -n 2p <<<"$slices")"
+	run --separate-stderr tv-verify --slices
+	assert_status 65
+	[[ $stderr == *"hole in the oplog chain between $(sed -n 1p <<<"$slices") and $(sed -n 3p <<<"$slices")"* ]]
+	tv_stop_mongo
+}
+
 @test "a stage killed with SIGKILL fails the backup and commits nothing" {
 	mkdir "$BATS_TEST_TMPDIR/bin"
 	# A tv-gzip that dies by SIGKILL half-way through the messages collection.
