@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +13,10 @@
 #include "io.h"
 #include "log.h"
 #include "manifest.h"
+#include "store.h"
 
 #define MANIFEST_MAX	(1024 * 1024)	/* far above any real manifest */
+#define SMALL_JSON_MAX	(64 * 1024)	/* a --stats file */
 
 int
 tv_collection_name_ok(const char *s)
@@ -436,6 +439,82 @@ tv_manifest_read_file(int fd, const char *name, const char *folder, struct tv_ma
 		rc = tv_manifest_parse(buf, (size_t)n, folder, m, err);
 	free(buf);
 	return rc;
+}
+
+/* Reads a small JSON file (a --stats file) into *doc; returns 0, 65 or 74. */
+static int
+read_json_file(const char *path, bson_t **doc)
+{
+	char buf[SMALL_JSON_MAX];
+	bson_error_t err;
+	ssize_t n;
+	int fd, saved;
+
+	if ((fd = open(path, O_RDONLY)) == -1) {
+		saved = errno;
+		tv_error("%s: %s", path, strerror(saved));
+		return saved == ENOENT ? EX_NOINPUT : EX_IOERR;
+	}
+	n = tv_read_full(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0) {
+		tv_error("%s: %s", path, strerror(errno));
+		return EX_IOERR;
+	}
+	if ((*doc = bson_new_from_json((const uint8_t *)buf, n, &err)) == NULL) {
+		tv_error("%s: not JSON: %s", path, err.message);
+		return EX_DATAERR;
+	}
+	return 0;
+}
+
+/* Returns the non-negative integer at key in doc, or -1. */
+static int64_t
+json_count(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+	int64_t v;
+
+	if (!bson_iter_init_find(&it, doc, key) || !(BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)))
+		return -1;
+	v = bson_iter_as_int64(&it);
+	return v < 0 ? -1 : v;
+}
+
+int
+tv_manifest_collection_from(const char *stats_path, const char *receipt, const char *metadata_receipt,
+    struct tv_manifest_collection *c)
+{
+	struct tv_receipt r = { 0 };
+	bson_t *stats;
+	bson_iter_t it;
+	int rc;
+
+	if ((rc = read_json_file(stats_path, &stats)) != 0)
+		return rc;
+	if (!bson_iter_init_find(&it, stats, "collection") || !BSON_ITER_HOLDS_UTF8(&it) ||
+	    (c->documents = json_count(stats, "documents")) < 0 ||
+	    (c->bson_bytes = json_count(stats, "bsonBytes")) < 0) {
+		tv_error("%s: not tv-export statistics ({collection, documents, bsonBytes})", stats_path);
+		bson_destroy(stats);
+		return EX_DATAERR;
+	}
+	c->name = bson_strdup(bson_iter_utf8(&it, NULL));
+	bson_destroy(stats);
+	if ((rc = tv_receipt_read(&r, receipt)) != 0)
+		return rc;
+	c->file = bson_strdup(r.name);
+	c->compressed_bytes = (int64_t)r.size;
+	memcpy(c->sha256, r.sha256, sizeof(c->sha256));
+	tv_receipt_free(&r);
+	if (metadata_receipt != NULL) {
+		if ((rc = tv_receipt_read(&r, metadata_receipt)) != 0)
+			return rc;
+		c->metadata_file = bson_strdup(r.name);
+		memcpy(c->metadata_sha256, r.sha256, sizeof(c->metadata_sha256));
+		tv_receipt_free(&r);
+	}
+	return 0;
 }
 
 /* Appends the collection entries. */

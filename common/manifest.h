@@ -81,6 +81,13 @@ int tv_manifest_parse(const char *buf, size_t len, const char *folder, struct tv
 /* Reads a manifest JSON file (at most 1 MiB) and parses it; returns 0, 65 (err filled) or 74. */
 int tv_manifest_read_file(int fd, const char *name, const char *folder, struct tv_manifest *m,
     char err[TV_MANIFEST_ERR_MAX]);
+/*
+ * Fills collection entry c from tv-export's --stats file ({collection, documents,
+ * bsonBytes}) and the tv-blob-put receipts of its dump and (if not NULL) its
+ * metadata; returns 0 or an exit code after logging why.
+ */
+int tv_manifest_collection_from(const char *stats, const char *receipt, const char *metadata_receipt,
+    struct tv_manifest_collection *c);
 /* Appends the manifest's fields to doc, in the order manifest.json has them. */
 void tv_manifest_append(const struct tv_manifest *m, bson_t *doc);
 /* Releases what a manifest holds. */

@@ -26,8 +26,6 @@
 #include "stats.h"
 #include "store.h"
 
-#define SMALL_JSON_MAX	(64 * 1024)	/* a --stats file or receipt */
-
 static void
 usage(int status)
 {
@@ -203,87 +201,12 @@ cmd_folder(int argc, char *argv[])
 	return fflush(stdout) == 0 ? 0 : EX_IOERR;
 }
 
-/* Reads a small JSON file (a --stats file) into *doc; returns 0, 65 or 74. */
-static int
-read_json_file(const char *path, bson_t **doc)
-{
-	char buf[SMALL_JSON_MAX];
-	bson_error_t err;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY)) == -1) {
-		tv_error("%s: %s", path, strerror(errno));
-		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
-	}
-	n = tv_read_full(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < 0) {
-		tv_error("%s: %s", path, strerror(errno));
-		return EX_IOERR;
-	}
-	if ((*doc = bson_new_from_json((const uint8_t *)buf, n, &err)) == NULL) {
-		tv_error("%s: not JSON: %s", path, err.message);
-		return EX_DATAERR;
-	}
-	return 0;
-}
-
-/* Returns the non-negative integer at key in doc, or -1. */
-static int64_t
-json_count(const bson_t *doc, const char *key)
-{
-	bson_iter_t it;
-	int64_t v;
-
-	if (!bson_iter_init_find(&it, doc, key) || !(BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)))
-		return -1;
-	v = bson_iter_as_int64(&it);
-	return v < 0 ? -1 : v;
-}
-
 /* Paths given for one collection. */
 struct part {
 	const char	*stats;
 	const char	*receipt;
 	const char	*metadata_receipt;
 };
-
-/* Fills collection entry c from tv-export's stats and the two receipts; returns 0 or an exit code. */
-static int
-build_collection(const struct part *p, struct tv_manifest_collection *c)
-{
-	struct tv_receipt r = { 0 };
-	bson_t *stats;
-	bson_iter_t it;
-	int rc;
-
-	if ((rc = read_json_file(p->stats, &stats)) != 0)
-		return rc;
-	if (!bson_iter_init_find(&it, stats, "collection") || !BSON_ITER_HOLDS_UTF8(&it) ||
-	    (c->documents = json_count(stats, "documents")) < 0 ||
-	    (c->bson_bytes = json_count(stats, "bsonBytes")) < 0) {
-		tv_error("%s: not tv-export statistics ({collection, documents, bsonBytes})", p->stats);
-		bson_destroy(stats);
-		return EX_DATAERR;
-	}
-	c->name = bson_strdup(bson_iter_utf8(&it, NULL));
-	bson_destroy(stats);
-	if ((rc = tv_receipt_read(&r, p->receipt)) != 0)
-		return rc;
-	c->file = bson_strdup(r.name);
-	c->compressed_bytes = (int64_t)r.size;
-	memcpy(c->sha256, r.sha256, sizeof(c->sha256));
-	tv_receipt_free(&r);
-	if (p->metadata_receipt != NULL) {
-		if ((rc = tv_receipt_read(&r, p->metadata_receipt)) != 0)
-			return rc;
-		c->metadata_file = bson_strdup(r.name);
-		memcpy(c->metadata_sha256, r.sha256, sizeof(c->metadata_sha256));
-		tv_receipt_free(&r);
-	}
-	return 0;
-}
 
 /* Parses --consistent-at START-END. */
 static void
@@ -416,7 +339,8 @@ cmd_manifest(int argc, char *argv[])
 		tv_fatal(EX_OSERR, "out of memory");
 	for (size_t i = 0; i < nstats && rc == 0; i++) {
 		m.ncollections++;
-		if ((rc = build_collection(&parts[i], &m.collections[i])) == 0)
+		if ((rc = tv_manifest_collection_from(parts[i].stats, parts[i].receipt, parts[i].metadata_receipt,
+		    &m.collections[i])) == 0)
 			m.size += m.collections[i].compressed_bytes;
 	}
 	if (rc == 0 && oplog_receipt != NULL) {
