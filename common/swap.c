@@ -355,6 +355,7 @@ finish(struct tv_mongo *m, const char *path, const struct journal *j)
 		if (!drop_collection(m, j->e[i].previous, &err))
 			tv_warn("restored %s, but could not drop its previous contents, %s: %s",
 			    j->e[i].target, j->e[i].previous, err.message);
+	tv_info("Swapped in %zu restored collection(s) of %s", j->n, j->db);
 	return journal_remove(path);
 }
 
