@@ -161,7 +161,7 @@ wait_lock_free() {
 
 # Stores the backup's manifest changed by jq filter $2 as folder $1's (the store is create-only).
 tampered_manifest() {
-	jq --arg d "$1" '.collections |= map(.file |= sub("2024-01-15"; $d) | .metadataFile |= sub("2024-01-15"; $d))' \
+	jq --arg d "$1" '.filePath = "backups/\($d)/" | .collections |= map(.file |= sub("2024-01-15"; $d) | .metadataFile |= sub("2024-01-15"; $d))' \
 		"$STORE/backups/2024-01-15/manifest.json" | jq "$2" | tv-blob-put -q "backups/$1/manifest.json"
 }
 
@@ -170,15 +170,15 @@ tampered_manifest() {
 	tampered_manifest 2024-01-16 '.collections[1].file = "backups/2024-01-15/tralivali_conversations.bson.gz"'
 	run tv-recover 2024-01-16 --yes --no-safety-backup
 	assert_status 65
-	assert_output_contains 'conversations: the dump "backups/2024-01-15/tralivali_conversations.bson.gz" is not backups/2024-01-16/tralivali_conversations.bson.gz'
+	assert_output_contains 'collections[1].file: "backups/2024-01-15/tralivali_conversations.bson.gz" is not backups/2024-01-16/tralivali_conversations.bson.gz'
 	tampered_manifest 2024-01-17 '.collections[0].name = "../users"'
 	run tv-recover 2024-01-17 --yes --no-safety-backup
 	assert_status 65
-	assert_output_contains 'collection 0: not a collection name: "../users"'
+	assert_output_contains 'collections[0].name: "../users" is not a collection name'
 	tampered_manifest 2024-01-18 '.collections[2].sha256 = null'
 	run tv-recover 2024-01-18 --yes --no-safety-backup
 	assert_status 65
-	assert_output_contains "messages: sha256 null is not 64 hex digits"
+	assert_output_contains "collections[2].sha256: not a string"
 	[ "$(fingerprints)" = "$OLD" ]
 }
 
