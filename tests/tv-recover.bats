@@ -208,6 +208,28 @@ tampered_manifest() {
 	[ ! -e "$JOURNAL" ]
 }
 
+@test "SIGTERM of tv-recover while it loads stops every stage: exit 143, every collection as it was" {
+	prepare
+	tv-recover -q 2024-01-15 --yes --no-safety-backup 2>"$BATS_TEST_TMPDIR/err" &
+	local pid=$! status=0 _
+	for _ in $(seq 300); do
+		[ ! -e "$JOURNAL" ] || break
+		sleep 0.05
+	done
+	[ -e "$JOURNAL" ]
+	sleep 0.3
+	kill -TERM "$pid"
+	wait "$pid" || status=$?
+	[ "$status" -eq 143 ]
+	# Nothing of the run is left: no stage holds the lock, no staging collection, no journal.
+	flock -n "$BACKUP_STATE_DIR/tralivali-backup.lock" true
+	[ "$(fingerprints)" = "$OLD" ]
+	[ -z "$(leftovers)" ]
+	[ ! -e "$JOURNAL" ]
+	run tv-recover --resume
+	assert_status 0
+}
+
 @test "kill -9 during the swap, then tv-recover --resume finishes it: never half swapped" {
 	prepare
 	# The swap goes through a proxy that delays every reply, so that it can be killed half-way.
