@@ -17,6 +17,7 @@
 #include "config.h"
 #include "io.h"
 #include "log.h"
+#include "statedir.h"
 
 #define STATE_FILE	"blob-circuit-breaker"
 
@@ -31,42 +32,17 @@ static int recorded;		/* this run's outcome is already written */
 static int probe;		/* this run is the half-open probe */
 static int was_clean;		/* the breaker was closed with no failures when this run began */
 
-/* Creates dir and its parents; returns 0 if it exists and is writable. */
-static int
-usable_dir(const char *dir)
-{
-	char *p = strdup(dir);
-
-	for (char *s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		mkdir(p, 0755);
-		*s = '/';
-	}
-	mkdir(p, 0755);
-	free(p);
-	return access(dir, W_OK | X_OK);
-}
-
 /* Opens the state file, locked; returns -1 (and the breaker is off) if no state directory is usable. */
 static int
 open_state(void)
 {
-	const char *dir = tv_config_get("BACKUP_STATE_DIR", NULL), *xdg = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-	char alt[4096], *path;
+	const char *dir = tv_state_dir();
+	char *path;
 	int fd;
 
-	if (usable_dir(dir) != 0) {
-		if (xdg != NULL && *xdg != '\0')
-			snprintf(alt, sizeof(alt), "%s/tralivali-backup", xdg);
-		else
-			snprintf(alt, sizeof(alt), "%s/.local/state/tralivali-backup", home ? home : "");
-		tv_debug("state directory %s not writable, using %s", dir, alt);
-		dir = alt;
-		if (usable_dir(dir) != 0) {
-			tv_warn("no writable state directory (%s): circuit breaker disabled", dir);
-			return -1;
-		}
+	if (dir == NULL) {
+		tv_warn("no writable state directory: circuit breaker disabled");
+		return -1;
 	}
 	if (asprintf(&path, "%s/" STATE_FILE, dir) < 0)
 		tv_fatal(EX_OSERR, "out of memory");
