@@ -25,6 +25,7 @@ struct state {
 	long	failures;	/* failed runs in a row */
 	long	opened;		/* when the breaker opened (epoch seconds), 0 if closed */
 	long	probing;	/* when a half-open probe started, 0 if none */
+	char	run[40];	/* TV_RUN_ID of the run that failed last, "-" if none */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -64,7 +65,7 @@ read_state(int fd, struct state *s)
 
 	memset(s, 0, sizeof(*s));
 	buf[n > 0 ? n : 0] = '\0';
-	if (sscanf(buf, "%ld %ld %ld", &s->failures, &s->opened, &s->probing) < 1)
+	if (sscanf(buf, "%ld %ld %ld %39s", &s->failures, &s->opened, &s->probing, s->run) < 1)
 		memset(s, 0, sizeof(*s));
 }
 
@@ -73,7 +74,8 @@ static void
 write_state(int fd, const struct state *s)
 {
 	char buf[128];
-	int n = snprintf(buf, sizeof(buf), "%ld %ld %ld\n", s->failures, s->opened, s->probing);
+	int n = snprintf(buf, sizeof(buf), "%ld %ld %ld %s\n", s->failures, s->opened, s->probing,
+	    *s->run ? s->run : "-");
 
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
 		tv_warn("cannot record the circuit breaker state: %s", strerror(errno));
@@ -122,7 +124,7 @@ tv_breaker_success(void)
 	if (!recorded) {
 		recorded = 1;
 		if (!was_clean && (fd = open_state()) >= 0) {
-			struct state closed = { 0, 0, 0 };
+			struct state closed = { 0, 0, 0, "" };
 
 			write_state(fd, &closed);
 			if (probe)
@@ -136,6 +138,7 @@ void
 tv_breaker_failure(void)
 {
 	long threshold = tv_config_get_long("BACKUP_CIRCUIT_BREAKER_FAILURE_THRESHOLD", NULL, 1, 1000000);
+	const char *run = getenv("TV_RUN_ID");
 	struct state s;
 	int fd;
 
@@ -143,6 +146,14 @@ tv_breaker_failure(void)
 	if (!recorded && (fd = open_state()) >= 0) {
 		recorded = 1;
 		read_state(fd, &s);
+		/* A flow runs several tools; its run counts once, however many of them fail. */
+		if (run != NULL && *run != '\0' && strcmp(run, s.run) == 0 && !probe) {
+			close(fd);
+			pthread_mutex_unlock(&lock);
+			return;
+		}
+		if (run != NULL && *run != '\0')
+			snprintf(s.run, sizeof(s.run), "%s", run);
 		s.failures++;
 		if ((probe || s.failures >= threshold) && s.opened == 0)
 			tv_warn("Circuit breaker opened after %ld failed attempts in a row", s.failures);
@@ -153,4 +164,32 @@ tv_breaker_failure(void)
 		write_state(fd, &s);
 	}
 	pthread_mutex_unlock(&lock);
+}
+
+int
+tv_breaker_query(struct tv_breaker_state *q)
+{
+	long now = (long)time(NULL);
+	struct state s;
+	int fd = open_state();
+
+	memset(q, 0, sizeof(*q));
+	if (fd < 0)
+		return -1;
+	read_state(fd, &s);
+	close(fd);
+	q->failures = s.failures;
+	q->threshold = tv_config_get_long("BACKUP_CIRCUIT_BREAKER_FAILURE_THRESHOLD", NULL, 1, 1000000);
+	q->opened = s.opened;
+	if (s.opened == 0)
+		q->state = TV_BREAKER_CLOSED;
+	else if (s.probing != 0 && now < s.probing + timeout_seconds()) {
+		q->state = TV_BREAKER_PROBING;
+		q->until = s.probing + timeout_seconds();
+	} else if (now < s.opened + timeout_seconds()) {
+		q->state = TV_BREAKER_OPEN;
+		q->until = s.opened + timeout_seconds();
+	} else
+		q->state = TV_BREAKER_HALF_OPEN;
+	return 0;
 }
