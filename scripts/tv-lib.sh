@@ -38,8 +38,28 @@ tv_info() { [ "$TV_VERBOSE" -lt 0 ] || tv__log INF "$*"; }
 tv_debug() { [ "$TV_VERBOSE" -lt 1 ] || tv__log DBG "$TV_PROG: $*"; }
 # Logs a warning prefixed by the program name.
 tv_warn() { tv__log WRN "$TV_PROG: $*"; }
-# Logs an error prefixed by the program name.
-tv_error() { tv__log ERR "$TV_PROG: $*"; }
+# Logs an error prefixed by the program name; the run's first error becomes its record's cause.
+tv_error() {
+	tv__cause "$TV_PROG: $*"
+	tv__log ERR "$TV_PROG: $*"
+}
+
+# Remembers $1 as the run's cause unless one is known.  A file, so errors logged in subshells count too.
+tv__cause() {
+	[ -n "${TV_WORK:-}" ] && [ -d "$TV_WORK" ] || {
+		TV__EARLY_CAUSE=${TV__EARLY_CAUSE:-$1}
+		return 0
+	}
+	[ -s "$TV_WORK/.cause" ] || printf '%s\n' "$1" >"$TV_WORK/.cause" 2>/dev/null || TV__EARLY_CAUSE=${TV__EARLY_CAUSE:-$1}
+}
+
+# Copies stage logs to stderr; their first error line becomes the run's cause unless one is known.
+tv_show_logs() {
+	local line
+	cat "$@" >&2
+	line=$(grep -h -m 1 '^\[[^]]* ERR\] ' "$@" 2>/dev/null | head -n 1) || true
+	[ -z "$line" ] || tv__cause "${line#*ERR\] }"
+}
 # Logs an error and exits with the given status.
 tv_die() {
 	local status=$1
@@ -107,11 +127,22 @@ tv_load_env_file() {
 }
 
 # Creates $TV_WORK, a private directory removed at exit, and runs tv_at_exit (if defined) first.
+# Work directories of runs killed with SIGKILL (their pid gone) are removed on the way.
 tv_make_workdir() {
-	TV_WORK=$(mktemp -d "${TMPDIR:-/tmp}/$TV_PROG.XXXXXX")
+	local tmp=${TMPDIR:-/tmp} out old
 	trap tv__exit EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	for old in "$tmp/$TV_PROG".??????; do
+		[ -f "$old/.pid" ] && ! kill -0 "$(cat "$old/.pid")" 2>/dev/null && rm -rf "$old"
+	done
+	out=$(mktemp -d "$tmp/$TV_PROG.XXXXXX" 2>&1) ||
+		tv_die 74 "cannot create a work directory in $tmp (TMPDIR): ${out##*: }"
+	TV_WORK=$out
+	echo "$$" >"$TV_WORK/.pid" || tv_die 74 "cannot write in the work directory $TV_WORK: is $tmp (TMPDIR) full?"
+	# Stage logs go to files here; on a full disk they are lost, so say so.
+	printf '%4096s' '' >"$TV_WORK/.space" 2>/dev/null && rm -f "$TV_WORK/.space" ||
+		tv_warn "$tmp (TMPDIR) is full or nearly: stage logs and temporary files may be lost"
 }
 
 tv__exit() {
@@ -119,21 +150,95 @@ tv__exit() {
 	if declare -F tv_at_exit >/dev/null; then
 		tv_at_exit || true
 	fi
-	rm -rf "$TV_WORK"
+	tv__run_end "$status" || true
+	[ -z "${TV_WORK:-}" ] || rm -rf "$TV_WORK"
 	exit "$status"
+}
+
+# Starts this run's record: kind (backup, pitr, recover, prune, rehearse) and id (default a fresh
+# one).  Call after tv_make_workdir; the EXIT trap records the end, status, exit code and cause in
+# the store's and the state directory's runs/.  Returns 69 (saying until when) while the circuit
+# breaker is open, so a run fails fast instead of spending its retries on a store known to be down.
+tv_run_begin() {
+	local err
+	TV_RUN_KIND=$1
+	TV_RUN_ID=${2:-$(tv_object_id)}
+	# The flow's tools count as one run for the circuit breaker.
+	export TV_RUN_ID
+	TV_RUN_T0=$(date +%s.%N)
+	TV_RUN_START=$(tv_utc "$(tv_now)" %FT%TZ)
+	# Progress lines (libtv progress.h) reach the terminal even from stages whose stderr is a log file.
+	if [ -t 2 ] && [ "$TV_VERBOSE" -ge 0 ]; then
+		exec 8>&2
+		export TV_PROGRESS_FD=8
+	fi
+	err=$(tv-state --breaker --check 2>&1) || {
+		local status=$?
+		printf '%s\n' "$err" >&2
+		tv__cause "${err#*ERR\] }"
+		return "$status"
+	}
+}
+
+# Adds the fields of JSON object file $1 (e.g. per-collection numbers) to this run's record.
+tv_run_note() {
+	local note=$TV_WORK/.run-note.json
+	[ -s "$note" ] || echo '{}' >"$note"
+	jq -s '.[0] * .[1]' "$note" "$1" >"$note.new" && mv "$note.new" "$note"
+}
+
+# Adds a backup manifest's numbers (folder, size, documents per collection) to this run's record.
+tv_run_note_manifest() {
+	jq '{backup: {id, folder: .filePath, size}, collections: [.collections[] | {name, documents, bsonBytes, compressedBytes}]}' \
+		"$1" >"$TV_WORK/.run-manifest.json" && tv_run_note "$TV_WORK/.run-manifest.json"
+}
+
+# Writes this run's record and, if BACKUP_METRICS_FILE is set, the metrics; never changes the run's status.
+tv__run_end() {
+	local status=$1 kind=${TV_RUN_KIND:-} cause=${TV__EARLY_CAUSE:-} note='{}'
+	# A run that died before tv_run_begin (no work directory) is still recorded under its program's kind.
+	if [ -z "$kind" ]; then
+		case $TV_PROG in
+		tv-backup | tv-pitr | tv-recover | tv-rehearse) kind=${TV_PROG#tv-} ;;
+		*) return 0 ;;
+		esac
+		[ "$status" -ne 0 ] || return 0
+		TV_RUN_START=$(date -u +%FT%TZ)
+	fi
+	if [ -n "${TV_WORK:-}" ] && [ -d "$TV_WORK" ]; then
+		[ ! -s "$TV_WORK/.cause" ] || cause=$(head -n 1 "$TV_WORK/.cause")
+		[ ! -s "$TV_WORK/.run-note.json" ] || note=$(cat "$TV_WORK/.run-note.json")
+	fi
+	if [ "$status" -ne 0 ] && [ -z "$cause" ]; then
+		cause="$TV_PROG failed (exit $status) without logging why"
+		tv__log ERR "$cause"
+	fi
+	jq -cn --arg kind "$kind" --arg id "${TV_RUN_ID:-$(tv_object_id)}" --arg start "$TV_RUN_START" \
+		--arg t0 "${TV_RUN_T0:-}" --arg now "$(date +%s.%N)" --argjson exitCode "$status" \
+		--arg cause "$cause" --arg host "$(uname -n)" --arg program "$TV_PROG" --argjson note "$note" \
+		'(if $t0 == "" then 0 else (($now | tonumber) - ($t0 | tonumber)) end) as $d |
+		 {kind: $kind, id: $id, start: $start,
+		  end: ($start | fromdateiso8601 + ($d | floor) | todateiso8601),
+		  durationSeconds: ($d * 100 | round / 100),
+		  status: (if $exitCode == 0 then "Completed" else "Failed" end), exitCode: $exitCode,
+		  cause: (if $cause == "" then null else $cause end), host: $host, program: $program} + $note' |
+		tv-state -q --save-run - || tv_warn "this run could not be recorded"
+	if [ -n "${BACKUP_METRICS_FILE:-}" ]; then
+		tv-status --local --prom "$BACKUP_METRICS_FILE" >/dev/null ||
+			tv_warn "cannot write the metrics file $BACKUP_METRICS_FILE"
+	fi
 }
 
 # Takes the lock that keeps backups and restores from overlapping, or returns 75 saying who holds it.
 # A child run by a lock holder (tv-recover's safety backup) inherits TV_LOCK_HELD and skips it.
 tv_lock() {
 	[ -n "${TV_LOCK_HELD:-}" ] && return 0
-	local dir=${BACKUP_STATE_DIR:-/var/lib/tralivali-backup}
-	# Like the circuit breaker's state: a user who cannot write the system directory gets their own.
-	if [ -z "${BACKUP_STATE_DIR:-}" ] && ! { mkdir -p "$dir" && [ -w "$dir" ]; } 2>/dev/null; then
-		dir=${XDG_STATE_HOME:-$HOME/.local/state}/tralivali-backup
-	fi
-	TV_LOCK_FILE=${TV_LOCK_FILE:-$dir/tralivali-backup.lock}
-	mkdir -p "$(dirname "$TV_LOCK_FILE")" && exec 9>>"$TV_LOCK_FILE" || {
+	# The path comes from libtv, so the lock, the breaker and the C tools' lock share one directory.
+	TV_LOCK_FILE=${TV_LOCK_FILE:-$(tv-state --lock-path)} || {
+		tv_error "no state directory for the lock (set BACKUP_STATE_DIR to a writable directory)"
+		return "$EX_TEMPFAIL"
+	}
+	exec 9>>"$TV_LOCK_FILE" || {
 		tv_error "cannot open the lock file $TV_LOCK_FILE (set BACKUP_STATE_DIR to a writable directory)"
 		return "$EX_TEMPFAIL"
 	}
