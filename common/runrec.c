@@ -66,16 +66,26 @@ tv_runrec_name(const bson_t *rec, char *buf, size_t len)
 	return 0;
 }
 
-/* Parses len bytes of JSON into a new document, or returns NULL after logging what of. */
-static bson_t *
-parse(const char *what, const char *json, ssize_t len)
+/* Fills rec from len bytes of JSON, trailing blanks dropped; returns 0, or 65 after logging what of. */
+static int
+parse(const char *what, char *json, ssize_t len, struct tv_runrec *rec)
 {
 	bson_error_t err;
-	bson_t *rec = bson_new_from_json((const uint8_t *)json, len, &err);
 
-	if (rec == NULL)
+	while (len > 0 && (json[len - 1] == '\n' || json[len - 1] == ' ' || json[len - 1] == '\r'))
+		len--;
+	json[len] = '\0';
+	rec->json = NULL;
+	if (memchr(json, '\n', (size_t)len) != NULL) {
+		tv_error("%s: not a run record: more than one line", what);
+		return EX_DATAERR;
+	}
+	if ((rec->doc = bson_new_from_json((const uint8_t *)json, len, &err)) == NULL) {
 		tv_error("%s: not a run record: %s", what, err.message);
-	return rec;
+		return EX_DATAERR;
+	}
+	rec->json = strdup(json);
+	return 0;
 }
 
 /* Reads a whole small file; returns its length, or -1 (logged). */
@@ -84,7 +94,7 @@ slurp(int fd, const char *what, char **buf)
 {
 	ssize_t n;
 
-	if ((*buf = malloc(RECORD_MAX)) == NULL)
+	if ((*buf = malloc(RECORD_MAX + 1)) == NULL)
 		tv_fatal(EX_OSERR, "out of memory");
 	if ((n = tv_read_full(fd, *buf, RECORD_MAX)) < 0 || n == RECORD_MAX) {
 		tv_error("%s: %s", what, n < 0 ? strerror(errno) : "too large for a run record");
@@ -96,14 +106,19 @@ slurp(int fd, const char *what, char **buf)
 }
 
 int
-tv_runrec_load(const char *path, bson_t **rec)
+tv_runrec_load(const char *path, struct tv_runrec *rec)
 {
 	char name[PATH_MAX], *buf;
 	ssize_t n;
-	int fd;
+	int fd, status;
 
-	*rec = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	memset(rec, 0, sizeof(*rec));
+	/* "-" is standard input, so a flow can record a run when its temporary directory is unusable. */
+	if (strcmp(path, "-") == 0)
+		fd = dup(STDIN_FILENO);
+	else
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		tv_error("%s: %s", path, strerror(errno));
 		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
 	}
@@ -111,35 +126,29 @@ tv_runrec_load(const char *path, bson_t **rec)
 	close(fd);
 	if (n < 0)
 		return EX_IOERR;
-	*rec = parse(path, buf, n);
+	status = parse(path, buf, n, rec);
 	free(buf);
-	if (*rec == NULL)
-		return EX_DATAERR;
-	if (tv_runrec_name(*rec, name, sizeof(name)) != 0) {
-		bson_destroy(*rec);
-		*rec = NULL;
-		return EX_DATAERR;
-	}
-	return 0;
+	if (status == 0 && (status = tv_runrec_name(rec->doc, name, sizeof(name))) != 0)
+		tv_runrec_free(rec);
+	return status;
 }
 
-/* Encodes the record as one line of JSON; free with bson_free. */
-static char *
-encode(const bson_t *rec, size_t *len)
+void
+tv_runrec_free(struct tv_runrec *rec)
 {
-	char *json = bson_as_relaxed_extended_json(rec, len);
-
-	if (json == NULL)
-		tv_fatal(EX_SOFTWARE, "cannot encode a run record as JSON");
-	return json;
+	if (rec->doc != NULL)
+		bson_destroy(rec->doc);
+	free(rec->json);
+	rec->doc = NULL;
+	rec->json = NULL;
 }
 
 int
-tv_runrec_save_local(const bson_t *rec, const char *name)
+tv_runrec_save_local(const struct tv_runrec *rec, const char *name)
 {
 	const char *dir = tv_state_dir();
-	char path[PATH_MAX], *json, *slash;
-	size_t len;
+	size_t len = strlen(rec->json);
+	char path[PATH_MAX], *slash;
 	int fd, status = 0;
 
 	if (dir == NULL)
@@ -158,41 +167,34 @@ tv_runrec_save_local(const bson_t *rec, const char *name)
 		tv_error("%s: %s", path, strerror(errno));
 		return errno == EEXIST ? EX_CANTCREAT : EX_IOERR;
 	}
-	json = encode(rec, &len);
-	if (tv_write_all(fd, json, len) != 0 || tv_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
+	if (tv_write_all(fd, rec->json, len) != 0 || tv_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
 		tv_error("%s: %s", path, strerror(errno));
 		unlink(path);
 		status = EX_IOERR;
 	}
 	close(fd);
-	bson_free(json);
 	return status;
 }
 
 int
-tv_runrec_save_store(struct tv_store *store, const bson_t *rec, const char *name)
+tv_runrec_save_store(struct tv_store *store, const struct tv_runrec *rec, const char *name)
 {
 	struct tv_receipt r;
 	struct tv_upload *up;
-	char *json;
-	size_t len;
 	int status;
 
-	json = encode(rec, &len);
 	if ((status = tv_upload_begin(store, name, &up)) != 0)
-		goto out;
-	if ((status = tv_upload_write(up, json, len)) != 0 ||
+		return status;
+	if ((status = tv_upload_write(up, rec->json, strlen(rec->json))) != 0 ||
 	    (status = tv_upload_write(up, "\n", 1)) != 0) {
 		tv_upload_cancel(up);
-		goto out;
+		return status;
 	}
 	if ((status = tv_upload_finish(up, &r)) != 0)
-		goto out;
+		return status;
 	if ((status = tv_store_commit(store, &r)) != 0)
 		tv_store_abort(store, &r);
 	tv_receipt_free(&r);
-out:
-	bson_free(json);
 	return status;
 }
 
@@ -250,14 +252,14 @@ tv_runrec_walk_local(tv_runrec_fn fn, void *arg)
 		    (nfiles = sorted_entries(day, &files)) < 0)
 			continue;
 		for (int j = 0; j < nfiles && status == 0; j++) {
-			bson_t *rec;
+			struct tv_runrec rec;
 
 			/* One damaged record must not hide the others. */
 			if (snprintf(path, sizeof(path), "%s/%s", day, files[j]) >= (int)sizeof(path) ||
 			    tv_runrec_load(path, &rec) != 0)
 				continue;
-			status = fn(rec, arg);
-			bson_destroy(rec);
+			status = fn(&rec, arg);
+			tv_runrec_free(&rec);
 		}
 		free_entries(files, nfiles);
 	}
@@ -287,26 +289,26 @@ collect(const struct tv_blob *blob, void *arg)
 	return 0;
 }
 
-/* Fetches one record blob into a new document; NULL (logged) if it cannot be read or parsed. */
-static bson_t *
-fetch(struct tv_store *store, const char *name)
+/* Fetches one record blob into rec; returns 0, or nonzero (logged) if it cannot be read or parsed. */
+static int
+fetch(struct tv_store *store, const char *name, struct tv_runrec *rec)
 {
 	FILE *tmp = tmpfile();
-	bson_t *rec = NULL;
+	int status = EX_IOERR;
 	char *buf;
 	ssize_t n;
 
 	if (tmp == NULL) {
 		tv_error("temporary file for %s: %s", name, strerror(errno));
-		return NULL;
+		return EX_IOERR;
 	}
 	if (tv_store_get(store, name, fileno(tmp)) == 0 && lseek(fileno(tmp), 0, SEEK_SET) == 0 &&
 	    (n = slurp(fileno(tmp), name, &buf)) >= 0) {
-		rec = parse(name, buf, n);
+		status = parse(name, buf, n, rec);
 		free(buf);
 	}
 	fclose(tmp);
-	return rec;
+	return status;
 }
 
 int
@@ -319,11 +321,11 @@ tv_runrec_walk_store(struct tv_store *store, tv_runrec_fn fn, void *arg)
 		/* Names start with the start time, so name order is time order within and across days. */
 		qsort(l.v, l.n, sizeof(*l.v), cmp_names);
 		for (size_t i = 0; i < l.n && status == 0; i++) {
-			bson_t *rec = fetch(store, l.v[i]);
+			struct tv_runrec rec;
 
-			if (rec != NULL) {
-				status = fn(rec, arg);
-				bson_destroy(rec);
+			if (fetch(store, l.v[i], &rec) == 0) {
+				status = fn(&rec, arg);
+				tv_runrec_free(&rec);
 			}
 		}
 	}

@@ -16,17 +16,25 @@
  * create-only.
  */
 
-/* Called once per record, oldest first; a nonzero return stops the walk with that code. */
-typedef int (*tv_runrec_fn)(const bson_t *rec, void *arg);
+/* A record as parsed, and as written: its JSON text is kept byte for byte. */
+struct tv_runrec {
+	bson_t	*doc;
+	char	*json;		/* one line, no newline */
+};
 
-/* Reads and checks the record in file path; *rec is for bson_destroy.  Returns 0 or 65 (logged). */
-int tv_runrec_load(const char *path, bson_t **rec);
+/* Called once per record, oldest first; a nonzero return stops the walk with that code. */
+typedef int (*tv_runrec_fn)(const struct tv_runrec *rec, void *arg);
+
+/* Reads and checks the record in file path ("-": standard input).  Returns 0 or 65 (logged). */
+int tv_runrec_load(const char *path, struct tv_runrec *rec);
+/* Releases what tv_runrec_load filled in. */
+void tv_runrec_free(struct tv_runrec *rec);
 /* Writes the record's name (runs/…json) into buf; returns 0, or 65 if kind, id or start is unusable. */
 int tv_runrec_name(const bson_t *rec, char *buf, size_t len);
 /* Stores the record under name in the state directory; returns 0, 73 if it exists, or 74. */
-int tv_runrec_save_local(const bson_t *rec, const char *name);
+int tv_runrec_save_local(const struct tv_runrec *rec, const char *name);
 /* Stores the record under name in the blob store; returns 0 or the store's code. */
-int tv_runrec_save_store(struct tv_store *store, const bson_t *rec, const char *name);
+int tv_runrec_save_store(struct tv_store *store, const struct tv_runrec *rec, const char *name);
 /* Calls fn for each record in the state directory, oldest first. */
 int tv_runrec_walk_local(tv_runrec_fn fn, void *arg);
 /* Calls fn for each record in the store, oldest first. */

@@ -30,7 +30,7 @@ usage(int status)
 	    "usage: tv-state [-qv] --dir | --lock-path\n"
 	    "       tv-state [-qv] --breaker [--check]\n"
 	    "       tv-state [-qv] --credential\n"
-	    "       tv-state [-qv] --save-run FILE\n"
+	    "       tv-state [-qv] --save-run FILE|-\n"
 	    "       tv-state [-qv] --runs [--store]\n");
 	exit(status);
 }
@@ -187,17 +187,17 @@ save_run(const char *path)
 	const char *cs = tv_config_get("BACKUP_BLOB_STORAGE_CONNECTION_STRING", NULL);
 	struct tv_breaker_state q;
 	struct tv_store *store;
+	struct tv_runrec rec;
 	char name[512];
-	bson_t *rec;
 	int local, remote = EX_UNAVAILABLE, status;
 
 	if ((status = tv_runrec_load(path, &rec)) != 0)
 		return status;
-	if ((status = tv_runrec_name(rec, name, sizeof(name))) != 0) {
-		bson_destroy(rec);
+	if ((status = tv_runrec_name(rec.doc, name, sizeof(name))) != 0) {
+		tv_runrec_free(&rec);
 		return status;
 	}
-	local = tv_runrec_save_local(rec, name);
+	local = tv_runrec_save_local(&rec, name);
 	if (cs == NULL || *cs == '\0')
 		tv_debug("no blob store configured: run record %s kept locally only", name);
 	else if (tv_breaker_query(&q) == 0 && (q.state == TV_BREAKER_OPEN || q.state == TV_BREAKER_PROBING))
@@ -205,23 +205,20 @@ save_run(const char *path)
 	else {
 		setenv("TV_RETRY_MAX_SECONDS", RECORD_RETRY_SECONDS, 0);
 		store = tv_store_open();
-		if ((remote = tv_runrec_save_store(store, rec, name)) != 0)
+		if ((remote = tv_runrec_save_store(store, &rec, name)) != 0)
 			tv_warn("run record %s: the store copy failed (exit %d)%s", name, remote,
 			    local == 0 ? "; kept in the state directory" : "");
 		tv_store_close(store);
 	}
-	bson_destroy(rec);
+	tv_runrec_free(&rec);
 	tv_debug("run record %s saved (state directory: %d, store: %d)", name, local, remote);
 	return local == 0 || remote == 0 ? 0 : local;
 }
 
 static int
-print_record(const bson_t *rec, void *arg)
+print_record(const struct tv_runrec *rec, void *arg)
 {
-	char *json = bson_as_relaxed_extended_json(rec, NULL);
-
-	puts(json);
-	bson_free(json);
+	puts(rec->json);
 	return ferror(stdout) ? EX_IOERR : 0;
 }
 
