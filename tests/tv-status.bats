@@ -1,0 +1,220 @@
+#!/usr/bin/env bats
+# tv-status, run records, the metrics file and the circuit breaker across runs, against a real
+# MongoDB-wire server and the file: store (an unreachable Azure endpoint for the breaker).
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	load lib/common
+	tv_start_mongo
+	local c
+	for c in users conversations messages; do
+		tv-gendata -s 3 "$c" 20 | tv-restore -q -c "$c" --drop
+	done
+}
+
+teardown_file() {
+	load lib/common
+	tv_stop_mongo
+}
+
+setup() {
+	load lib/common
+	export BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=file:$BATS_TEST_TMPDIR/store
+	export BACKUP_BLOB_CONTAINER_NAME=backups
+	export TV_CRONTAB_FILE=$BATS_TEST_TMPDIR/cron
+	printf '0 3 * * * root /usr/bin/tv-backup --type scheduled\n' >"$TV_CRONTAB_FILE"
+	unset TV_NOW BACKUP_METRICS_FILE
+}
+
+# Prints this host's run records, one JSON object per line.
+records() { tv-state --runs; }
+
+@test "--help prints the usage on stdout and exits 0" {
+	run --separate-stderr tv-status --help
+	assert_status 0
+	[[ $output == "usage: tv-status "* ]]
+	[ -z "$stderr" ]
+	run --separate-stderr tv-state --help
+	assert_status 0
+	[[ $output == "usage: tv-state "* ]]
+}
+
+@test "a usage error exits 64" {
+	run tv-status --max-age soon
+	assert_status 64
+	assert_output_contains "--max-age: not a duration"
+	run tv-state --dir --breaker
+	assert_status 64
+}
+
+@test "the state directory is decided once, by libtv, for the scripts too" {
+	run tv-status --state-dir
+	assert_status 0
+	[ "$output" = "$BACKUP_STATE_DIR" ]
+	run tv-state --lock-path
+	[ "$output" = "$BACKUP_STATE_DIR/tralivali-backup.lock" ]
+}
+
+@test "a failed backup leaves a record with its exit code and first cause, here and in the store" {
+	run tv-backup -q --collections nosuch
+	assert_status 66
+	run records
+	[ "$(jq -s length <<<"$output")" -eq 1 ]
+	jq -e '.kind == "backup" and .status == "Failed" and .exitCode == 66 and
+		.cause == "tv-export: no collection nosuch in database tralivali"' <<<"$output"
+	name=$(cd "$BACKUP_STATE_DIR" && find runs -name '*.json')
+	[[ $name =~ ^runs/[0-9]{4}-[0-9]{2}-[0-9]{2}/[0-9]{8}T[0-9]{6}Z-backup-[0-9a-f]{24}\.json$ ]]
+	tv-blob-get "$name" | cmp - "$BACKUP_STATE_DIR/$name"
+}
+
+@test "a good backup's record holds the documents per collection" {
+	run tv-backup -q
+	assert_status 0
+	run records
+	jq -e '.status == "Completed" and .exitCode == 0 and .cause == null and
+		([.collections[] | {name, documents}] == [{name: "users", documents: 20},
+		 {name: "conversations", documents: 20}, {name: "messages", documents: 20}])' <<<"$output"
+}
+
+@test "tv-status is OK after a good backup, and says why in JSON too" {
+	tv-backup -q >/dev/null
+	run tv-status
+	assert_status 0
+	[[ ${lines[0]} == "TRALIVALI-BACKUP OK - "* ]]
+	assert_output_contains "last good backup"
+	run tv-status --json
+	assert_status 0
+	jq -e '.status == "OK" and .exitCode == 0 and .lastBackup.folder == "backups/'"$(date -u +%F)"'/" and
+		.breaker.state == "closed" and (.checks | map(.name) | index("mongodb") != null)' <<<"$output"
+}
+
+@test "tv-status is CRITICAL when the last good backup is older than --max-age" {
+	TV_NOW=2024-01-15T03:00:00Z tv-backup -q >/dev/null
+	run tv-status --max-age 26h
+	assert_status 2
+	[[ ${lines[0]} == "TRALIVALI-BACKUP CRITICAL - backup: last good backup 2024-01-15T03:00:00Z"* ]]
+}
+
+@test "tv-status warns about a failure not recovered from, naming its cause, and about a missing cron entry" {
+	tv-backup -q >/dev/null
+	tv-backup -q --collections nosuch >/dev/null 2>&1 || true
+	rm "$TV_CRONTAB_FILE"
+	run tv-status
+	assert_status 1
+	assert_output_contains "(exit 66): tv-export: no collection nosuch in database tralivali"
+	assert_output_contains "no scheduled backup: $TV_CRONTAB_FILE is missing"
+}
+
+@test "tv-status is CRITICAL when MongoDB does not answer" {
+	tv-backup -q >/dev/null
+	MONGODB_URI="mongodb://127.0.0.1:$(tv_free_port)/tralivali?serverSelectionTimeoutMS=500" run tv-status
+	assert_status 2
+	assert_output_contains "mongodb: unreachable"
+}
+
+@test "tv-state says what a SAS may do and until when, never the signature" {
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING="BlobEndpoint=http://127.0.0.1:9/a;SharedAccessSignature=sv=2022-11-02&sp=rl&se=2099-01-01T00%3A00%3A00Z&sig=c2VjcmV0" \
+		run tv-state --credential
+	assert_status 0
+	[ "$output" = '{"kind":"sas","permissions":"rl","may":["read","list"],"expires":"2099-01-01T00:00:00Z"}' ]
+	refute_output_contains c2VjcmV0
+}
+
+@test "each run writes the metrics file: exactly these lines" {
+	export BACKUP_METRICS_FILE=$BATS_TEST_TMPDIR/tralivali.prom
+	tv-backup -q >/dev/null
+	rec=$(records)
+	end=$(jq -r '.end | fromdateiso8601' <<<"$rec")
+	duration=$(jq -r .durationSeconds <<<"$rec")
+	size=$(jq -r .backup.size <<<"$rec")
+	cat >"$BATS_TEST_TMPDIR/want" <<EOF
+# HELP tralivali_backup_last_success_timestamp_seconds When the last successful backup run ended, in Unix time.
+# TYPE tralivali_backup_last_success_timestamp_seconds gauge
+tralivali_backup_last_success_timestamp_seconds $end
+# HELP tralivali_backup_last_run_success 1 if the last backup run succeeded, else 0.
+# TYPE tralivali_backup_last_run_success gauge
+tralivali_backup_last_run_success 1
+# HELP tralivali_backup_duration_seconds How long the last backup run took.
+# TYPE tralivali_backup_duration_seconds gauge
+tralivali_backup_duration_seconds $duration
+# HELP tralivali_backup_size_bytes Compressed size of the last successful backup.
+# TYPE tralivali_backup_size_bytes gauge
+tralivali_backup_size_bytes $size
+# HELP tralivali_backup_documents Documents per collection in the last successful backup.
+# TYPE tralivali_backup_documents gauge
+tralivali_backup_documents{collection="users"} 20
+tralivali_backup_documents{collection="conversations"} 20
+tralivali_backup_documents{collection="messages"} 20
+# HELP tralivali_pitr_last_slice_timestamp_seconds Where the newest oplog slice ends, in Unix time (0: none).
+# TYPE tralivali_pitr_last_slice_timestamp_seconds gauge
+tralivali_pitr_last_slice_timestamp_seconds 0
+# HELP tralivali_backup_circuit_breaker_open 1 if the blob store circuit breaker is open, else 0.
+# TYPE tralivali_backup_circuit_breaker_open gauge
+tralivali_backup_circuit_breaker_open 0
+EOF
+	assert_same_file "$BATS_TEST_TMPDIR/want" "$BACKUP_METRICS_FILE"
+	# A failed run after it flips last_run_success and keeps the last success.
+	tv-backup -q --collections nosuch >/dev/null 2>&1 || true
+	grep -qx 'tralivali_backup_last_run_success 0' "$BACKUP_METRICS_FILE"
+	grep -qx "tralivali_backup_last_success_timestamp_seconds $end" "$BACKUP_METRICS_FILE"
+	# Written atomically: nothing but the file is left beside it.
+	[ "$(ls "$BATS_TEST_TMPDIR" | grep -c prom)" -eq 1 ]
+}
+
+@test "tv-status --prom writes the metrics file on demand" {
+	run tv-status --local --prom "$BATS_TEST_TMPDIR/on-demand.prom"
+	assert_status 2
+	grep -qx 'tralivali_backup_last_success_timestamp_seconds 0' "$BATS_TEST_TMPDIR/on-demand.prom"
+	[ "$(grep -c '^# TYPE ' "$BATS_TEST_TMPDIR/on-demand.prom")" -eq 7 ]
+}
+
+@test "with threshold 3 the third failed run opens the breaker and the fourth fails fast saying until when" {
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$(tv_free_port)/devstoreaccount1;"
+	export BACKUP_CIRCUIT_BREAKER_FAILURE_THRESHOLD=3 BACKUP_CIRCUIT_BREAKER_TIMEOUT_SECONDS=600 TV_RETRY_MAX_SECONDS=1
+	for i in 1 2; do
+		run tv-backup -q --collections users
+		assert_status 69
+		[ "$(tv-state --breaker | jq -r .state)" = closed ]
+	done
+	run tv-backup -q --collections users
+	assert_status 69
+	run tv-state --breaker
+	jq -e '.state == "open" and .failures == 3 and .threshold == 3' <<<"$output"
+	until=$(jq -r .until <<<"$output")
+	start=$(date +%s%N)
+	run tv-backup -q --collections users
+	assert_status 69
+	[ $(($(date +%s%N) - start)) -lt 3000000000 ]
+	assert_output_contains "circuit open until $until"
+	# All four runs are recorded, the last with the breaker as its cause.
+	run records
+	[ "$(jq -s 'map(select(.status == "Failed")) | length' <<<"$output")" -eq 4 ]
+	jq -s -e 'last.cause | startswith("tv-state: circuit open until '"$until"'")' <<<"$output"
+	run tv-status --local
+	assert_status 2
+	assert_output_contains "breaker  open until $until after 3 failed run(s) in a row"
+}
+
+@test "an unwritable TMPDIR ends the run with a message naming it, and is recorded" {
+	touch "$BATS_TEST_TMPDIR/not-a-dir"
+	TMPDIR=$BATS_TEST_TMPDIR/not-a-dir run tv-backup -q
+	assert_status 74
+	assert_output_contains "cannot create a work directory in $BATS_TEST_TMPDIR/not-a-dir (TMPDIR): Not a directory"
+	run records
+	jq -e '.status == "Failed" and .exitCode == 74 and (.cause | contains("cannot create a work directory"))' <<<"$output"
+}
+
+@test "a full TMPDIR ends the run with a message naming the cause" {
+	[ "$(id -u)" -eq 0 ] || skip "mounting a small tmpfs needs root"
+	mkdir "$BATS_TEST_TMPDIR/full"
+	mount -t tmpfs -o size=64k tmpfs "$BATS_TEST_TMPDIR/full" || skip "cannot mount a tmpfs here"
+	dd if=/dev/zero of="$BATS_TEST_TMPDIR/full/filler" bs=4k 2>/dev/null || true
+	TMPDIR=$BATS_TEST_TMPDIR/full run tv-backup -q
+	umount "$BATS_TEST_TMPDIR/full"
+	[ "$status" -ne 0 ]
+	assert_output_contains "No space left on device"
+	run records
+	jq -e '.status == "Failed" and (.cause | test("No space left|full"))' <<<"$output"
+}
