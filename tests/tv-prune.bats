@@ -122,3 +122,25 @@ backups/2023-01-01/tralivali_users.bson.gz" ]
 	run tv-prune --retention-days many </dev/null
 	assert_status 64
 }
+
+# Breaks the stored checksum of a blob of the file store, so that reading it fails (exit 65).
+corrupt_blob() {
+	printf x >>"$STORE/backups/backups/$1"
+}
+
+@test "an unreadable manifest stops retention before anything is deleted" {
+	for d in 2023-01-01 2023-02-01 2023-03-01; do make_backup "$d"; done
+	corrupt_blob 2023-03-01/manifest.json
+	run bash -c 'tv-blob-ls backups/ | tv-prune --retention-days 30 --keep-min 2 --now 2024-06-01'
+	assert_status 65
+	assert_output_contains "backups/2023-03-01/manifest.json: cannot be read (exit 65): not deleting anything"
+	[ "$(dates_left | tr '\n' ' ')" = "2023-01-01 2023-02-01 2023-03-01 " ]
+}
+
+@test "an unreadable manifest of an old backup also stops retention" {
+	for d in 2023-01-01 2023-02-01 2023-03-01; do make_backup "$d"; done
+	corrupt_blob 2023-01-01/manifest.json
+	run bash -c 'tv-blob-ls backups/ | tv-prune --retention-days 30 --keep-min 7 --now 2024-06-01'
+	assert_status 65
+	[ "$(dates_left | tr '\n' ' ')" = "2023-01-01 2023-02-01 2023-03-01 " ]
+}

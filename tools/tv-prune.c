@@ -31,6 +31,7 @@ struct day {
 	char	  date[DAY_LEN + 1];
 	int	  has_manifest;
 	int	  complete;
+	int	  doomed;		/* past retention and not kept */
 	char	**names;
 	size_t	  nnames;
 };
@@ -143,9 +144,14 @@ read_listing(struct days *days)
 	free(line);
 }
 
-/* Returns 1 if the manifest of date d says status Completed, 0 otherwise (logging why). */
+/*
+ * Reads the manifest of date d and sets d->complete if it says status Completed.
+ * Returns 0 when the answer is known, even "incomplete" (no manifest, not JSON,
+ * another status); returns the store's status when the manifest could not be
+ * read, because then nothing is known and retention must not guess.
+ */
 static int
-manifest_completed(struct tv_store *store, const struct day *d)
+read_manifest(struct tv_store *store, struct day *d)
 {
 	char name[PREFIX_LEN + DAY_LEN + sizeof("/" MANIFEST)], *buf;
 	FILE *tmp;
@@ -153,15 +159,24 @@ manifest_completed(struct tv_store *store, const struct day *d)
 	bson_t *doc;
 	bson_error_t err;
 	bson_iter_t it;
-	int ok = 0;
+	int status;
 
+	d->complete = 0;
+	if (!d->has_manifest)
+		return 0;
 	snprintf(name, sizeof(name), "%s%s/%s", PREFIX, d->date, MANIFEST);
 	if ((tmp = tmpfile()) == NULL)
 		tv_fatal_errno(EX_CANTCREAT, "temporary file");
-	if (tv_store_get(store, name, fileno(tmp)) != 0) {
-		tv_warn("%s: unreadable, backup counted as incomplete", name);
+	if ((status = tv_store_get(store, name, fileno(tmp))) != 0) {
 		fclose(tmp);
-		return 0;
+		/* Deleted between the listing and now: the date has no manifest. */
+		if (status == EX_NOINPUT) {
+			tv_warn("%s: gone since the listing, backup counted as incomplete", name);
+			return 0;
+		}
+		tv_error("%s: cannot be read (exit %d): not deleting anything, since an unreadable "
+		    "manifest may belong to a backup that must be kept", name, status);
+		return status;
 	}
 	if ((buf = malloc(MANIFEST_MAX)) == NULL)
 		tv_fatal_errno(EX_OSERR, "out of memory");
@@ -172,12 +187,40 @@ manifest_completed(struct tv_store *store, const struct day *d)
 		tv_warn("%s: not JSON (%s), backup counted as incomplete", name, err.message);
 	else if (bson_iter_init_find(&it, doc, "status") && BSON_ITER_HOLDS_UTF8(&it) &&
 	    strcmp(bson_iter_utf8(&it, NULL), "Completed") == 0)
-		ok = 1;
+		d->complete = 1;
 	else
 		tv_warn("%s: status is not Completed, backup counted as incomplete", name);
 	bson_destroy(doc);
 	free(buf);
-	return ok;
+	return 0;
+}
+
+/*
+ * Marks the dates to delete: past the cutoff and not among the newest keep_min
+ * complete backups.  Reads manifests newest first until keep_min complete ones
+ * are found; returns nonzero if any of them is unreadable, and then nothing may be deleted.
+ */
+static int
+plan_deletions(struct tv_store *store, struct days *days, const char *cutoff, long keep_min)
+{
+	size_t kept = 0;
+	int status;
+
+	for (size_t i = 0; i < days->n; i++) {
+		struct day *d = &days->v[i];
+
+		if (kept < (size_t)keep_min) {
+			if ((status = read_manifest(store, d)) != 0)
+				return status;
+			if (d->complete) {
+				kept++;
+				tv_debug("keeping %s%s/: one of the newest %ld complete backups", PREFIX, d->date, keep_min);
+				continue;
+			}
+		}
+		d->doomed = strcmp(d->date, cutoff) < 0;
+	}
+	return 0;
 }
 
 /* Deletes every blob of date d, the manifest first so that a half-deleted date reads as incomplete. */
@@ -233,7 +276,7 @@ main(int argc, char *argv[])
 	const char *retention_flag = NULL, *now_arg;
 	char cutoff[DAY_LEN + 1], *end;
 	long retention, keep_min = 7;
-	size_t kept = 0, removed = 0;
+	size_t removed = 0;
 	int ch, dry_run = 0, status = 0;
 	time_t now, cut;
 	struct tm tm;
@@ -287,22 +330,14 @@ main(int argc, char *argv[])
 		store = tv_store_open();
 	}
 
+	if (store != NULL)
+		status = plan_deletions(store, &days, cutoff, keep_min);
 	for (size_t i = 0; i < days.n && status == 0; i++) {
-		struct day *d = &days.v[i];
-
-		/* Only dates that may be deleted or kept in their place need their manifest read. */
-		if (d->has_manifest && kept < (size_t)keep_min)
-			d->complete = manifest_completed(store, d);
-		if (d->complete && kept < (size_t)keep_min) {
-			kept++;
-			tv_debug("keeping %s%s/: one of the newest %ld complete backups", PREFIX, d->date, keep_min);
-			continue;
-		}
-		if (strcmp(d->date, cutoff) >= 0)
+		if (!days.v[i].doomed)
 			continue;
 		if (dry_run)
-			print_day(d);
-		else if ((status = delete_day(store, d)) != 0)
+			print_day(&days.v[i]);
+		else if ((status = delete_day(store, &days.v[i])) != 0)
 			break;
 		removed++;
 	}
