@@ -218,3 +218,30 @@ EOF
 	run records
 	jq -e '.status == "Failed" and (.cause | test("No space left|full"))' <<<"$output"
 }
+
+@test "progress: tv-export and tv-restore draw one updating line on a terminal, with the estimate for the ETA" {
+	tv-gendata -s 3 messages 3000 | tv-restore -q -c progress_m --drop
+	run script -qfec "tv-export -c progress_m --batch-size 100 >/dev/null" /dev/null
+	assert_status 0
+	[[ $output == *$'\r\033[K'"progress_m: "*"/~3000 documents ("*"%), "*" docs/s"* ]]
+	run script -qfec "tv-gendata messages 3000 | tv-restore -c progress_r --drop --batch-size 100" /dev/null
+	assert_status 0
+	[[ $output == *$'\r\033[K'"progress_r: "*" documents, "*" docs/s"* ]]
+}
+
+@test "progress: nothing of it under -q or when stderr is not a terminal" {
+	tv-gendata -s 3 messages 3000 | tv-restore -q -c progress_q --drop
+	run script -qfec "tv-export -q -c progress_q --batch-size 100 >/dev/null" /dev/null
+	assert_status 0
+	[ -z "$output" ]
+	run --separate-stderr tv-export -c progress_q --batch-size 100
+	[[ $stderr != *$'\r'* ]]
+}
+
+@test "progress: a flow's stages draw on its terminal even though their logs go to files" {
+	run script -qfec "tv-backup --collections users >/dev/null" /dev/null
+	assert_status 0
+	[[ $output == *$'\r\033[K'"users: "*"documents"* ]]
+	run script -qfec "tv-backup -q --collections users >/dev/null" /dev/null
+	[[ $output != *$'\r\033[K'* ]]
+}

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "mongo.h"
+#include "progress.h"
 
 /* Documents per bulk insert unless --batch-size says otherwise (mongorestore's default too). */
 #define DEFAULT_BATCH	1000
@@ -65,6 +66,7 @@ static struct restore {
 	uint64_t		*offsets;	/* stream offset of each document in the batch */
 	uint64_t		 inserted;
 	uint64_t		 skipped;
+	struct tv_progress	*progress;	/* the terminal line, NULL if none */
 } r;
 
 static volatile sig_atomic_t interrupted;
@@ -440,6 +442,7 @@ flush_batch(void)
 	}
 	bson_destroy(&reply);
 	mongoc_bulk_operation_destroy(r.bulk);
+	tv_progress_add(r.progress, r.batch_docs, r.batch_bytes);
 	r.batch_first += r.batch_docs;
 	new_batch();
 }
@@ -591,8 +594,10 @@ restore(const char *uri, const char *dbname, int drop, const bson_t *meta)
 		r.into = mongoc_database_get_collection(r.m.db, r.target);
 	}
 	new_batch();
+	r.progress = tv_progress_start(r.target, 0);
 	read_stream(add_to_batch);
 	flush_batch();
+	tv_progress_end(r.progress);
 	exit_if_interrupted();
 	if (meta != NULL)
 		build_indexes(drop ? r.staging : r.target, meta);
