@@ -245,3 +245,39 @@ EOF
 	run script -qfec "tv-backup -q --collections users >/dev/null" /dev/null
 	[[ $output != *$'\r\033[K'* ]]
 }
+
+@test "kill -9 of tv-backup: its stages die with it, the lock is free, the next run removes its work directory" {
+	tv-gendata -s 3 messages 30000 | tv-restore -q -c slow_m --drop
+	export TMPDIR=$BATS_TEST_TMPDIR/tmp
+	mkdir "$TMPDIR"
+	tv-backup -q --collections slow_m >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 50); do
+		pgrep -f 'tv-export -c slow_m' >/dev/null && break
+		sleep 0.1
+	done
+	kill -9 "$pid"
+	wait "$pid" || true
+	sleep 1
+	# No stage is left running (a zombie waiting for init to reap it is dead).
+	run bash -c "pgrep -f 'tv-(export|gzip|blob-put).*slow_m' | xargs -r ps -o stat= -p | grep -v '^Z' || true"
+	[ -z "$output" ]
+	flock -n "$BACKUP_STATE_DIR/tralivali-backup.lock" true
+	[ "$(find "$TMPDIR" -maxdepth 1 -name 'tv-backup.*' | wc -l)" -eq 1 ]
+	tv-backup -q --collections users >/dev/null
+	[ "$(find "$TMPDIR" -maxdepth 1 -name 'tv-backup.*' | wc -l)" -eq 0 ]
+}
+
+@test "tv-prune run alone takes the lock a backup holds" {
+	exec 9>>"$(tv-state --lock-path)"
+	flock -n 9
+	echo "tv-backup pid 1 since now" >"$(tv-state --lock-path).owner"
+	run tv-prune --retention-days 1 </dev/null
+	assert_status 75
+	assert_output_contains "holds the lock $BACKUP_STATE_DIR/tralivali-backup.lock (tv-backup pid 1 since now)"
+	run tv-prune -n --retention-days 1 </dev/null
+	assert_status 0
+	exec 9>&-
+	run tv-prune --retention-days 1 </dev/null
+	assert_status 0
+}
