@@ -1,16 +1,12 @@
 /* log.c: stderr logging with the seed's "[timestamp LVL] message" layout. */
 
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
-
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "lifeline.h"
 #include "log.h"
 
 static const char *progname = "tv";
@@ -22,14 +18,12 @@ tv_log_init(const char *name)
 	const char *slash = strrchr(name, '/');
 
 	progname = slash ? slash + 1 : name;
-#ifdef __linux__
 	/*
 	 * Every tool calls this first, so this one place makes every stage die with
 	 * the flow that started it: after kill -9 of tv-backup its stages would
 	 * otherwise run on, holding the lock the script took for them.
 	 */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-#endif
+	tv_lifeline();
 }
 
 const char *

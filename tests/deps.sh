@@ -99,6 +99,12 @@ install_toxiproxy() {
 	rm -rf "$work"
 }
 
+# libFuzzer comes with the runtime package of the release's clang (libclang-rt-14-dev on Debian 12).
+install_fuzzer() {
+	install_debian_packages clang
+	install_debian_packages "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
+}
+
 install_azurite() {
 	command -v azurite-blob >/dev/null && return 0
 	[ -x "$TV_DEPS_DIR/node_modules/.bin/azurite-blob" ] && return 0
@@ -118,6 +124,7 @@ main() {
 	install_mongo_tools
 	install_azurite
 	install_toxiproxy
+	install_fuzzer
 	log "ready: $TV_DEPS_DIR"
 }
 

@@ -25,7 +25,7 @@ setup() {
 # Stores a complete backup for date $1 with the account key.
 make_backup() {
 	printf 'users %s' "$1" | tv-blob-put -q "backups/$1/tralivali_users.bson.gz"
-	printf '{"id": "0123456789abcdef01234567", "status": "Completed", "collections": []}\n' |
+	printf '{"id": "0123456789abcdef01234567", "createdAt": "%sT00:00:00Z", "type": "manual", "status": "Completed", "filePath": "backups/%s/", "size": 0, "collections": []}\n' "$1" "$1" |
 		tv-blob-put -q "backups/$1/manifest.json"
 }
 

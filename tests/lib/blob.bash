@@ -29,6 +29,26 @@ tv_blob_round_trip() {
 	fi
 }
 
+# Stages two different uploads of blob $1, commits both at once, and fails unless exactly one
+# commit succeeded, the other exited 73 saying the name exists, and the blob is the winner's.
+tv_blob_race() {
+	local name=$1 d=$BATS_TEST_TMPDIR s1=0 s2=0 p1 p2 winner
+	printf one | tv-blob-put -q --no-commit --receipt "$d/r1" "$name"
+	printf two | tv-blob-put -q --no-commit --receipt "$d/r2" "$name"
+	tv-blob-put -q --commit --receipt "$d/r1" "$name" </dev/null 2>"$d/e1" &
+	p1=$!
+	tv-blob-put -q --commit --receipt "$d/r2" "$name" </dev/null 2>"$d/e2" &
+	p2=$!
+	wait "$p1" || s1=$?
+	wait "$p2" || s2=$?
+	case $s1/$s2 in
+	0/73) winner=one; grep -q "$name already exists in the store; nothing was overwritten" "$d/e2" ;;
+	73/0) winner=two; grep -q "$name already exists in the store; nothing was overwritten" "$d/e1" ;;
+	*) echo "racing commits exited $s1 and $s2, want one 0 and one 73" >&2; cat "$d/e1" "$d/e2" >&2; return 1 ;;
+	esac
+	[ "$(tv-blob-get -q "$name")" = "$winner" ] || { echo "the blob is not the winner's ($winner)" >&2; return 1; }
+}
+
 # Prints an Azure connection string for Azurite's account with key $1 (default the real key)
 # and blob endpoint $2 (default Azurite's).
 tv_az_connection_string() {
