@@ -234,7 +234,7 @@ free_entries(char **names, int n)
 }
 
 int
-tv_runrec_walk_local(tv_runrec_fn fn, void *arg)
+tv_runrec_walk_local(const char *since, tv_runrec_fn fn, void *arg)
 {
 	const char *state = tv_state_dir();
 	char root[PATH_MAX], day[PATH_MAX], path[PATH_MAX], **days, **files;
@@ -248,6 +248,8 @@ tv_runrec_walk_local(tv_runrec_fn fn, void *arg)
 		return EX_IOERR;
 	}
 	for (int i = 0; i < ndays && status == 0; i++) {
+		if (since != NULL && strcmp(days[i], since) < 0)
+			continue;
 		if (snprintf(day, sizeof(day), "%s/%s", root, days[i]) >= (int)sizeof(day) ||
 		    (nfiles = sorted_entries(day, &files)) < 0)
 			continue;
@@ -268,8 +270,9 @@ tv_runrec_walk_local(tv_runrec_fn fn, void *arg)
 }
 
 struct namelist {
-	char	**v;
-	size_t	  n, cap;
+	char		**v;
+	size_t		  n, cap;
+	const char	 *since;	/* first day wanted, or NULL */
 };
 
 static int
@@ -279,6 +282,9 @@ collect(const struct tv_blob *blob, void *arg)
 	size_t n = strlen(blob->name);
 
 	if (n < 5 || strcmp(blob->name + n - 5, ".json") != 0)
+		return 0;
+	/* runs/YYYY-MM-DD/…: the day sorts as text. */
+	if (l->since != NULL && strncmp(blob->name + strlen(RUNS_ROOT "/"), l->since, strlen(l->since)) < 0)
 		return 0;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 64;
@@ -312,9 +318,9 @@ fetch(struct tv_store *store, const char *name, struct tv_runrec *rec)
 }
 
 int
-tv_runrec_walk_store(struct tv_store *store, tv_runrec_fn fn, void *arg)
+tv_runrec_walk_store(struct tv_store *store, const char *since, tv_runrec_fn fn, void *arg)
 {
-	struct namelist l = { NULL, 0, 0 };
+	struct namelist l = { NULL, 0, 0, since };
 	int status;
 
 	if ((status = tv_store_list(store, RUNS_ROOT "/", collect, &l)) == 0) {

@@ -35,9 +35,9 @@ int tv_runrec_name(const bson_t *rec, char *buf, size_t len);
 int tv_runrec_save_local(const struct tv_runrec *rec, const char *name);
 /* Stores the record under name in the blob store; returns 0 or the store's code. */
 int tv_runrec_save_store(struct tv_store *store, const struct tv_runrec *rec, const char *name);
-/* Calls fn for each record in the state directory, oldest first. */
-int tv_runrec_walk_local(tv_runrec_fn fn, void *arg);
-/* Calls fn for each record in the store, oldest first. */
-int tv_runrec_walk_store(struct tv_store *store, tv_runrec_fn fn, void *arg);
+/* Calls fn for each record in the state directory from day since (YYYY-MM-DD, NULL: all) on, oldest first. */
+int tv_runrec_walk_local(const char *since, tv_runrec_fn fn, void *arg);
+/* Calls fn for each record in the store from day since (YYYY-MM-DD, NULL: all) on, oldest first. */
+int tv_runrec_walk_store(struct tv_store *store, const char *since, tv_runrec_fn fn, void *arg);
 
 #endif

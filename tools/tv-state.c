@@ -31,7 +31,7 @@ usage(int status)
 	    "       tv-state [-qv] --breaker [--check]\n"
 	    "       tv-state [-qv] --credential\n"
 	    "       tv-state [-qv] --save-run FILE|-\n"
-	    "       tv-state [-qv] --runs [--store]\n");
+	    "       tv-state [-qv] --runs [--store] [--since YYYY-MM-DD]\n");
 	exit(status);
 }
 
@@ -222,17 +222,21 @@ print_record(const struct tv_runrec *rec, void *arg)
 	return ferror(stdout) ? EX_IOERR : 0;
 }
 
-/* Prints the run records, oldest first, one JSON object per line. */
+/* Prints the run records from day since on (NULL: all), oldest first, one JSON object per line. */
 static int
-runs(int from_store)
+runs(int from_store, const char *since)
 {
 	struct tv_store *store;
 	int status;
 
+	if (since != NULL && (strlen(since) != 10 || strspn(since, "0123456789-") != 10)) {
+		tv_error("--since: not a day (YYYY-MM-DD): %s", since);
+		return EX_USAGE;
+	}
 	if (!from_store)
-		return tv_runrec_walk_local(print_record, NULL);
+		return tv_runrec_walk_local(since, print_record, NULL);
 	store = tv_store_open();
-	status = tv_runrec_walk_store(store, print_record, NULL);
+	status = tv_runrec_walk_store(store, since, print_record, NULL);
 	tv_store_close(store);
 	return status;
 }
@@ -240,7 +244,7 @@ runs(int from_store)
 int
 main(int argc, char *argv[])
 {
-	enum { OPT_DIR = 256, OPT_LOCK, OPT_BREAKER, OPT_CHECK, OPT_CREDENTIAL, OPT_SAVE, OPT_RUNS, OPT_STORE };
+	enum { OPT_DIR = 256, OPT_LOCK, OPT_BREAKER, OPT_CHECK, OPT_CREDENTIAL, OPT_SAVE, OPT_RUNS, OPT_STORE, OPT_SINCE };
 	static const struct option longopts[] = {
 		{ "breaker",	no_argument,		NULL, OPT_BREAKER },
 		{ "check",	no_argument,		NULL, OPT_CHECK },
@@ -251,12 +255,13 @@ main(int argc, char *argv[])
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "runs",	no_argument,		NULL, OPT_RUNS },
 		{ "save-run",	required_argument,	NULL, OPT_SAVE },
+		{ "since",	required_argument,	NULL, OPT_SINCE },
 		{ "store",	no_argument,		NULL, OPT_STORE },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	enum mode mode = NONE;
-	const char *file = NULL, *path;
+	const char *file = NULL, *since = NULL, *path;
 	int ch, check = 0, from_store = 0, status = 0;
 
 	tv_log_init(argv[0]);
@@ -278,6 +283,9 @@ main(int argc, char *argv[])
 		case OPT_STORE:
 			from_store = 1;
 			break;
+		case OPT_SINCE:
+			since = optarg;
+			break;
 		case OPT_DIR:		m = DIR_PATH; break;
 		case OPT_LOCK:		m = LOCK_PATH; break;
 		case OPT_BREAKER:	m = BREAKER; break;
@@ -298,7 +306,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 0 || mode == NONE || (check && mode != BREAKER) || (from_store && mode != RUNS))
+	if (argc != 0 || mode == NONE || (check && mode != BREAKER) || ((from_store || since) && mode != RUNS))
 		usage(EX_USAGE);
 
 	switch (mode) {
@@ -318,7 +326,7 @@ main(int argc, char *argv[])
 		status = save_run(file);
 		break;
 	case RUNS:
-		status = runs(from_store);
+		status = runs(from_store, since);
 		break;
 	case NONE:
 		break;
