@@ -6,6 +6,7 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "config.h"
 #include "log.h"
 #include "store.h"
 
@@ -17,7 +18,8 @@ struct printer {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: tv-blob-ls [-qv] [--json] [prefix]\n");
+	fprintf(stderr, "usage: tv-blob-ls [-qv] [--json] [prefix]\n"
+	    "       tv-blob-ls [-qv] --container-exists\n");
 	exit(EX_USAGE);
 }
 
@@ -62,6 +64,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "container-exists", no_argument, NULL, 'c' },
 		{ "json",	no_argument,	NULL, 'j' },
 		{ "quiet",	no_argument,	NULL, 'q' },
 		{ "verbose",	no_argument,	NULL, 'v' },
@@ -69,11 +72,14 @@ main(int argc, char *argv[])
 	};
 	struct printer p = { 0, 0 };
 	struct tv_store *store;
-	int ch, status;
+	int ch, status, container = 0;
 
 	tv_log_init(argv[0]);
 	while ((ch = getopt_long(argc, argv, "qv", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			container = 1;
+			break;
 		case 'j':
 			p.json = 1;
 			break;
@@ -89,10 +95,18 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1)
+	if (argc > 1 || (container && (argc > 0 || p.json)))
 		usage();
 
 	store = tv_store_open();
+	/* A listing of a missing container is empty; this tells a typo in its name from no backups. */
+	if (container) {
+		if ((status = tv_store_container(store)) == EX_NOINPUT)
+			tv_error("container %s does not exist (BACKUP_BLOB_CONTAINER_NAME)",
+			    tv_config_get("BACKUP_BLOB_CONTAINER_NAME", NULL));
+		tv_store_close(store);
+		return status;
+	}
 	if (p.json)
 		putchar('[');
 	status = tv_store_list(store, argc ? argv[0] : "", print_blob, &p);
