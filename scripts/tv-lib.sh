@@ -332,6 +332,26 @@ tv_lock() {
 	[ -n "$name" ] || export TV_LOCK_HELD=$TV_LOCK_FILE
 }
 
+# Exits 66 naming it if the store has no container of the configured name: a typo in
+# BACKUP_BLOB_CONTAINER_NAME would otherwise list as a store without backups.
+tv_require_container() {
+	local err status=0
+	err=$(tv-blob-ls -q --container-exists 2>&1) || status=$?
+	[ "$status" -eq 0 ] && return 0
+	printf '%s\n' "$err" >&2
+	tv__cause "${err#*ERR\] }"
+	exit "$status"
+}
+
+# Says so when a backup is about to create its container (the first write does), so that a
+# mistyped container name shows up in the log of the first run.
+tv_note_new_container() {
+	local status=0
+	tv-blob-ls -q --container-exists 2>/dev/null || status=$?
+	[ "$status" -ne "$EX_NOINPUT" ] ||
+		tv_warn "container ${BACKUP_BLOB_CONTAINER_NAME:-backups} does not exist: this backup creates it (check BACKUP_BLOB_CONTAINER_NAME if backups were expected there)"
+}
+
 # Prints the folder prefix of a backup named by a date or a later folder of the day
 # (2024-01-15, 2024-01-15T150000Z: under backups/) or a prefix (safety/...).
 tv_backup_prefix() {

@@ -281,3 +281,20 @@ EOF
 	run tv-prune --retention-days 1 </dev/null
 	assert_status 0
 }
+
+@test "a wrong container: tv-list, tv-verify and tv-recover say it does not exist (66); tv-backup says it creates one" {
+	tv-backup -q >/dev/null
+	export BACKUP_BLOB_CONTAINER_NAME=bakcups
+	for cmd in "tv-list --json" "tv-verify --latest" "tv-recover $(date -u +%F) --yes"; do
+		run $cmd
+		assert_status 66
+		assert_output_contains "container bakcups does not exist (BACKUP_BLOB_CONTAINER_NAME)"
+	done
+	# The failed recover is recorded here, without creating the container in the store.
+	[ ! -e "$BATS_TEST_TMPDIR/store/bakcups" ]
+	run --separate-stderr tv-backup -q --collections users
+	assert_status 0
+	[[ $stderr == *"container bakcups does not exist: this backup creates it"* ]]
+	run tv-blob-ls --container-exists
+	assert_status 0
+}

@@ -205,7 +205,11 @@ save_run(const char *path)
 	else {
 		setenv("TV_RETRY_MAX_SECONDS", RECORD_RETRY_SECONDS, 0);
 		store = tv_store_open();
-		if ((remote = tv_runrec_save_store(store, &rec, name)) != 0)
+		/* A record must not create the container: a mistyped name would then look like a store. */
+		if ((remote = tv_store_container(store)) == EX_NOINPUT)
+			tv_warn("run record %s kept in %s only: container %s does not exist", name,
+			    tv_state_dir(), tv_config_get("BACKUP_BLOB_CONTAINER_NAME", NULL));
+		else if (remote == 0 && (remote = tv_runrec_save_store(store, &rec, name)) != 0)
 			tv_warn("run record %s: the store copy failed (exit %d)%s", name, remote,
 			    local == 0 ? "; kept in the state directory" : "");
 		tv_store_close(store);
