@@ -298,3 +298,18 @@ EOF
 	run tv-blob-ls --container-exists
 	assert_status 0
 }
+
+@test "tv-list --all shows failed runs, with their cause, beside the recovery points" {
+	tv-backup -q >/dev/null
+	tv-backup -q --collections nosuch >/dev/null 2>&1 || true
+	run --separate-stderr tv-list --all --json
+	assert_status 0
+	jq -e '(.backups | length) == 1 and (.failedRuns | length) == 1 and
+		.failedRuns[0].kind == "backup" and .failedRuns[0].exitCode == 66 and
+		.failedRuns[0].cause == "tv-export: no collection nosuch in database tralivali"' <<<"$output"
+	run --separate-stderr tv-list --all --table
+	assert_status 0
+	[[ $output == *"FAILED RUN"*"backup  66    "*"tv-export: no collection nosuch in database tralivali"* ]]
+	run --separate-stderr tv-list --json
+	jq -e 'has("failedRuns") | not' <<<"$output"
+}
