@@ -198,6 +198,29 @@ tv_runrec_save_store(struct tv_store *store, const struct tv_runrec *rec, const 
 	return status;
 }
 
+/* Returns 1 if the record named day/file (file: {start}-{kind}-{id}.json) passes the filter. */
+static int
+wanted(const struct tv_runrec_filter *f, const char *day, const char *file)
+{
+	const char *kind = strchr(file, '-'), *end, *k;
+	size_t n;
+
+	if (f == NULL)
+		return 1;
+	if (f->since != NULL && strncmp(day, f->since, strlen(f->since)) < 0)
+		return 0;
+	if (f->kinds == NULL)
+		return 1;
+	if (kind == NULL || (end = strchr(++kind, '-')) == NULL)
+		return 0;
+	n = (size_t)(end - kind);
+	for (k = f->kinds; *k != '\0'; k += strcspn(k, ","), k += *k == ',') {
+		if (strcspn(k, ",") == n && strncmp(k, kind, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static int
 cmp_names(const void *a, const void *b)
 {
@@ -234,7 +257,7 @@ free_entries(char **names, int n)
 }
 
 int
-tv_runrec_walk_local(const char *since, tv_runrec_fn fn, void *arg)
+tv_runrec_walk_local(const struct tv_runrec_filter *f, tv_runrec_fn fn, void *arg)
 {
 	const char *state = tv_state_dir();
 	char root[PATH_MAX], day[PATH_MAX], path[PATH_MAX], **days, **files;
@@ -248,14 +271,14 @@ tv_runrec_walk_local(const char *since, tv_runrec_fn fn, void *arg)
 		return EX_IOERR;
 	}
 	for (int i = 0; i < ndays && status == 0; i++) {
-		if (since != NULL && strcmp(days[i], since) < 0)
-			continue;
 		if (snprintf(day, sizeof(day), "%s/%s", root, days[i]) >= (int)sizeof(day) ||
 		    (nfiles = sorted_entries(day, &files)) < 0)
 			continue;
 		for (int j = 0; j < nfiles && status == 0; j++) {
 			struct tv_runrec rec;
 
+			if (!wanted(f, days[i], files[j]))
+				continue;
 			/* One damaged record must not hide the others. */
 			if (snprintf(path, sizeof(path), "%s/%s", day, files[j]) >= (int)sizeof(path) ||
 			    tv_runrec_load(path, &rec) != 0)
@@ -272,7 +295,7 @@ tv_runrec_walk_local(const char *since, tv_runrec_fn fn, void *arg)
 struct namelist {
 	char		**v;
 	size_t		  n, cap;
-	const char	 *since;	/* first day wanted, or NULL */
+	const struct tv_runrec_filter *filter;
 };
 
 static int
@@ -283,8 +306,9 @@ collect(const struct tv_blob *blob, void *arg)
 
 	if (n < 5 || strcmp(blob->name + n - 5, ".json") != 0)
 		return 0;
-	/* runs/YYYY-MM-DD/…: the day sorts as text. */
-	if (l->since != NULL && strncmp(blob->name + strlen(RUNS_ROOT "/"), l->since, strlen(l->since)) < 0)
+	/* runs/YYYY-MM-DD/{start}-{kind}-{id}.json */
+	if (n < sizeof(RUNS_ROOT "/YYYY-MM-DD/") ||
+	    !wanted(l->filter, blob->name + strlen(RUNS_ROOT "/"), blob->name + strlen(RUNS_ROOT "/YYYY-MM-DD/")))
 		return 0;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 64;
@@ -318,9 +342,9 @@ fetch(struct tv_store *store, const char *name, struct tv_runrec *rec)
 }
 
 int
-tv_runrec_walk_store(struct tv_store *store, const char *since, tv_runrec_fn fn, void *arg)
+tv_runrec_walk_store(struct tv_store *store, const struct tv_runrec_filter *f, tv_runrec_fn fn, void *arg)
 {
-	struct namelist l = { NULL, 0, 0, since };
+	struct namelist l = { NULL, 0, 0, f };
 	int status;
 
 	if ((status = tv_store_list(store, RUNS_ROOT "/", collect, &l)) == 0) {

@@ -35,9 +35,15 @@ int tv_runrec_name(const bson_t *rec, char *buf, size_t len);
 int tv_runrec_save_local(const struct tv_runrec *rec, const char *name);
 /* Stores the record under name in the blob store; returns 0 or the store's code. */
 int tv_runrec_save_store(struct tv_store *store, const struct tv_runrec *rec, const char *name);
-/* Calls fn for each record in the state directory from day since (YYYY-MM-DD, NULL: all) on, oldest first. */
-int tv_runrec_walk_local(const char *since, tv_runrec_fn fn, void *arg);
-/* Calls fn for each record in the store from day since (YYYY-MM-DD, NULL: all) on, oldest first. */
-int tv_runrec_walk_store(struct tv_store *store, const char *since, tv_runrec_fn fn, void *arg);
+/* Which records a walk visits, decided from their names alone (a store need not fetch the others). */
+struct tv_runrec_filter {
+	const char	*since;		/* first day, YYYY-MM-DD; NULL: all */
+	const char	*kinds;		/* comma-separated kinds; NULL: all */
+};
+
+/* Calls fn for each record in the state directory that the filter (NULL: all) lets through, oldest first. */
+int tv_runrec_walk_local(const struct tv_runrec_filter *f, tv_runrec_fn fn, void *arg);
+/* Calls fn for each record in the store that the filter (NULL: all) lets through, oldest first. */
+int tv_runrec_walk_store(struct tv_store *store, const struct tv_runrec_filter *f, tv_runrec_fn fn, void *arg);
 
 #endif

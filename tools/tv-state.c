@@ -31,7 +31,7 @@ usage(int status)
 	    "       tv-state [-qv] --breaker [--check]\n"
 	    "       tv-state [-qv] --credential\n"
 	    "       tv-state [-qv] --save-run FILE|-\n"
-	    "       tv-state [-qv] --runs [--store] [--since YYYY-MM-DD]\n");
+	    "       tv-state [-qv] --runs [--store] [--since YYYY-MM-DD] [--kind a,b]\n");
 	exit(status);
 }
 
@@ -226,10 +226,11 @@ print_record(const struct tv_runrec *rec, void *arg)
 	return ferror(stdout) ? EX_IOERR : 0;
 }
 
-/* Prints the run records from day since on (NULL: all), oldest first, one JSON object per line. */
+/* Prints the run records the filter lets through, oldest first, one JSON object per line. */
 static int
-runs(int from_store, const char *since)
+runs(int from_store, const struct tv_runrec_filter *f)
 {
+	const char *since = f->since;
 	struct tv_store *store;
 	int status;
 
@@ -238,9 +239,9 @@ runs(int from_store, const char *since)
 		return EX_USAGE;
 	}
 	if (!from_store)
-		return tv_runrec_walk_local(since, print_record, NULL);
+		return tv_runrec_walk_local(f, print_record, NULL);
 	store = tv_store_open();
-	status = tv_runrec_walk_store(store, since, print_record, NULL);
+	status = tv_runrec_walk_store(store, f, print_record, NULL);
 	tv_store_close(store);
 	return status;
 }
@@ -248,13 +249,14 @@ runs(int from_store, const char *since)
 int
 main(int argc, char *argv[])
 {
-	enum { OPT_DIR = 256, OPT_LOCK, OPT_BREAKER, OPT_CHECK, OPT_CREDENTIAL, OPT_SAVE, OPT_RUNS, OPT_STORE, OPT_SINCE };
+	enum { OPT_DIR = 256, OPT_LOCK, OPT_BREAKER, OPT_CHECK, OPT_CREDENTIAL, OPT_SAVE, OPT_RUNS, OPT_STORE, OPT_SINCE, OPT_KIND };
 	static const struct option longopts[] = {
 		{ "breaker",	no_argument,		NULL, OPT_BREAKER },
 		{ "check",	no_argument,		NULL, OPT_CHECK },
 		{ "credential",	no_argument,		NULL, OPT_CREDENTIAL },
 		{ "dir",	no_argument,		NULL, OPT_DIR },
 		{ "help",	no_argument,		NULL, 'h' },
+		{ "kind",	required_argument,	NULL, OPT_KIND },
 		{ "lock-path",	no_argument,		NULL, OPT_LOCK },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "runs",	no_argument,		NULL, OPT_RUNS },
@@ -265,7 +267,8 @@ main(int argc, char *argv[])
 		{ NULL,		0,			NULL, 0 }
 	};
 	enum mode mode = NONE;
-	const char *file = NULL, *since = NULL, *path;
+	struct tv_runrec_filter filter = { NULL, NULL };
+	const char *file = NULL, *path;
 	int ch, check = 0, from_store = 0, status = 0;
 
 	tv_log_init(argv[0]);
@@ -288,7 +291,10 @@ main(int argc, char *argv[])
 			from_store = 1;
 			break;
 		case OPT_SINCE:
-			since = optarg;
+			filter.since = optarg;
+			break;
+		case OPT_KIND:
+			filter.kinds = optarg;
 			break;
 		case OPT_DIR:		m = DIR_PATH; break;
 		case OPT_LOCK:		m = LOCK_PATH; break;
@@ -310,7 +316,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 0 || mode == NONE || (check && mode != BREAKER) || ((from_store || since) && mode != RUNS))
+	if (argc != 0 || mode == NONE || (check && mode != BREAKER) || ((from_store || filter.since || filter.kinds) && mode != RUNS))
 		usage(EX_USAGE);
 
 	switch (mode) {
@@ -330,7 +336,7 @@ main(int argc, char *argv[])
 		status = save_run(file);
 		break;
 	case RUNS:
-		status = runs(from_store, since);
+		status = runs(from_store, &filter);
 		break;
 	case NONE:
 		break;
