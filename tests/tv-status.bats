@@ -313,3 +313,32 @@ EOF
 	run --separate-stderr tv-list --json
 	jq -e 'has("failedRuns") | not' <<<"$output"
 }
+
+@test "tv-cron-install --rehearse schedules tv-rehearse quarterly, and tv-status sees the backup entry" {
+	ENV_FILE=$BATS_TEST_TMPDIR/environment
+	touch "$ENV_FILE"
+	TV_CRONTAB_FILE=$BATS_TEST_TMPDIR/cron.d/tralivali-backup run tv-cron-install --env-file "$ENV_FILE" --rehearse
+	assert_status 0
+	assert_output_contains "restore rehearsal at 0 4 1 */3 *"
+	grep -qxE "0 4 1 \*/3 \* root /[^ ]*/tv-rehearse -q --env-file $ENV_FILE >>/var/log/tralivali-backup.log 2>&1" "$BATS_TEST_TMPDIR/cron.d/tralivali-backup"
+	TV_CRONTAB_FILE=$BATS_TEST_TMPDIR/cron.d/tralivali-backup run tv-cron-install --env-file "$ENV_FILE" --rehearse-schedule "61 * * * *"
+	assert_status 64
+	tv-backup -q >/dev/null
+	TV_CRONTAB_FILE=$BATS_TEST_TMPDIR/cron.d/tralivali-backup run tv-status
+	assert_status 0
+	assert_output_contains "cron        $BATS_TEST_TMPDIR/cron.d/tralivali-backup: 0 3 * * * UTC"
+}
+
+@test "tv-status reports the newest oplog slice as the RPO, CRITICAL past --max-oplog-age" {
+	tv-backup -q >/dev/null
+	now=$(date -u +%s)
+	echo x | tv-blob-put -q "oplog/$(date -u +%F)/$((now - 120)).1-$((now - 60)).1.bson.gz"
+	run tv-status --json
+	assert_status 0
+	jq -e --arg at "$(date -u -d @$((now - 60)) +%FT%TZ)" '.pitr.lastSliceAt == $at' <<<"$output"
+	run tv-status --max-oplog-age 30s
+	assert_status 2
+	assert_output_contains "pitr: newest oplog slice ends $(date -u -d @$((now - 60)) +%FT%TZ)"
+	tv-status -q --prom "$BATS_TEST_TMPDIR/p.prom" --max-oplog-age 5m
+	grep -qx "tralivali_pitr_last_slice_timestamp_seconds $((now - 60))" "$BATS_TEST_TMPDIR/p.prom"
+}
