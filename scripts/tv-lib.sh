@@ -243,6 +243,30 @@ tv_run_note_manifest() {
 		"$1" >"$TV_WORK/.run-manifest.json" && tv_run_note "$TV_WORK/.run-manifest.json"
 }
 
+# Stores a run record: kind, id, start (ISO-8601), t0 (date +%s.%N at the start, or ""), exit
+# status, cause and a JSON object of the flow's numbers.
+tv__record() {
+	jq -cn --arg kind "$1" --arg id "$2" --arg start "$3" --arg t0 "$4" --arg now "$(date +%s.%N)" \
+		--argjson exitCode "$5" --arg cause "$6" --arg host "$(uname -n)" --arg program "$TV_PROG" \
+		--argjson note "$7" \
+		'(if $t0 == "" then 0 else (($now | tonumber) - ($t0 | tonumber)) end) as $d |
+		 {kind: $kind, id: $id, start: $start,
+		  end: ($start | fromdateiso8601 + ($d | floor) | todateiso8601),
+		  durationSeconds: ($d * 100 | round / 100),
+		  status: (if $exitCode == 0 then "Completed" else "Failed" end), exitCode: $exitCode,
+		  cause: (if $cause == "" then null else $cause end), host: $host, program: $program} + $note' |
+		tv-state -q --save-run - || tv_warn "this run could not be recorded"
+}
+
+# Records a step a flow runs as its own run of kind $1 (tv-backup's retention is a prune run):
+# its exit status $2, $3 its start (date +%s.%N), and $4 the cause if it failed.
+tv_run_record() {
+	local start cause=${4:-}
+	start=$(tv_utc "${3%.*}" %FT%TZ)
+	[ "$2" -ne 0 ] || cause=
+	tv__record "$1" "$(tv_object_id)" "$start" "$3" "$2" "$cause" '{}'
+}
+
 # Writes this run's record and, if BACKUP_METRICS_FILE is set, the metrics; never changes the run's status.
 tv__run_end() {
 	local status=$1 kind=${TV_RUN_KIND:-} cause=${TV__EARLY_CAUSE:-} note='{}'
@@ -263,16 +287,7 @@ tv__run_end() {
 		cause="$TV_PROG failed (exit $status) without logging why"
 		tv__log ERR "$cause"
 	fi
-	jq -cn --arg kind "$kind" --arg id "${TV_RUN_ID:-$(tv_object_id)}" --arg start "$TV_RUN_START" \
-		--arg t0 "${TV_RUN_T0:-}" --arg now "$(date +%s.%N)" --argjson exitCode "$status" \
-		--arg cause "$cause" --arg host "$(uname -n)" --arg program "$TV_PROG" --argjson note "$note" \
-		'(if $t0 == "" then 0 else (($now | tonumber) - ($t0 | tonumber)) end) as $d |
-		 {kind: $kind, id: $id, start: $start,
-		  end: ($start | fromdateiso8601 + ($d | floor) | todateiso8601),
-		  durationSeconds: ($d * 100 | round / 100),
-		  status: (if $exitCode == 0 then "Completed" else "Failed" end), exitCode: $exitCode,
-		  cause: (if $cause == "" then null else $cause end), host: $host, program: $program} + $note' |
-		tv-state -q --save-run - || tv_warn "this run could not be recorded"
+	tv__record "$kind" "${TV_RUN_ID:-$(tv_object_id)}" "$TV_RUN_START" "${TV_RUN_T0:-}" "$status" "$cause" "$note"
 	if [ -n "${BACKUP_METRICS_FILE:-}" ]; then
 		# tv-status's own exit code (0 to 3) is the health it saw, not a failure to write.
 		status=0

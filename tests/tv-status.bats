@@ -69,10 +69,12 @@ records() { tv-state --runs; }
 	tv-blob-get "$name" | cmp - "$BACKUP_STATE_DIR/$name"
 }
 
-@test "a good backup's record holds the documents per collection" {
+@test "a good backup's record holds the documents per collection; its retention step is a prune run" {
 	run tv-backup -q
 	assert_status 0
-	run records
+	run tv-state --runs --kind prune
+	jq -e '.kind == "prune" and .status == "Completed" and .exitCode == 0 and .cause == null' <<<"$output"
+	run tv-state --runs --kind backup
 	jq -e '.status == "Completed" and .exitCode == 0 and .cause == null and
 		([.collections[] | {name, documents}] == [{name: "users", documents: 20},
 		 {name: "conversations", documents: 20}, {name: "messages", documents: 20}])' <<<"$output"
@@ -125,7 +127,7 @@ records() { tv-state --runs; }
 @test "each run writes the metrics file: exactly these lines" {
 	export BACKUP_METRICS_FILE=$BATS_TEST_TMPDIR/tralivali.prom
 	tv-backup -q >/dev/null
-	rec=$(records)
+	rec=$(tv-state --runs --kind backup)
 	end=$(jq -r '.end | fromdateiso8601' <<<"$rec")
 	duration=$(jq -r .durationSeconds <<<"$rec")
 	size=$(jq -r .backup.size <<<"$rec")
