@@ -364,7 +364,7 @@ tv_note_new_container() {
 	local status=0
 	tv-blob-ls -q --container-exists 2>/dev/null || status=$?
 	[ "$status" -ne "$EX_NOINPUT" ] ||
-		tv_warn "container ${BACKUP_BLOB_CONTAINER_NAME:-backups} does not exist: this backup creates it (check BACKUP_BLOB_CONTAINER_NAME if backups were expected there)"
+		tv_info "Creating container ${BACKUP_BLOB_CONTAINER_NAME:-backups}: it does not exist yet (check BACKUP_BLOB_CONTAINER_NAME if backups were expected there)"
 }
 
 # Prints the folder prefix of a backup named by a date or a later folder of the day

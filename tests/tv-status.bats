@@ -189,11 +189,11 @@ EOF
 	run tv-backup -q --collections users
 	assert_status 69
 	[ $(($(date +%s%N) - start)) -lt 3000000000 ]
-	assert_output_contains "circuit open until $until"
+	assert_output_contains "Circuit breaker is open until $until"
 	# All four runs are recorded, the last with the breaker as its cause.
 	run records
 	[ "$(jq -s 'map(select(.status == "Failed")) | length' <<<"$output")" -eq 4 ]
-	jq -s -e 'last.cause | startswith("tv-state: circuit open until '"$until"'")' <<<"$output"
+	jq -s -e 'last.cause | startswith("tv-state: Circuit breaker is open until '"$until"'")' <<<"$output"
 	run tv-status --local
 	assert_status 2
 	assert_output_contains "breaker  open until $until after 3 failed run(s) in a row"
@@ -294,9 +294,9 @@ EOF
 	done
 	# The failed recover is recorded here, without creating the container in the store.
 	[ ! -e "$BATS_TEST_TMPDIR/store/bakcups" ]
-	run --separate-stderr tv-backup -q --collections users
+	run --separate-stderr tv-backup --collections users
 	assert_status 0
-	[[ $stderr == *"container bakcups does not exist: this backup creates it"* ]]
+	[[ $stderr == *"Creating container bakcups: it does not exist yet"* ]]
 	run tv-blob-ls --container-exists
 	assert_status 0
 }

@@ -68,7 +68,7 @@ breaker(int check)
 			return 0;
 		t = (time_t)q.until;
 		strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-		tv_error("circuit open until %s: the blob store failed %ld run(s) in a row; "
+		tv_error("Circuit breaker is open until %s: the blob store failed %ld run(s) in a row; "
 		    "not trying it before then%s", until, q.failures,
 		    q.state == TV_BREAKER_PROBING ? " (a probe run is under way)" : "");
 		return EX_UNAVAILABLE;
