@@ -299,6 +299,21 @@ EOF
 	[[ $stderr == *"Creating container bakcups: it does not exist yet"* ]]
 	run tv-blob-ls --container-exists
 	assert_status 0
+	BACKUP_BLOB_CONTAINER_NAME=other run tv-status
+	assert_status 2
+	assert_output_contains "store       reachable, but container other does not exist (BACKUP_BLOB_CONTAINER_NAME)"
+}
+
+@test "appsettings.json's StateDirectory moves the lock, the breaker and the run records together" {
+	unset BACKUP_STATE_DIR
+	printf '{"BackupWorker": {"StateDirectory": "%s"}}\n' "$BATS_TEST_TMPDIR/from-appsettings" >"$BATS_TEST_TMPDIR/appsettings.json"
+	export TV_APPSETTINGS=$BATS_TEST_TMPDIR/appsettings.json
+	run tv-status --state-dir
+	[ "$output" = "$BATS_TEST_TMPDIR/from-appsettings" ]
+	tv-backup -q --collections users >/dev/null
+	[ -e "$BATS_TEST_TMPDIR/from-appsettings/tralivali-backup.lock" ]
+	[ -e "$BATS_TEST_TMPDIR/from-appsettings/blob-circuit-breaker" ]
+	[ "$(find "$BATS_TEST_TMPDIR/from-appsettings/runs" -name '*-backup-*.json' | wc -l)" -eq 1 ]
 }
 
 @test "tv-list --all shows failed runs, with their cause, beside the recovery points" {
