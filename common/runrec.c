@@ -32,14 +32,13 @@ field(const bson_t *rec, const char *key)
 	return bson_iter_utf8(&it, NULL);
 }
 
-/* Returns 1 if s is 1 to max characters, each a letter, digit, '-' or '_'. */
+/* Returns 1 if s is 1 to max characters, each one of allowed. */
 static int
-plain_word(const char *s, size_t max)
+plain_word(const char *s, size_t max, const char *allowed)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	return n > 0 && n <= max && strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == n;
+	return n > 0 && n <= max && strspn(s, allowed) == n;
 }
 
 int
@@ -49,8 +48,10 @@ tv_runrec_name(const bson_t *rec, char *buf, size_t len)
 	int y, mo, d, h, mi, s;
 	char z;
 
-	if (!plain_word(kind, 32) || !plain_word(id, 64)) {
-		tv_error("run record: kind and id must be letters, digits, '-' or '_'");
+	/* The kind has no '-': the name's second '-' ends it, so a walk can filter on names alone. */
+	if (!plain_word(kind, 32, "abcdefghijklmnopqrstuvwxyz0123456789_") ||
+	    !plain_word(id, 64, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")) {
+		tv_error("run record: kind must be lowercase letters, digits or '_', id letters, digits, '-' or '_'");
 		return EX_DATAERR;
 	}
 	if (start == NULL || sscanf(start, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &z) != 7 ||
