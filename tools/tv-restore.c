@@ -17,6 +17,7 @@
 #include "insert.h"
 #include "log.h"
 #include "mongo.h"
+#include "progress.h"
 #include "stats.h"
 #include "swap.h"
 
@@ -73,6 +74,7 @@ static struct restore {
 	struct tv_insert_result	 result;
 	uint64_t		 documents;	/* read from the stream */
 	uint64_t		 bytes;		/* of the stream */
+	struct tv_progress	*progress;	/* the terminal line, NULL if none */
 } r;
 
 static volatile sig_atomic_t interrupted;
@@ -413,6 +415,7 @@ read_stream(int insert)
 			break;
 		if (insert && (status = tv_inserter_add(r.ins, &doc, offset)) != 0)
 			insert_failed(status);
+		tv_progress_add(r.progress, 1, doc.len);
 	}
 	if (got == -1)
 		tv_fatal(tv_bson_reader_status(reader), "%s%s", tv_bson_reader_error(reader),
@@ -546,9 +549,11 @@ restore(const char *uri, const char *dbname, int drop, const char *into, const b
 		create_collection(r.target, meta);
 	if ((r.ins = tv_inserter_start(&r.m, r.staging[0] ? r.staging : r.target, &r.opts)) == NULL)
 		tv_fatal(EX_OSERR, "cannot start the insert workers");
+	r.progress = tv_progress_start(r.target, 0);
 	r.documents = read_stream(1);
 	if ((status = tv_inserter_finish(r.ins, &r.result)) != 0)
 		insert_failed(status);
+	tv_progress_end(r.progress);
 	tv_inserter_free(r.ins);
 	r.ins = NULL;
 	exit_if_interrupted();
