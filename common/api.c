@@ -148,14 +148,14 @@ static struct {
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int
-tv_api_auth_blocked(const char *addr, time_t now)
+tv_api_auth_blocked(const char *addr, time_t now, int max_failures)
 {
 	int wait = 0;
 
 	pthread_mutex_lock(&slots_lock);
 	for (int i = 0; i < AUTH_SLOTS; i++)
 		if (strcmp(slots[i].addr, addr) == 0 && now - slots[i].since < TV_API_AUTH_WINDOW &&
-		    slots[i].failures >= TV_API_AUTH_FAILURES)
+		    slots[i].failures >= max_failures)
 			wait = (int)(slots[i].since + TV_API_AUTH_WINDOW - now);
 	pthread_mutex_unlock(&slots_lock);
 	return wait;

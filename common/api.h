@@ -43,13 +43,14 @@ int tv_api_valid_collections(const char *s);
 char *tv_json_string(const char *s);
 
 /*
- * Failed authentications per client address: after TV_API_AUTH_FAILURES within
- * TV_API_AUTH_WINDOW seconds the address is refused until the window ends.
+ * Failed authentications per client address: after max_failures (by default
+ * TV_API_AUTH_FAILURES) within TV_API_AUTH_WINDOW seconds the address is
+ * refused until the window ends.
  */
 #define TV_API_AUTH_FAILURES	10
 #define TV_API_AUTH_WINDOW	60
 /* Returns the seconds an address must wait before trying again, or 0. */
-int tv_api_auth_blocked(const char *addr, time_t now);
+int tv_api_auth_blocked(const char *addr, time_t now, int max_failures);
 /* Counts a failed authentication from an address. */
 void tv_api_auth_failed(const char *addr, time_t now);
 

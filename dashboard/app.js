@@ -104,6 +104,7 @@ function showPoints(list) {
 		if (item.backup) {
 			const b = item.backup;
 			li.className = 'point ' + (b.status === 'Completed' ? 'ok' : 'failed');
+			li.dataset.id = b.id || '';
 			li.append(element('time', when(b.createdAt)), ' ',
 				element('strong', b.type || 'backup'), ' ',
 				element('span', b.status, 'state'), ' ',
@@ -303,6 +304,7 @@ document.addEventListener('DOMContentLoaded', () => {
 	$('confirm-form').addEventListener('submit', restore);
 	$('confirm').addEventListener('input', () => {
 		$('restore-now').disabled = !database || $('confirm').value !== database;
+		$('restore-result').textContent = '';
 	});
 	$('point').addEventListener('change', fillCollections);
 	$('mode-point').addEventListener('change', fillCollections);

@@ -41,7 +41,11 @@ static struct {
 	const char		*cors_origin;
 	char			*database;
 	int			 public_metrics;
+	int			 max_auth_failures;
 } api;
+
+/* Requests between their first callback and their log line; shutdown waits for none to be left. */
+static unsigned long in_flight;
 
 /* One request, from its first callback to the log line. */
 struct request {
@@ -466,7 +470,7 @@ authorized(struct MHD_Connection *c, struct request *rq)
 	if (info != NULL && info->client_addr != NULL)
 		getnameinfo(info->client_addr, info->client_addr->sa_family == AF_INET6 ?
 		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
-	if ((wait = tv_api_auth_blocked(addr, now)) > 0) {
+	if ((wait = tv_api_auth_blocked(addr, now, api.max_auth_failures)) > 0) {
 		char retry[16];
 
 		snprintf(retry, sizeof(retry), "%d", wait);
@@ -555,6 +559,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		rq->method = method;
 		snprintf(rq->path, sizeof(rq->path), "%s", url);
 		*state = rq;
+		__atomic_add_fetch(&in_flight, 1, __ATOMIC_SEQ_CST);
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
@@ -584,6 +589,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **state, enum MHD_Request
 	    rq->note ? " (" : "", rq->note ? rq->note : "", rq->note ? ")" : "");
 	free(rq);
 	*state = NULL;
+	__atomic_sub_fetch(&in_flight, 1, __ATOMIC_SEQ_CST);
 }
 
 static void
@@ -601,8 +607,9 @@ static void
 configure(void)
 {
 	const char *secret = getenv("BACKUP_API_JWT_SECRET_FILE"), *pub = getenv("BACKUP_API_JWT_PUBLIC_KEY_FILE");
-	const char *uri_string = tv_config_get("MONGODB_URI", NULL);
+	const char *uri_string = tv_config_get("MONGODB_URI", NULL), *env;
 	mongoc_uri_t *uri;
+	char *end;
 
 	if ((secret == NULL || *secret == '\0') && (pub == NULL || *pub == '\0'))
 		tv_fatal(EX_USAGE, "set BACKUP_API_JWT_SECRET_FILE (HS256) or BACKUP_API_JWT_PUBLIC_KEY_FILE "
@@ -614,6 +621,10 @@ configure(void)
 	api.keys.audience = getenv("BACKUP_API_JWT_AUDIENCE");
 	if ((api.keys.admin_role = getenv("BACKUP_API_ADMIN_ROLE")) == NULL || *api.keys.admin_role == '\0')
 		api.keys.admin_role = "admin";
+	api.max_auth_failures = TV_API_AUTH_FAILURES;
+	if ((env = getenv("BACKUP_API_AUTH_FAILURES")) != NULL && *env != '\0' &&
+	    ((api.max_auth_failures = (int)strtol(env, &end, 10)) < 1 || *end != '\0'))
+		tv_fatal(EX_USAGE, "BACKUP_API_AUTH_FAILURES: a number of failed authentications per minute, not %s", env);
 	if ((api.cors_origin = getenv("BACKUP_API_CORS_ORIGIN")) != NULL && *api.cors_origin == '\0')
 		api.cors_origin = NULL;
 	if ((api.metrics_file = getenv("BACKUP_METRICS_FILE")) != NULL && *api.metrics_file == '\0')
@@ -751,9 +762,14 @@ main(int argc, char *argv[])
 
 	while (sigwait(&stop, &sig) != 0)
 		;
-	/* No new connections; MHD_stop_daemon then waits for requests in progress, flows included. */
+	/*
+	 * No new connections; requests in progress, the flows they run included, finish
+	 * and send their answers before MHD closes what is left (idle keep-alives).
+	 */
 	tv_info("tv-api stopping (signal %d): running flows finish first", sig);
 	close(MHD_quiesce_daemon(daemon));
+	while (__atomic_load_n(&in_flight, __ATOMIC_SEQ_CST) > 0)
+		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
 	MHD_stop_daemon(daemon);
 	tv_jwt_keys_free(&api.keys);
 	free(api.database);
