@@ -2,7 +2,8 @@
  * filestore.c: a local directory store.  Blob NAME of container C lives at
  * ROOT/C/NAME, so the layout matches Azure's.  Uploads go to a hidden
  * ".tv-XXXXXX.base" file beside the target, are fsynced, and become visible
- * by rename(2), so a reader sees the old blob whole or the new one whole.
+ * by link(2), which fails if the name exists: a committed blob is never
+ * replaced, and a reader sees it whole or not at all.
  */
 
 #include <sys/stat.h>
@@ -213,6 +214,15 @@ staged_path_ok(struct filestore *fs, const struct tv_receipt *r)
 	return ok ? 0 : EX_DATAERR;
 }
 
+/* A commit cut off between link and unlink left the staged file linked under the name: that is ours. */
+static int
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return lstat(a, &sa) == 0 && lstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 static int
 fs_commit(struct tv_store *store, struct tv_receipt *r)
 {
@@ -223,9 +233,14 @@ fs_commit(struct tv_store *store, struct tv_receipt *r)
 	if ((rc = staged_path_ok(fs, r)) != 0)
 		return rc;
 	target = join(fs->dir, r->name);
-	if (rename(r->staging, target) != 0)
-		rc = syserr("rename to", target);
-	else
+	if (link(r->staging, target) != 0) {
+		rc = errno == EEXIST ? (same_file(r->staging, target) ? 0 : EX_CANTCREAT) :
+		    syserr("link to", target);
+	}
+	/* Committed or refused, the staged file has served its purpose. */
+	if ((rc == 0 || rc == EX_CANTCREAT) && unlink(r->staging) != 0 && errno != ENOENT)
+		rc = syserr("remove", r->staging);
+	if (rc == 0)
 		rc = sync_dir_of(target);
 	free(target);
 	return rc;

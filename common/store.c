@@ -33,7 +33,7 @@ tv_store_open(void)
 		    container ? container : "");
 	if (strncmp(cs, "file:", 5) == 0)
 		return tv_filestore_open(cs + 5, container);
-	return tv_azure_open(cs, container);
+	return tv_azure_open("BACKUP_BLOB_STORAGE_CONNECTION_STRING", cs, container);
 }
 
 void
@@ -231,7 +231,11 @@ tv_store_commit(struct tv_store *store, struct tv_receipt *r)
 
 	if (r->committed)
 		return 0;
-	if ((rc = check_receipt(store, r)) != 0 || (rc = store->ops->commit(store, r)) != 0)
+	if ((rc = check_receipt(store, r)) != 0)
+		return rc;
+	if ((rc = store->ops->commit(store, r)) == EX_CANTCREAT)
+		tv_error("%s already exists in the store; nothing was overwritten", r->name);
+	if (rc != 0)
 		return rc;
 	r->committed = 1;
 	return 0;

@@ -8,8 +8,9 @@
 /*
  * Every function returning int returns 0 on success or a sysexits(3) code
  * after logging why: 64 bad name, 65 checksum or size mismatch, 66 no such
- * blob, 69 store unreachable or circuit open, 74 local I/O error, 75 retries
- * exhausted, 77 access denied.  Tools exit with that code.
+ * blob, 69 store unreachable or circuit open, 73 name already taken (nothing
+ * is ever overwritten), 74 local I/O error, 75 retries exhausted, 77 access
+ * denied.  Tools exit with that code.
  */
 
 struct tv_store;
@@ -53,7 +54,11 @@ int tv_upload_finish(struct tv_upload *up, struct tv_receipt *r);
 /* Discards an upload that was never finished; frees up. */
 void tv_upload_cancel(struct tv_upload *up);
 
-/* Makes a finished upload visible under its name, replacing any earlier blob whole; sets r->committed. */
+/*
+ * Makes a finished upload visible under its name, whole, and sets r->committed.
+ * Writes are create-only: if a blob of that name exists, nothing is replaced
+ * and the commit fails with 73 (of two racing commits, exactly one wins).
+ */
 int tv_store_commit(struct tv_store *store, struct tv_receipt *r);
 /* Discards a finished, uncommitted upload. */
 int tv_store_abort(struct tv_store *store, const struct tv_receipt *r);

@@ -1,4 +1,4 @@
-/* storeimpl.h: what a store backend (filestore.c, azure.c) provides to store.c. */
+/* storeimpl.h: what a store backend (filestore.c, az*.c) provides to store.c. */
 #ifndef TV_STOREIMPL_H
 #define TV_STOREIMPL_H
 

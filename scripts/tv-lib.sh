@@ -7,7 +7,7 @@
 # shellcheck disable=SC2034
 
 # sysexits(3), as design.md uses them.
-readonly EX_USAGE=64 EX_DATAERR=65 EX_NOINPUT=66 EX_UNAVAILABLE=69 EX_TEMPFAIL=75
+readonly EX_USAGE=64 EX_DATAERR=65 EX_NOINPUT=66 EX_UNAVAILABLE=69 EX_TEMPFAIL=75 EX_NOPERM=77
 # The collections the TralliValli service keeps, in the seed's order.
 readonly TV_COLLECTIONS=(users conversations messages invites files)
 # Blob names: backups/{YYYY-MM-DD}/tralivali_{collection}.bson.gz, as the seed wrote them.
@@ -104,7 +104,55 @@ tv_load_env_file() {
 		fi
 		export "$key=$value"
 	done <"$file"
+	tv_scope_secrets
 }
+
+# The secrets, and the commands each may reach (design.md: secrets reach only the processes that
+# use them).  Their *_FILE forms are paths, not secrets, and stay in the environment.
+readonly TV_MONGO_SECRETS=(MONGODB_URI)
+readonly TV_STORE_SECRETS=(BACKUP_BLOB_STORAGE_CONNECTION_STRING BACKUP_PRUNE_CONNECTION_STRING
+	BACKUP_RESTORE_CONNECTION_STRING)
+readonly TV_ALL_SECRETS=("${TV_MONGO_SECRETS[@]}" "${TV_STORE_SECRETS[@]}")
+# Tools that talk to MongoDB, tools that talk to the blob store, and flows (which hand both on
+# to their own stages).  Any other command (tv-gzip, tv-crypt, jq, ...) gets neither.
+readonly TV_MONGO_TOOLS=(tv-dbcheck tv-export tv-oplog tv-replay tv-restore)
+readonly TV_STORE_TOOLS=(tv-blob-get tv-blob-ls tv-blob-put tv-catalog tv-prune tv-state)
+readonly TV_FLOWS=(tv-backup tv-list tv-pitr tv-recover tv-rehearse tv-status tv-verify)
+
+# Keeps the secrets in shell variables but takes them out of the environment every child inherits;
+# the functions below hand each tool its own.  Runs when this file is sourced and after an env file.
+tv_scope_secrets() {
+	local v
+	for v in "${TV_ALL_SECRETS[@]}"; do
+		export -n "${v?}"
+	done
+}
+
+# Runs command $2... with the secrets named in array $1 (those that are set) in its environment.
+tv__with_secrets() {
+	local -n names=$1
+	local v
+	shift
+	(
+		for v in "${names[@]}"; do
+			[ -z "${!v+x}" ] || export "${v?}"
+		done
+		exec "$@"
+	)
+}
+
+# One function per tool, named like it, so that the flows' pipelines read as before.
+for tv__tool in "${TV_MONGO_TOOLS[@]}"; do
+	eval "$tv__tool() { tv__with_secrets TV_MONGO_SECRETS $tv__tool \"\$@\"; }"
+done
+for tv__tool in "${TV_STORE_TOOLS[@]}"; do
+	eval "$tv__tool() { tv__with_secrets TV_STORE_SECRETS $tv__tool \"\$@\"; }"
+done
+for tv__tool in "${TV_FLOWS[@]}"; do
+	eval "$tv__tool() { tv__with_secrets TV_ALL_SECRETS $tv__tool \"\$@\"; }"
+done
+unset tv__tool
+tv_scope_secrets
 
 # Creates $TV_WORK, a private directory removed at exit, and runs tv_at_exit (if defined) first.
 tv_make_workdir() {
@@ -123,37 +171,67 @@ tv__exit() {
 	exit "$status"
 }
 
+# Writes who holds the lock to file $1: into a fresh file renamed over it, which replaces a symbolic
+# link planted there instead of writing through it.
+tv__write_owner() {
+	local tmp
+	tmp=$(mktemp "$1.XXXXXX") &&
+		printf '%s pid %s since %s\n' "$TV_PROG" "$$" "$(date -u +%FT%TZ)" >"$tmp" &&
+		mv -f "$tmp" "$1" || { rm -f "$tmp"; tv_warn "cannot record the lock's owner in $1"; }
+}
+
+# Prints who holds the lock, from file $1, never through a symbolic link.
+tv__read_owner() {
+	if [ -f "$1" ] && [ ! -L "$1" ]; then
+		head -n 1 "$1"
+	else
+		echo unknown
+	fi
+}
+
 # Takes the lock that keeps backups and restores from overlapping, or returns 75 saying who holds it.
 # A child run by a lock holder (tv-recover's safety backup) inherits TV_LOCK_HELD and skips it.
+# With a name (tv_lock pitr), takes that flow's own lock instead, in the same directory.
 tv_lock() {
-	[ -n "${TV_LOCK_HELD:-}" ] && return 0
+	local name=${1:-} what=${1:+$TV_PROG}
+	[ -z "$name" ] && [ -n "${TV_LOCK_HELD:-}" ] && return 0
 	local dir=${BACKUP_STATE_DIR:-/var/lib/tralivali-backup}
 	# Like the circuit breaker's state: a user who cannot write the system directory gets their own.
 	if [ -z "${BACKUP_STATE_DIR:-}" ] && ! { mkdir -p "$dir" && [ -w "$dir" ]; } 2>/dev/null; then
 		dir=${XDG_STATE_HOME:-$HOME/.local/state}/tralivali-backup
 	fi
-	TV_LOCK_FILE=${TV_LOCK_FILE:-$dir/tralivali-backup.lock}
+	if [ -n "$name" ]; then
+		TV_LOCK_FILE=$dir/tralivali-backup-$name.lock
+	else
+		TV_LOCK_FILE=${TV_LOCK_FILE:-$dir/tralivali-backup.lock}
+	fi
+	# A planted symbolic link would have us create or rewrite whatever file it points to.
+	if [ -L "$TV_LOCK_FILE" ]; then
+		tv_error "refusing to use the lock file $TV_LOCK_FILE: it is a symbolic link"
+		return "$EX_NOPERM"
+	fi
 	mkdir -p "$(dirname "$TV_LOCK_FILE")" && exec 9>>"$TV_LOCK_FILE" || {
 		tv_error "cannot open the lock file $TV_LOCK_FILE (set BACKUP_STATE_DIR to a writable directory)"
 		return "$EX_TEMPFAIL"
 	}
 	if ! flock -n 9; then
-		tv_error "another backup or restore is running (lock $TV_LOCK_FILE held by $(cat "$TV_LOCK_FILE.owner" 2>/dev/null || echo unknown)); not starting"
+		tv_error "another ${what:-backup or restore} is running (lock $TV_LOCK_FILE held by $(tv__read_owner "$TV_LOCK_FILE.owner")); not starting"
 		return "$EX_TEMPFAIL"
 	fi
-	printf '%s pid %s since %s\n' "$TV_PROG" "$$" "$(date -u +%FT%TZ)" >"$TV_LOCK_FILE.owner"
-	export TV_LOCK_HELD=$TV_LOCK_FILE
+	tv__write_owner "$TV_LOCK_FILE.owner"
+	[ -n "$name" ] || export TV_LOCK_HELD=$TV_LOCK_FILE
 }
 
-# Prints the folder prefix of a backup named by a date (backups/2024-01-15) or a prefix (safety/...).
+# Prints the folder prefix of a backup named by a date or a later folder of the day
+# (2024-01-15, 2024-01-15T150000Z: under backups/) or a prefix (safety/...).
 tv_backup_prefix() {
 	local arg=${1%/}
-	if [[ $arg =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]]; then
+	if [[ $arg =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{6}Z)?$ ]]; then
 		echo "$TV_BACKUP_ROOT/$arg"
 	elif [[ $arg == */* ]]; then
 		echo "$arg"
 	else
-		tv_die "$EX_USAGE" "not a backup date (YYYY-MM-DD) or folder (backups/YYYY-MM-DD): $1"
+		tv_die "$EX_USAGE" "not a backup date (YYYY-MM-DD[THHMMSSZ]) or folder (backups/YYYY-MM-DD): $1"
 	fi
 }
 
@@ -186,19 +264,17 @@ tv_backup_folders() {
 		<<<"$listing" | uniq
 }
 
-# Copies a backup's manifest to file $2; returns 66 if it has none, 65 if it is not a manifest.
+# Copies a backup's manifest to file $2, checked by tv-catalog (names, checksums, numbers, the
+# folder it is in); returns 66 if it has none, 65 if it is not a valid manifest.
 tv_get_manifest() {
 	local prefix=$1 out=$2 status=0
-	tv-blob-get "$prefix/manifest.json" >"$out" 2>"$out.err" || status=$?
+	tv-blob-get "$prefix/manifest.json" >"$out.raw" 2>"$out.err" || status=$?
 	if [ "$status" -ne 0 ]; then
 		# A missing manifest is an expected answer here, not an error to show.
 		[ "$status" -eq "$EX_NOINPUT" ] || cat "$out.err" >&2
 		return "$status"
 	fi
-	if ! jq -e 'type == "object" and (.id | type == "string") and (.collections | type == "array")' "$out" >/dev/null 2>&1; then
-		tv_error "$prefix/manifest.json: not a tralivali-backup manifest"
-		return "$EX_DATAERR"
-	fi
+	tv-catalog check --folder "$prefix" "$out.raw" >"$out" || return
 }
 
 # Prints the blob name of a collection's dump in a backup folder.
@@ -229,4 +305,39 @@ tv_table() {
 		END { for (r = 1; r <= NR; r++) { line = ""
 			for (i = 1; i <= nf; i++) line = line (i < nf ? sprintf("%-" w[i] + 2 "s", cell[r, i]) : cell[r, i])
 			print line } }'
+}
+
+# Client-side encryption: BACKUP_ENCRYPTION_KEY_FILE turns it on for every blob a flow writes,
+# and tv-crypt's format and key checks live in C; the flows only call these.
+
+# Prints the suffix encrypted blob names take (".enc") when encryption is on, else nothing.
+tv_crypt_suffix() { [ -z "${BACKUP_ENCRYPTION_KEY_FILE:-}" ] || echo .enc; }
+
+# Returns 0 if encryption is off or its key loads, else tv-crypt's status (64, 77) after it says why: call before any upload.
+tv_crypt_check() {
+	[ -n "${BACKUP_ENCRYPTION_KEY_FILE:-}" ] || return 0
+	tv-crypt </dev/null >/dev/null
+}
+
+# Filter: encrypts stdin with tv-crypt (options $@, e.g. --stats FILE) when encryption is on, else copies it.
+tv_seal() {
+	if [ -n "${BACKUP_ENCRYPTION_KEY_FILE:-}" ]; then
+		tv-crypt "$@"
+	else
+		cat
+	fi
+}
+
+# Filter: decrypts stdin when blob name $1 ends in .enc, else copies it; 64 if the key is not set.
+tv_unseal() {
+	local name=$1
+	shift
+	if [[ $name != *.enc ]]; then
+		cat
+	elif [ -z "${BACKUP_ENCRYPTION_KEY_FILE:-}" ]; then
+		tv_error "$name is encrypted: set BACKUP_ENCRYPTION_KEY_FILE to the file of its key"
+		return "$EX_USAGE"
+	else
+		tv-crypt -d --label "$name" "$@"
+	fi
 }

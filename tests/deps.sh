@@ -100,6 +100,12 @@ install_toxiproxy() {
 	rm -rf "$work"
 }
 
+# libFuzzer comes with the runtime package of the release's clang (libclang-rt-14-dev on Debian 12).
+install_fuzzer() {
+	install_debian_packages clang
+	install_debian_packages "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
+}
+
 install_azurite() {
 	command -v azurite-blob >/dev/null && return 0
 	[ -x "$TV_DEPS_DIR/node_modules/.bin/azurite-blob" ] && return 0
@@ -127,6 +133,7 @@ main() {
 	install_azurite
 	install_puppeteer
 	install_toxiproxy
+	install_fuzzer
 	log "ready: $TV_DEPS_DIR"
 }
 

@@ -108,6 +108,20 @@ setup() {
 	[ "$(tv-blob-get -q a)" = old ]
 }
 
+@test "an upload never replaces an earlier blob of the same name: exit 73, nothing overwritten" {
+	printf old | tv-blob-put -q a
+	run bash -c 'printf new | tv-blob-put -q a'
+	assert_status 73
+	assert_output_contains "a already exists in the store; nothing was overwritten"
+	[ "$(tv-blob-get -q a)" = old ]
+}
+
+@test "of two commits racing for one name exactly one wins" {
+	for i in 1 2 3 4 5; do
+		tv_blob_race "race/$i"
+	done
+}
+
 @test "tv-blob-get of a missing blob exits 66" {
 	run tv-blob-get nothing/here
 	assert_status 66
@@ -164,6 +178,54 @@ setup() {
 	run tv-blob-ls
 	assert_status 64
 	assert_output_contains "AccountKey or SharedAccessSignature"
+}
+
+@test "a 4000-character AccountKey exits 64 with a clear message, not a crash" {
+	local key
+	key=$(head -c 3000 /dev/urandom | base64 -w0)
+	[ "${#key}" -eq 4000 ]
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=$(tv_az_connection_string "$key")
+	run tv-blob-ls
+	assert_status 64
+	assert_output_contains "BACKUP_BLOB_STORAGE_CONNECTION_STRING: AccountKey is not a base64 key of at most 128 bytes"
+	refute_output_contains "${key:0:40}"
+}
+
+@test "a BlobEndpoint that is not an http(s) URL with a host exits 64 naming the setting" {
+	local e
+	for e in 'abcdefg://' 'abcdefg://;' 'https://' 'https:///x' 'https://h:port/' 'https://u@h/' 'h/x' '://'; do
+		export BACKUP_BLOB_STORAGE_CONNECTION_STRING="BlobEndpoint=$e;SharedAccessSignature=sv=1&sig=c2VjcmV0"
+		run tv-blob-ls
+		assert_status 64
+		assert_output_contains "BACKUP_BLOB_STORAGE_CONNECTION_STRING: BlobEndpoint"
+		refute_output_contains "c2VjcmV0"
+	done
+}
+
+@test "plain http to a host that is not loopback is refused with 64 unless BACKUP_ALLOW_INSECURE_HTTP=1" {
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING="BlobEndpoint=http://192.0.2.1/acct;SharedAccessSignature=sv=1&sig=c2VjcmV0"
+	run tv-blob-ls
+	assert_status 64
+	assert_output_contains "refusing plain http to 192.0.2.1"
+	refute_output_contains "c2VjcmV0"
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=$AZURITE_KEY"
+	run tv-blob-ls
+	assert_status 64
+	assert_output_contains "refusing plain http to acct.blob.core.windows.net"
+	# Opted in, the tool tries the network (TEST-NET-1 answers nothing).
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING="BlobEndpoint=http://192.0.2.1/acct;SharedAccessSignature=sv=1&sig=c2VjcmV0"
+	run env BACKUP_ALLOW_INSECURE_HTTP=1 TV_CONNECT_TIMEOUT_SECONDS=1 TV_RETRY_MAX_SECONDS=0 tv-blob-ls
+	[ "$status" -eq 69 ] || [ "$status" -eq 75 ]
+	refute_output_contains "refusing"
+}
+
+@test "plain http to loopback (localhost, 127.0.0.0/8, ::1) and UseDevelopmentStorage stay allowed" {
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=$(tv_az_connection_string "" "http://localhost:$AZURITE_PORT/$AZURITE_ACCOUNT")
+	tv_blob_round_trip 1000 loop/localhost
+	[ "$(tv-blob-ls loop/ | cut -f1)" = loop/localhost ]
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING="UseDevelopmentStorage=true"
+	run env TV_CONNECT_TIMEOUT_SECONDS=1 TV_RETRY_MAX_SECONDS=0 tv-blob-ls
+	refute_output_contains "refusing"
 }
 
 @test "tv-blob-ls prints name, size and UTC time sorted by name, filtered by prefix" {

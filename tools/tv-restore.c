@@ -15,6 +15,7 @@
 #include "config.h"
 #include "log.h"
 #include "mongo.h"
+#include "stats.h"
 
 /* Documents per bulk insert unless --batch-size says otherwise (mongorestore's default too). */
 #define DEFAULT_BATCH	1000
@@ -32,7 +33,7 @@
 /* Where the old target waits during a swap on servers that cannot rename over a collection. */
 #define PREVIOUS_PREFIX	"tv_restore_previous_"
 
-enum { OPT_DROP = 256, OPT_METADATA, OPT_BATCH, OPT_SKIP_DUPS, OPT_DRY_RUN };
+enum { OPT_DROP = 256, OPT_METADATA, OPT_BATCH, OPT_SKIP_DUPS, OPT_DRY_RUN, OPT_STATS };
 
 static const struct option longopts[] = {
 	{ "uri",		required_argument,	NULL, 'u' },
@@ -43,6 +44,7 @@ static const struct option longopts[] = {
 	{ "batch-size",		required_argument,	NULL, OPT_BATCH },
 	{ "skip-duplicates",	no_argument,		NULL, OPT_SKIP_DUPS },
 	{ "dry-run",		no_argument,		NULL, OPT_DRY_RUN },
+	{ "stats",		required_argument,	NULL, OPT_STATS },
 	{ "quiet",		no_argument,		NULL, 'q' },
 	{ "verbose",		no_argument,		NULL, 'v' },
 	{ NULL,			0,			NULL, 0 }
@@ -74,7 +76,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: tv-restore [-qv] [-u uri] [-d db] -c collection [--drop] [--metadata file]\n"
-	    "                  [--batch-size n] [--skip-duplicates] [--dry-run] < collection.bson\n");
+	    "                  [--batch-size n] [--skip-duplicates] [--dry-run] [--stats file]\n"
+	    "                  < collection.bson\n");
 	exit(EX_USAGE);
 }
 
@@ -609,10 +612,23 @@ restore(const char *uri, const char *dbname, int drop, const bson_t *meta)
 	tv_mongo_close(&r.m);
 }
 
+/* Writes the --stats file: the collection and the documents read; exits on failure. */
+static void
+write_stats(const char *path, uint64_t documents)
+{
+	bson_t *doc = BCON_NEW("collection", BCON_UTF8(r.target), "documents", BCON_INT64((int64_t)documents));
+	int status = tv_stats_write(path, doc);
+
+	bson_destroy(doc);
+	if (status != 0)
+		exit(status);
+}
+
 int
 main(int argc, char *argv[])
 {
-	const char *uri = NULL, *dbname = NULL, *metadata = NULL;
+	const char *uri = NULL, *dbname = NULL, *metadata = NULL, *stats = NULL;
+	uint64_t documents;
 	bson_t meta;
 	int ch, drop = 0, dry_run = 0;
 
@@ -650,6 +666,9 @@ main(int argc, char *argv[])
 		case OPT_DRY_RUN:
 			dry_run = 1;
 			break;
+		case OPT_STATS:
+			stats = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -665,14 +684,17 @@ main(int argc, char *argv[])
 		read_metadata(metadata, &meta);
 	catch_signals();
 
-	if (dry_run)
-		tv_info("Validated %llu documents for %s (dry run)",
-		    (unsigned long long)read_stream(NULL), r.target);
-	else {
+	if (dry_run) {
+		documents = read_stream(NULL);
+		tv_info("Validated %llu documents for %s (dry run)", (unsigned long long)documents, r.target);
+	} else {
 		/* Ordered inserts find the first duplicate exactly; a fresh staging collection has none. */
 		r.ordered = !drop && !r.skip_dups;
 		restore(uri, dbname, drop, metadata ? &meta : NULL);
+		documents = r.inserted + r.skipped;
 	}
+	if (stats != NULL)
+		write_stats(stats, documents);
 	if (metadata != NULL)
 		bson_destroy(&meta);
 	return 0;

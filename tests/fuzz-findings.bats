@@ -1,0 +1,17 @@
+#!/usr/bin/env bats
+# What the fuzzers in fuzz/ found, each replayed through the real tool that reads that input.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	load lib/common
+	T=$BATS_TEST_TMPDIR
+	unset BACKUP_BLOB_STORAGE_CONNECTION_STRING BACKUP_BLOB_STORAGE_CONNECTION_STRING_FILE
+}
+
+@test "an empty appsettings.json is named as empty, not described with uninitialised memory" {
+	: >"$T/appsettings.json"
+	TV_APPSETTINGS="$T/appsettings.json" run --separate-stderr tv-blob-ls backups/
+	assert_status 64
+	[[ $stderr == *"$T/appsettings.json: not a JSON object: the file is empty" ]]
+}
