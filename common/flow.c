@@ -228,35 +228,59 @@ tv_flow_environ_free(char **envp)
 	free(envp);
 }
 
+/* Reads the first line of the lock's owner record into holder, never through a symbolic link. */
+static void
+read_owner(const char *path, char *holder, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n = fd == -1 ? -1 : read(fd, holder, size - 1);
+
+	if (fd != -1)
+		close(fd);
+	if (n <= 0)
+		snprintf(holder, size, "unknown");
+	else
+		holder[n] = '\0';
+	holder[strcspn(holder, "\n")] = '\0';
+}
+
+/* Replaces the owner record as tv-lib.sh does: a new file renamed into place. */
+static void
+write_owner(const char *path, const char *owner)
+{
+	char tmp[4200];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
+		return;
+	if (write(fd, owner, strlen(owner)) != (ssize_t)strlen(owner) || close(fd) == -1 || rename(tmp, path) == -1) {
+		unlink(tmp);
+		tv_warn("cannot record the lock's owner in %s", path);
+	}
+}
+
 int
 tv_lock_take(const char *state_dir, const char *owner, char *holder, size_t size)
 {
 	char path[4096];
-	int fd, ofd;
-	ssize_t n;
+	int fd;
 
 	holder[0] = '\0';
 	mkdir(state_dir, 0750);
 	snprintf(path, sizeof(path), "%s/tralivali-backup.lock", state_dir);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) == -1) {
-		snprintf(holder, size, "cannot open the lock file %s: %s", path, strerror(errno));
+	/* A planted symbolic link would have us create or lock whatever it points to. */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640)) == -1) {
+		snprintf(holder, size, "cannot open the lock file %s: %s", path,
+		    errno == ELOOP ? "it is a symbolic link" : strerror(errno));
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/tralivali-backup.lock.owner", state_dir);
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		close(fd);
-		if ((ofd = open(path, O_RDONLY | O_CLOEXEC)) != -1 && (n = read(ofd, holder, size - 1)) > 0)
-			holder[n] = '\0';
-		else
-			snprintf(holder, size, "unknown");
-		if (ofd != -1)
-			close(ofd);
-		holder[strcspn(holder, "\n")] = '\0';
+		read_owner(path, holder, size);
 		return -2;
 	}
-	if ((ofd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) != -1) {
-		(void)!write(ofd, owner, strlen(owner));
-		close(ofd);
-	}
+	write_owner(path, owner);
 	return fd;
 }

@@ -16,8 +16,8 @@
 #include <mongoc/mongoc.h>
 
 #include "api.h"
+#include "apiflow.h"
 #include "config.h"
-#include "flow.h"
 #include "jwt.h"
 #include "log.h"
 #include "mongo.h"
@@ -27,19 +27,16 @@
 #endif
 
 #define MAX_BODY	4096			/* no endpoint reads a body; a form's few bytes pass */
-#define MAX_FLOW_OUTPUT	(32 << 20)
-#define MAX_STATIC	(1 << 20)
+#define MAX_PEM		(1 << 20)
 #define CSP		"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
 			"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 /* Settings read once at start; the request threads only read them. */
 static struct {
 	struct tv_jwt_keys	 keys;
+	struct tv_apiflow_config flows;
 	const char		*dashboard;
-	const char		*state_dir;
-	const char		*metrics_file;
 	const char		*cors_origin;
-	char			*database;
 	int			 public_metrics;
 	int			 max_auth_failures;
 } api;
@@ -108,348 +105,13 @@ reply_with(struct MHD_Connection *c, struct request *rq, unsigned status, const 
 	return ret;
 }
 
+/* Sends an answer and frees it. */
 static enum MHD_Result
-reply_json(struct MHD_Connection *c, struct request *rq, unsigned status, const char *json)
+reply(struct MHD_Connection *c, struct request *rq, struct tv_answer *a)
 {
-	return reply_with(c, rq, status, "application/json", json, strlen(json), NULL, NULL);
-}
+	enum MHD_Result ret = reply_with(c, rq, a->status, a->type, a->body, a->len, NULL, NULL);
 
-/*
- * Answers {"message": ..., extra} where extra is the rest of a JSON object (maybe "");
- * the message is formatted like printf.
- */
-static enum MHD_Result __attribute__((format(printf, 5, 6)))
-reply_message(struct MHD_Connection *c, struct request *rq, unsigned status, const char *extra,
-    const char *fmt, ...)
-{
-	char text[1024], *msg, *json;
-	va_list ap;
-	enum MHD_Result ret;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	if ((msg = tv_json_string(text)) == NULL ||
-	    asprintf(&json, "{\"message\":%s%s%s}\n", msg, *extra ? "," : "", extra) == -1)
-		tv_fatal(EX_OSERR, "out of memory");
-	ret = reply_json(c, rq, status, json);
-	free(msg);
-	free(json);
-	return ret;
-}
-
-/* The HTTP status for a flow's exit status (sysexits.h, as design.md lists them). */
-static unsigned
-http_status(int exit_status)
-{
-	switch (exit_status) {
-	case 0:
-		return MHD_HTTP_OK;
-	case EX_USAGE:
-		return MHD_HTTP_BAD_REQUEST;
-	case EX_NOINPUT:
-		return MHD_HTTP_NOT_FOUND;
-	case EX_UNAVAILABLE:
-	case EX_TEMPFAIL:
-		return MHD_HTTP_SERVICE_UNAVAILABLE;
-	default:
-		return MHD_HTTP_INTERNAL_SERVER_ERROR;
-	}
-}
-
-/* Returns 1 if a flow's stdout is one JSON object. */
-static int
-is_json(const struct tv_flow_result *r)
-{
-	bson_t *doc;
-
-	if (r->truncated || (doc = bson_new_from_json((const uint8_t *)r->out, (ssize_t)r->outlen, NULL)) == NULL)
-		return 0;
-	bson_destroy(doc);
-	return 1;
-}
-
-/* Runs a flow; with lock_fd >= 0 it runs as the lock's holder.  Returns tv_flow_run's result. */
-static int
-run_flow(char *const argv[], int lock_fd, struct tv_flow_result *r)
-{
-	char held[4200], *extra[] = { held, NULL };
-	char **envp;
-	int rc, saved;
-
-	snprintf(held, sizeof(held), "TV_LOCK_HELD=%s/tralivali-backup.lock", api.state_dir);
-	envp = tv_flow_environ(lock_fd >= 0 ? extra : NULL);
-	rc = tv_flow_run(argv, envp, lock_fd, MAX_FLOW_OUTPUT, r);
-	saved = errno;
-	tv_flow_environ_free(envp);
-	errno = saved;
-	/* A flow that is not installed is the caller's answer (503), not an error of the server. */
-	if (rc == -1 && errno != ENOENT)
-		tv_error("cannot run %s: %s", argv[0], strerror(errno));
-	return rc;
-}
-
-/*
- * Takes the run lock for a flow started by this request.  Returns the fd, or -1
- * after answering 409 with the holder (or 500) in the endpoint's JSON shape.
- */
-static int
-take_lock(struct MHD_Connection *c, struct request *rq, const char *flow, const char *shape)
-{
-	char owner[256], holder[512], stamp[32], *h, *extra;
-	time_t now = time(NULL);
-	int fd;
-
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	snprintf(owner, sizeof(owner), "tv-api (%s for %s) pid %ld since %s\n", flow,
-	    rq->subject[0] ? rq->subject : "unknown", (long)getpid(), stamp);
-	if ((fd = tv_lock_take(api.state_dir, owner, holder, sizeof(holder))) >= 0)
-		return fd;
-	if ((h = tv_json_string(holder)) == NULL || asprintf(&extra, "%s,\"holder\":%s", shape, h) == -1)
-		tv_fatal(EX_OSERR, "out of memory");
-	if (fd == -2)
-		reply_message(c, rq, MHD_HTTP_CONFLICT, extra, "another backup or restore is running");
-	else
-		reply_message(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, shape, "%s", holder);
-	free(h);
-	free(extra);
-	return -1;
-}
-
-static enum MHD_Result
-trigger(struct MHD_Connection *c, struct request *rq)
-{
-	static const char shape[] = "\"backupId\":null,\"status\":\"Failed\"";
-	char *argv[] = { "tv-backup", "--type", "manual", NULL };
-	struct tv_flow_result r;
-	enum MHD_Result ret;
-	int lock;
-
-	if ((lock = take_lock(c, rq, "tv-backup", shape)) < 0)
-		return MHD_YES;
-	if (run_flow(argv, lock, &r) == -1)
-		ret = reply_message(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, shape, "cannot run tv-backup");
-	else if (is_json(&r))
-		ret = reply_json(c, rq, http_status(r.status), r.out);
-	else
-		ret = reply_message(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, shape, "Backup failed: %s",
-		    r.cause[0] ? r.cause : "tv-backup printed no result");
-	close(lock);
-	tv_flow_result_free(&r);
-	return ret;
-}
-
-/*
- * Reads what a restore or a plan recovers: a {date} from the path, else the
- * date=, point= or at= parameter, and collections=.  Fills argv from index 1
- * (folder holds what it points at) and returns the next free index, or 0 after
- * answering 400.
- */
-static int
-recovery_args(struct MHD_Connection *c, struct request *rq, const char *date, char **argv, char folder[64],
-    const char *shape)
-{
-	const char *point = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "point");
-	const char *at = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "at");
-	const char *colls = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "collections");
-	int n = 1;
-
-	if (date == NULL)
-		date = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "date");
-	if ((date != NULL) + (point != NULL) + (at != NULL) != 1)
-		reply_message(c, rq, MHD_HTTP_BAD_REQUEST, shape, "name one recovery point: a date, point= or at=");
-	else if (date != NULL && !tv_api_valid_date(date))
-		reply_message(c, rq, MHD_HTTP_BAD_REQUEST, shape, "not a backup date (YYYY-MM-DD): %.64s", date);
-	else if (point != NULL && !tv_api_valid_point(point))
-		reply_message(c, rq, MHD_HTTP_BAD_REQUEST, shape, "not a recovery point (backups/YYYY-MM-DD...): %.64s", point);
-	else if (at != NULL && !tv_api_valid_time(at))
-		reply_message(c, rq, MHD_HTTP_BAD_REQUEST, shape, "at: not an ISO-8601 time (2024-01-15T03:00:00Z): %.64s", at);
-	else if (colls != NULL && !tv_api_valid_collections(colls))
-		reply_message(c, rq, MHD_HTTP_BAD_REQUEST, shape, "collections: not a comma-separated list of names");
-	else
-		n = 0;
-	if (n != 0)
-		return 0;
-	snprintf(rq->query, sizeof(rq->query), "%s%s%s%s", date ? date : point ? point : at, at ? " (at)" : "",
-	    colls ? " collections=" : "", colls ? colls : "");
-	if (at != NULL) {
-		argv[1] = "--at";
-		argv[2] = (char *)at;
-		n = 3;
-	} else if (date != NULL && strchr(date, 'T') != NULL) {
-		/* A later point of a day is a folder to tv-recover; a bare date is the day's first. */
-		snprintf(folder, 64, "backups/%s", date);
-		argv[1] = folder;
-		n = 2;
-	} else {
-		argv[1] = (char *)(date ? date : point);
-		n = 2;
-	}
-	if (colls != NULL) {
-		argv[n++] = "--collections";
-		argv[n++] = (char *)colls;
-	}
-	return n;
-}
-
-static enum MHD_Result
-restore(struct MHD_Connection *c, struct request *rq, const char *date)
-{
-	static const char failed[] = "\"success\":false";
-	char *argv[8] = { "tv-recover" }, folder[64];
-	struct tv_flow_result r;
-	enum MHD_Result ret;
-	int n, lock;
-
-	if ((n = recovery_args(c, rq, date, argv, folder, failed)) == 0)
-		return MHD_YES;
-	/* tv-recover takes its safety backup first (its default) and restores all or nothing. */
-	argv[n] = "--yes";
-	if ((lock = take_lock(c, rq, "tv-recover", failed)) < 0)
-		return MHD_YES;
-	if (run_flow(argv, lock, &r) == -1)
-		ret = reply_message(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, failed, "cannot run tv-recover");
-	else if (r.status == 0)
-		ret = reply_message(c, rq, MHD_HTTP_OK, "\"success\":true", "Restore from %s completed successfully", argv[1]);
-	else
-		ret = reply_message(c, rq, http_status(r.status), failed, "Restore failed: %s",
-		    r.cause[0] ? r.cause : "tv-recover failed");
-	close(lock);
-	tv_flow_result_free(&r);
-	return ret;
-}
-
-static enum MHD_Result
-plan(struct MHD_Connection *c, struct request *rq)
-{
-	char *argv[8] = { "tv-recover" }, folder[64], *text, *db, *json;
-	struct tv_flow_result r;
-	enum MHD_Result ret;
-
-	if (recovery_args(c, rq, NULL, argv, folder, "") == 0)
-		return MHD_YES;
-	if (run_flow(argv, -1, &r) == -1)
-		return reply_message(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "", "cannot run tv-recover");
-	if (r.status != 0) {
-		ret = reply_message(c, rq, http_status(r.status), "", "%s", r.cause[0] ? r.cause : "tv-recover failed");
-	} else {
-		/* The dashboard asks the operator to type the database's name before it restores. */
-		if ((text = tv_json_string(r.out)) == NULL || (db = tv_json_string(api.database)) == NULL ||
-		    asprintf(&json, "{\"database\":%s,\"plan\":%s}\n", db, text) == -1)
-			tv_fatal(EX_OSERR, "out of memory");
-		ret = reply_json(c, rq, MHD_HTTP_OK, json);
-		free(text);
-		free(db);
-		free(json);
-	}
-	tv_flow_result_free(&r);
-	return ret;
-}
-
-/*
- * Runs a read-only flow that prints JSON (or, with text set, Prometheus text) and
- * answers it; exit statuses up to max_ok are answers, not failures (tv-status's 0-3).
- */
-static enum MHD_Result
-read_flow(struct MHD_Connection *c, struct request *rq, char *const argv[], int max_ok, int text)
-{
-	struct tv_flow_result r;
-	enum MHD_Result ret;
-
-	if (run_flow(argv, -1, &r) == -1) {
-		if (errno == ENOENT)
-			return reply_message(c, rq, MHD_HTTP_SERVICE_UNAVAILABLE, "",
-			    "%s is not installed beside tv-api: this endpoint needs it", argv[0]);
-		return reply_message(c, rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "", "cannot run %s", argv[0]);
-	}
-	if (r.status > max_ok || (text ? r.truncated : !is_json(&r)))
-		ret = reply_message(c, rq, r.status > max_ok ? http_status(r.status) : MHD_HTTP_BAD_GATEWAY, "",
-		    "%s failed: %s", argv[0], r.cause[0] ? r.cause : "it printed no result");
-	else
-		ret = reply_with(c, rq, MHD_HTTP_OK, text ? "text/plain; version=0.0.4; charset=utf-8" : "application/json",
-		    r.out, r.outlen, NULL, NULL);
-	tv_flow_result_free(&r);
-	return ret;
-}
-
-/* Reads a whole file of at most max bytes; returns it (malloc'd) or NULL with errno set. */
-static char *
-slurp(const char *path, size_t max, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-
-	if (f == NULL)
-		return NULL;
-	if ((buf = malloc(max + 1)) == NULL)
-		tv_fatal(EX_OSERR, "out of memory");
-	*len = fread(buf, 1, max + 1, f);
-	fclose(f);
-	if (*len > max) {
-		free(buf);
-		errno = EFBIG;
-		return NULL;
-	}
-	buf[*len] = '\0';
-	return buf;
-}
-
-static enum MHD_Result
-metrics(struct MHD_Connection *c, struct request *rq)
-{
-	char *argv[] = { "tv-status", "--prom", NULL }, *body;
-	enum MHD_Result ret;
-	size_t len;
-
-	if (api.metrics_file == NULL)
-		return read_flow(c, rq, argv, 3, 1);
-	if ((body = slurp(api.metrics_file, MAX_FLOW_OUTPUT, &len)) == NULL)
-		return reply_message(c, rq, MHD_HTTP_SERVICE_UNAVAILABLE, "", "no metrics yet: %s: %s",
-		    api.metrics_file, strerror(errno));
-	ret = reply_with(c, rq, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len, NULL, NULL);
-	free(body);
-	return ret;
-}
-
-static enum MHD_Result
-runs(struct MHD_Connection *c, struct request *rq)
-{
-	const char *arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
-	long limit = 50;
-	char *end, *json;
-	enum MHD_Result ret;
-
-	if (arg != NULL && ((limit = strtol(arg, &end, 10)) < 1 || limit > 1000 || *end != '\0' || end == arg))
-		return reply_message(c, rq, MHD_HTTP_BAD_REQUEST, "", "limit: a number from 1 to 1000");
-	if ((json = tv_api_runs_json(api.state_dir, (int)limit)) == NULL)
-		tv_fatal(EX_OSERR, "out of memory");
-	ret = reply_json(c, rq, MHD_HTTP_OK, json);
-	free(json);
-	return ret;
-}
-
-static enum MHD_Result
-dashboard_file(struct MHD_Connection *c, struct request *rq, const char *name)
-{
-	static const char *const types[][2] = {
-		{ ".html", "text/html; charset=utf-8" },
-		{ ".js", "text/javascript; charset=utf-8" },
-		{ ".css", "text/css; charset=utf-8" },
-		{ ".svg", "image/svg+xml" },
-	};
-	const char *type = "application/octet-stream", *dot = strrchr(name, '.');
-	char path[4096], *body;
-	enum MHD_Result ret;
-	size_t len;
-
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (dot != NULL && strcmp(dot, types[i][0]) == 0)
-			type = types[i][1];
-	snprintf(path, sizeof(path), "%s/%s", api.dashboard, name);
-	if ((body = slurp(path, MAX_STATIC, &len)) == NULL)
-		return reply_message(c, rq, MHD_HTTP_NOT_FOUND, "", "no such page");
-	ret = reply_with(c, rq, MHD_HTTP_OK, type, body, len, NULL, NULL);
-	free(body);
+	tv_answer_free(a);
 	return ret;
 }
 
@@ -463,6 +125,7 @@ authorized(struct MHD_Connection *c, struct request *rq)
 	const char *token, *challenge = "Bearer realm=\"tralivali-backup\"";
 	char addr[64] = "unknown";
 	struct tv_jwt_claims claims;
+	struct tv_answer a;
 	time_t now = time(NULL);
 	size_t len;
 	int wait;
@@ -490,7 +153,8 @@ authorized(struct MHD_Connection *c, struct request *rq)
 		case TV_JWT_FORBIDDEN:
 			memcpy(rq->subject, claims.subject, sizeof(rq->subject));
 			rq->note = claims.reason;
-			reply_message(c, rq, MHD_HTTP_FORBIDDEN, "", "the token does not carry the %s role", api.keys.admin_role);
+			tv_answer_message(&a, MHD_HTTP_FORBIDDEN, "", "the token does not carry the %s role", api.keys.admin_role);
+			reply(c, rq, &a);
 			return 0;
 		case TV_JWT_INVALID:
 			challenge = "Bearer realm=\"tralivali-backup\", error=\"invalid_token\"";
@@ -504,45 +168,71 @@ authorized(struct MHD_Connection *c, struct request *rq)
 	return 0;
 }
 
-static enum MHD_Result
-dispatch(struct MHD_Connection *c, struct request *rq, const char *method)
+/* Reads what a restore or a plan recovers from the path's {date} or the query, and notes it for the log. */
+static void
+recovery(struct MHD_Connection *c, struct request *rq, const char *date, struct tv_recovery *w)
 {
-	struct tv_api_route route;
+	w->date = date ? date : MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "date");
+	w->point = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "point");
+	w->at = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "at");
+	w->collections = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "collections");
+	snprintf(rq->query, sizeof(rq->query), "%s%s%s%s%s%s%s%s", w->point ? "point=" : "", w->point ? w->point : "",
+	    w->at ? "at=" : "", w->at ? w->at : "", date == NULL && w->date ? "date=" : "",
+	    date == NULL && w->date ? w->date : "", w->collections ? " collections=" : "",
+	    w->collections ? w->collections : "");
+}
+
+static enum MHD_Result
+dispatch(struct MHD_Connection *c, struct request *rq, const char *method, const char *url)
+{
 	char *list[] = { "tv-list", "--json", NULL }, *status[] = { "tv-status", "--json", NULL };
-	int match = tv_api_match(method, rq->path, &route);
+	struct tv_api_route route;
+	struct tv_recovery what;
+	struct tv_answer a;
+	int match = tv_api_match(method, url, &route);
 
 	if (match == 405 && strcmp(method, "OPTIONS") == 0 && api.cors_origin != NULL)
 		return reply_with(c, rq, MHD_HTTP_NO_CONTENT, "text/plain", "", 0,
 		    "Access-Control-Allow-Methods", "GET, POST");
 	if (match != 0)
-		return reply_message(c, rq, match, "", match == 404 ? "no such endpoint" : "method not allowed");
-	if (rq->body > MAX_BODY)
-		return reply_message(c, rq, MHD_HTTP_CONTENT_TOO_LARGE, "", "request body too large");
-	if (route.endpoint == TV_API_STATIC)
-		return dashboard_file(c, rq, route.arg);
-	if ((route.endpoint != TV_API_METRICS || !api.public_metrics) && !authorized(c, rq))
+		tv_answer_message(&a, match, "", match == 404 ? "no such endpoint" : "method not allowed");
+	else if (rq->body > MAX_BODY)
+		tv_answer_message(&a, MHD_HTTP_CONTENT_TOO_LARGE, "", "request body too large");
+	else if (route.endpoint == TV_API_STATIC)
+		tv_answer_file(api.dashboard, route.arg, &a);
+	else if ((route.endpoint != TV_API_METRICS || !api.public_metrics) && !authorized(c, rq))
 		return MHD_YES;
-	switch (route.endpoint) {
-	case TV_API_TRIGGER:
-		return trigger(c, rq);
-	case TV_API_LIST:
-		return read_flow(c, rq, list, 0, 0);
-	case TV_API_RESTORE_DATE:
-		return restore(c, rq, route.arg);
-	case TV_API_RESTORE:
-		return restore(c, rq, NULL);
-	case TV_API_PLAN:
-		return plan(c, rq);
-	case TV_API_STATUS:
-		return read_flow(c, rq, status, 3, 0);
-	case TV_API_RUNS:
-		return runs(c, rq);
-	case TV_API_METRICS:
-		return metrics(c, rq);
-	case TV_API_STATIC:
-		break;
-	}
-	return MHD_NO;
+	else
+		switch (route.endpoint) {
+		case TV_API_TRIGGER:
+			tv_answer_trigger(&api.flows, rq->subject, &a);
+			break;
+		case TV_API_LIST:
+			tv_answer_read_flow(list, 0, &a);
+			break;
+		case TV_API_RESTORE_DATE:
+		case TV_API_RESTORE:
+			recovery(c, rq, route.endpoint == TV_API_RESTORE_DATE ? route.arg : NULL, &what);
+			tv_answer_restore(&api.flows, &what, rq->subject, &a);
+			break;
+		case TV_API_PLAN:
+			recovery(c, rq, NULL, &what);
+			tv_answer_plan(&api.flows, &what, &a);
+			break;
+		case TV_API_STATUS:
+			/* tv-status exits 0 to 3 for OK to UNKNOWN: each is an answer. */
+			tv_answer_read_flow(status, 3, &a);
+			break;
+		case TV_API_RUNS:
+			tv_answer_runs(&api.flows, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"), &a);
+			break;
+		case TV_API_METRICS:
+			tv_answer_metrics(&api.flows, &a);
+			break;
+		case TV_API_STATIC:
+			return MHD_NO;
+		}
+	return reply(c, rq, &a);
 }
 
 /* MHD calls this once with no data, then per chunk of body, then once more to answer. */
@@ -567,7 +257,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	return dispatch(c, rq, method);
+	return dispatch(c, rq, method, url);
 }
 
 /* Logs the finished request: method, path, status, subject, duration; never a token. */
@@ -627,14 +317,14 @@ configure(void)
 		tv_fatal(EX_USAGE, "BACKUP_API_AUTH_FAILURES: a number of failed authentications per minute, not %s", env);
 	if ((api.cors_origin = getenv("BACKUP_API_CORS_ORIGIN")) != NULL && *api.cors_origin == '\0')
 		api.cors_origin = NULL;
-	if ((api.metrics_file = getenv("BACKUP_METRICS_FILE")) != NULL && *api.metrics_file == '\0')
-		api.metrics_file = NULL;
+	if ((api.flows.metrics_file = getenv("BACKUP_METRICS_FILE")) != NULL && *api.flows.metrics_file == '\0')
+		api.flows.metrics_file = NULL;
 	/* The flows and this server must agree on where the lock and the run records are. */
-	api.state_dir = tv_config_get("BACKUP_STATE_DIR", NULL);
-	setenv("BACKUP_STATE_DIR", api.state_dir, 1);
+	api.flows.state_dir = tv_config_get("BACKUP_STATE_DIR", NULL);
+	setenv("BACKUP_STATE_DIR", api.flows.state_dir, 1);
 	if ((uri = mongoc_uri_new_with_error(uri_string, NULL)) == NULL)
 		tv_fatal(EX_USAGE, "MONGODB_URI: not a MongoDB URI");
-	api.database = strdup(mongoc_uri_get_database(uri) ? mongoc_uri_get_database(uri) : TV_MONGO_DEFAULT_DB);
+	api.flows.database = strdup(mongoc_uri_get_database(uri) ? mongoc_uri_get_database(uri) : TV_MONGO_DEFAULT_DB);
 	mongoc_uri_destroy(uri);
 }
 
@@ -727,7 +417,7 @@ main(int argc, char *argv[])
 	configure();
 	addr = parse_listen(listen, &v6);
 	if (cert_file != NULL) {
-		if ((cert = slurp(cert_file, MAX_STATIC, &len)) == NULL || (key = slurp(key_file, MAX_STATIC, &len)) == NULL)
+		if ((cert = tv_read_file(cert_file, MAX_PEM, &len)) == NULL || (key = tv_read_file(key_file, MAX_PEM, &len)) == NULL)
 			tv_fatal_errno(EX_NOINPUT, "cannot read %s", cert == NULL ? cert_file : key_file);
 		flags |= MHD_USE_TLS;
 	}
@@ -772,7 +462,7 @@ main(int argc, char *argv[])
 		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
 	MHD_stop_daemon(daemon);
 	tv_jwt_keys_free(&api.keys);
-	free(api.database);
+	free((char *)api.flows.database);
 	free(cert);
 	free(key);
 	mongoc_cleanup();
