@@ -91,7 +91,8 @@ function showHealth(result) {
 
 // The timeline: recovery points and continuous oplog ranges, newest first.
 function showPoints(list) {
-	backups = Array.isArray(list.backups) ? list.backups : [];
+	backups = (Array.isArray(list.backups) ? list.backups : [])
+		.sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
 	const ranges = Array.isArray(list.pitr) ? list.pitr : [];
 	const items = backups.map((b) => ({ time: b.createdAt, backup: b }))
 		.concat(ranges.map((r) => ({ time: r.to, range: r })))

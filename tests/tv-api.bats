@@ -384,6 +384,25 @@ print(s.getsockname()[1], flush=True); time.sleep(120)' >"$BATS_TEST_TMPDIR/hole
 	jq -e '.status == "Failed" and (.message | startswith("Backup failed"))' "$BATS_TEST_TMPDIR/trigger"
 }
 
+@test "with Azurite as the store, a trigger's backup is in the list" {
+	tv_start_azurite
+	API_ENV="BACKUP_BLOB_STORAGE_CONNECTION_STRING=$AZURITE_CONNECTION_STRING BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state" \
+		tv_start_server api api_command
+	local pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR BASE=http://127.0.0.1:$TV_SPAWNED_PORT id
+	admin POST /admin/backup/trigger
+	local trigger=$code
+	id=$(jq -r .backupId "$body")
+	admin GET /admin/backup/list
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$AZURITE_CONNECTION_STRING tv-list --json >"$BATS_TEST_TMPDIR/expected"
+	tv_stop_pid "$pid"
+	rm -rf "$dir"
+	tv_stop_azurite
+	[ "$trigger" = 200 ]
+	assert_code 200
+	assert_same_file "$BATS_TEST_TMPDIR/expected" "$body"
+	jq -e --arg id "$id" '[.backups[].id] == [$id]' "$body"
+}
+
 @test "the dashboard in chromium: sign in, see the points, back up, restore refused until the name is typed" {
 	command -v chromium >/dev/null || skip "chromium is not installed (tests/deps.sh)"
 	[ -d "$TV_DEPS_DIR/node_modules/puppeteer-core" ] || skip "puppeteer-core is not installed (tests/deps.sh)"
