@@ -21,7 +21,7 @@ setup_file() {
 	done
 
 	# The keys: an HS256 secret written by echo (its newline is not part of it), an ES256 key pair.
-	cd "$BATS_FILE_TMPDIR"
+	cd "$BATS_FILE_TMPDIR" || return
 	echo 'chat-application-secret' >secret
 	openssl ecparam -name prime256v1 -genkey -noout -out ec.pem
 	openssl ec -in ec.pem -pubout -out ec.pub 2>/dev/null
@@ -49,7 +49,7 @@ teardown_file() {
 setup() {
 	load lib/common
 	load lib/jwt
-	cd "$BATS_FILE_TMPDIR"
+	cd "$BATS_FILE_TMPDIR" || return
 }
 
 # The command line of a tv-api on port $2 (used by tv_start_server).
