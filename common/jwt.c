@@ -1,6 +1,7 @@
 /* jwt.c: JWS compact tokens verified with OpenSSL, their JSON read with libbson. */
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,7 +154,8 @@ numeric_date(const bson_t *doc, const char *claim, double *value)
 	case BSON_TYPE_INT64:
 	case BSON_TYPE_DOUBLE:
 		*value = bson_iter_as_double(&it);
-		return 1;
+		/* Extended JSON spells NaN and Infinity; neither is a time. */
+		return isfinite(*value) ? 1 : -1;
 	default:
 		return -1;
 	}

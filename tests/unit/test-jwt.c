@@ -84,6 +84,9 @@ main(void)
 	t = hs256(h, "{\"exp\":1699999950,\"role\":\"admin\"}", "s3cret");
 	ok(verify(&keys, t, &c) == TV_JWT_OK, "the leeway accepts a token expired 50 s ago");
 	free(t);
+	t = hs256(h, "{\"exp\":{\"$numberDouble\":\"NaN\"},\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID, "an exp that is not a finite number is refused");
+	free(t);
 	t = hs256(h, "{\"role\":\"admin\"}", "s3cret");
 	ok(verify(&keys, t, &c) == TV_JWT_INVALID, "a token without exp is refused");
 	free(t);
