@@ -255,9 +255,8 @@ tv_answer_plan(const struct tv_apiflow_config *cfg, const struct tv_recovery *wh
 	tv_flow_result_free(&r);
 }
 
-/* Runs a read-only flow and passes its output on: JSON, or Prometheus text when text is set. */
-static void
-read_flow(char *const argv[], int max_ok, int text, struct tv_answer *a)
+void
+tv_answer_read_flow(char *const argv[], int max_ok, struct tv_answer *a)
 {
 	struct tv_flow_result r;
 
@@ -268,18 +267,12 @@ read_flow(char *const argv[], int max_ok, int text, struct tv_answer *a)
 			tv_answer_message(a, 500, "", "cannot run %s", argv[0]);
 		return;
 	}
-	if (r.status > max_ok || (text ? r.truncated : !is_json(&r)))
+	if (r.status > max_ok || !is_json(&r))
 		tv_answer_message(a, r.status > max_ok ? http_status(r.status) : 502, "", "%s failed: %s", argv[0],
 		    r.cause[0] ? r.cause : "it printed no result");
 	else
-		pass_on(a, 200, text ? PROMETHEUS : JSON, &r);
+		pass_on(a, 200, JSON, &r);
 	tv_flow_result_free(&r);
-}
-
-void
-tv_answer_read_flow(char *const argv[], int max_ok, struct tv_answer *a)
-{
-	read_flow(argv, max_ok, 0, a);
 }
 
 char *
@@ -306,11 +299,12 @@ tv_read_file(const char *path, size_t max, size_t *len)
 void
 tv_answer_metrics(const struct tv_apiflow_config *cfg, struct tv_answer *a)
 {
-	char *argv[] = { "tv-status", "--prom", NULL }, *body;
+	char *body;
 	size_t len;
 
+	/* Every run of a flow rewrites the textfile (through tv-status); serving it costs no flow. */
 	if (cfg->metrics_file == NULL)
-		read_flow(argv, 3, 1, a);
+		tv_answer_message(a, 503, "", "no metrics: BACKUP_METRICS_FILE is not set");
 	else if ((body = tv_read_file(cfg->metrics_file, MAX_FLOW_OUTPUT, &len)) == NULL)
 		tv_answer_message(a, 503, "", "no metrics yet: %s: %s", cfg->metrics_file, strerror(errno));
 	else

@@ -16,7 +16,7 @@
 struct tv_apiflow_config {
 	const char	*state_dir;	/* BACKUP_STATE_DIR, which the flows are given too */
 	const char	*database;	/* the database a restore replaces, for the plan's confirmation */
-	const char	*metrics_file;	/* BACKUP_METRICS_FILE, or NULL to ask tv-status --prom */
+	const char	*metrics_file;	/* BACKUP_METRICS_FILE, or NULL */
 };
 
 /* An answer to send. */
@@ -50,7 +50,7 @@ void tv_answer_restore(const struct tv_apiflow_config *cfg, const struct tv_reco
 void tv_answer_plan(const struct tv_apiflow_config *cfg, const struct tv_recovery *what, struct tv_answer *a);
 /* A read-only flow's JSON (tv-list --json, tv-status --json); exit statuses up to max_ok are answers. */
 void tv_answer_read_flow(char *const argv[], int max_ok, struct tv_answer *a);
-/* GET /metrics: the metrics textfile, or tv-status --prom. */
+/* GET /metrics: the metrics textfile (503 while there is none). */
 void tv_answer_metrics(const struct tv_apiflow_config *cfg, struct tv_answer *a);
 /* GET /admin/backup/runs: the newest limit run records (400 unless limit is 1 to 1000). */
 void tv_answer_runs(const struct tv_apiflow_config *cfg, const char *limit, struct tv_answer *a);

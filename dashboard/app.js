@@ -79,8 +79,11 @@ function showHealth(result) {
 	let state = 'UNKNOWN';
 	let detail = '';
 	if (result.status === 200 && typeof result.body === 'object') {
-		state = String(result.body.status || result.body.state || 'UNKNOWN').toUpperCase();
-		detail = result.body.summary || result.body.message || '';
+		state = String(result.body.status || 'UNKNOWN').toUpperCase();
+		// tv-status lists its checks; the first one as bad as the whole explains the badge.
+		const checks = Array.isArray(result.body.checks) ? result.body.checks : [];
+		const worst = checks.find((c) => String(c.status).toUpperCase() === state);
+		detail = worst ? worst.name + ': ' + worst.message : (result.body.message || '');
 	} else {
 		detail = message(result.body, 'status unavailable');
 	}
