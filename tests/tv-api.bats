@@ -329,6 +329,9 @@ tamper() {
 		-H 'Origin: https://chat.example'
 	assert_code 200
 	grep -q '^Access-Control-Allow-Origin: https://chat.example' "$headers"
+	call OPTIONS /admin/backup/trigger -H 'Origin: https://chat.example' -H 'Access-Control-Request-Method: POST'
+	assert_code 204
+	grep -q '^Access-Control-Allow-Headers: Authorization' "$headers"
 	# The RSA public key as an HMAC secret (the classic confusion) is refused: no secret is configured.
 	call GET /admin/backup/runs -H "Authorization: Bearer $(jwt HS256 rsa.pub "$(claims '"role":"admin"')")"
 	assert_code 401

@@ -93,9 +93,15 @@ reply_with(struct MHD_Connection *c, struct request *rq, unsigned status, const 
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	/* Cross-origin callers only when the operator names their origin. */
+	if (api.cors_origin != NULL)
+		MHD_add_response_header(resp, "Vary", "Origin");
 	if (api.cors_origin != NULL && origin != NULL && strcmp(origin, api.cors_origin) == 0) {
 		MHD_add_response_header(resp, "Access-Control-Allow-Origin", api.cors_origin);
-		MHD_add_response_header(resp, "Vary", "Origin");
+		if (strcmp(rq->method, "OPTIONS") == 0) {
+			MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST");
+			MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization");
+			MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+		}
 	}
 	if (header != NULL)
 		MHD_add_response_header(resp, header, value);
@@ -191,9 +197,9 @@ dispatch(struct MHD_Connection *c, struct request *rq, const char *method, const
 	struct tv_answer a;
 	int match = tv_api_match(method, url, &route);
 
+	/* A browser's preflight before it sends the Authorization header across origins. */
 	if (match == 405 && strcmp(method, "OPTIONS") == 0 && api.cors_origin != NULL)
-		return reply_with(c, rq, MHD_HTTP_NO_CONTENT, "text/plain", "", 0,
-		    "Access-Control-Allow-Methods", "GET, POST");
+		return reply_with(c, rq, MHD_HTTP_NO_CONTENT, "text/plain", "", 0, NULL, NULL);
 	if (match != 0)
 		tv_answer_message(&a, match, "", match == 404 ? "no such endpoint" : "method not allowed");
 	else if (rq->body > MAX_BODY)
@@ -307,8 +313,10 @@ configure(void)
 	if ((secret != NULL && *secret != '\0' && tv_jwt_load_secret(&api.keys, secret) != 0) ||
 	    (pub != NULL && *pub != '\0' && tv_jwt_load_public_key(&api.keys, pub) != 0))
 		exit(EX_USAGE);
-	api.keys.issuer = getenv("BACKUP_API_JWT_ISSUER");
-	api.keys.audience = getenv("BACKUP_API_JWT_AUDIENCE");
+	if ((api.keys.issuer = getenv("BACKUP_API_JWT_ISSUER")) != NULL && *api.keys.issuer == '\0')
+		api.keys.issuer = NULL;
+	if ((api.keys.audience = getenv("BACKUP_API_JWT_AUDIENCE")) != NULL && *api.keys.audience == '\0')
+		api.keys.audience = NULL;
 	if ((api.keys.admin_role = getenv("BACKUP_API_ADMIN_ROLE")) == NULL || *api.keys.admin_role == '\0')
 		api.keys.admin_role = "admin";
 	api.max_auth_failures = TV_API_AUTH_FAILURES;
