@@ -357,7 +357,7 @@ tamper() {
 	assert_code 200
 }
 
-@test "a long backup does not block other requests, and SIGTERM lets it finish and answer" {
+@test "a long backup does not block other requests, runs with a clean environment, and SIGTERM lets it finish" {
 	# A server that accepts connections and never answers keeps tv-export waiting for its connect timeout.
 	python3 -c 'import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
@@ -371,6 +371,14 @@ print(s.getsockname()[1], flush=True); time.sleep(120)' >"$BATS_TEST_TMPDIR/hole
 		"$BASE/admin/backup/trigger" >"$BATS_TEST_TMPDIR/trigger.code" &
 	local client=$!
 	sleep 1
+	# The flow runs in its own process group, with the flows' settings and none of tv-api's own.
+	local flow
+	flow=$(pgrep -P "$pid" -x tv-backup || pgrep -P "$pid")
+	[ "$(ps -o pgid= -p "$flow" | tr -d ' ')" = "$flow" ]
+	tr '\0' '\n' <"/proc/$flow/environ" >"$BATS_TEST_TMPDIR/flow.env"
+	grep -q '^BACKUP_BLOB_STORAGE_CONNECTION_STRING=file:' "$BATS_TEST_TMPDIR/flow.env"
+	grep -q "^TV_LOCK_HELD=$BATS_TEST_TMPDIR/state/tralivali-backup.lock$" "$BATS_TEST_TMPDIR/flow.env"
+	refute_grep -e '^BACKUP_API_' -e '^BATS_' "$BATS_TEST_TMPDIR/flow.env"
 	local started=$SECONDS
 	admin GET /admin/backup/runs
 	assert_code 200
