@@ -18,6 +18,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "log.h"
+#include "statedir.h"
 #include "store.h"
 
 #define ROOT		"backups"
@@ -66,7 +67,7 @@ plan_deletions(struct tv_catalog *cat, long keep_min, time_t cut, struct plan *p
 {
 	const struct tv_folder **points;
 	const struct tv_folder *oldest_kept = NULL;
-	struct tv_position base;
+	struct tv_oppos base;
 	size_t n;
 
 	if ((points = calloc(cat->nfolders + 1, sizeof(*points))) == NULL ||
@@ -102,10 +103,10 @@ plan_deletions(struct tv_catalog *cat, long keep_min, time_t cut, struct plan *p
 		base.i = 0;
 	}
 	for (size_t i = 0; i < cat->nslices; i++)
-		if (tv_position_cmp(&cat->slices[i].to, &base) < 0)
+		if (tv_oppos_cmp(&cat->slices[i].to, &base) < 0)
 			plan->slices[plan->nslices++] = &cat->slices[i];
 	for (size_t i = 0; i < cat->nbreaks; i++)
-		if (tv_position_cmp(&cat->breaks[i].to, &base) < 0)
+		if (tv_oppos_cmp(&cat->breaks[i].to, &base) < 0)
 			plan->slices[plan->nslices++] = &cat->breaks[i];
 }
 
@@ -224,6 +225,9 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc != 0)
 		usage(EX_USAGE);
+	/* Deleting while a backup or restore runs could remove what it is about to use. */
+	if (!dry_run && (status = tv_state_lock("tv-prune")) != 0)
+		return status;
 
 	retention = tv_config_get_long("BACKUP_RETENTION_DAYS", retention_flag, 0, 100000);
 	now = time(NULL);
@@ -234,10 +238,12 @@ main(int argc, char *argv[])
 	cut -= cut % 86400;
 
 	tv_catalog_init(&cat, ROOT);
-	if ((status = tv_catalog_read_listing(&cat, stdin, "stdin")) != 0)
+	if ((status = tv_catalog_read_listing(&cat, stdin, "stdin")) != 0) {
+		tv_catalog_free(&cat);
 		return status;
+	}
 	if (cat.nfolders > 0 || cat.nslices > 0 || cat.nbreaks > 0)
-		store = tv_store_open();
+		store = tv_store_open_role(TV_ROLE_PRUNE);
 	/* Retention fails closed: nothing is deleted unless every manifest was read or is truly absent. */
 	if (cat.nfolders > 0 && (status = tv_catalog_load_manifests(&cat, store)) != 0)
 		log_unreadable(&cat);
