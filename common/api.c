@@ -1,6 +1,5 @@
 /* api.c: request parsing, JSON strings, the failed-authentication limit and the run list for tv-api. */
 
-#include <dirent.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 
 #include "api.h"
 #include "log.h"
+#include "runrec.h"
 
 #define DATE_RE		"[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{6}Z)?"
 #define NAME_RE		"[A-Za-z0-9_][A-Za-z0-9_.-]*"
@@ -184,104 +184,63 @@ tv_api_auth_failed(const char *addr, time_t now)
 	pthread_mutex_unlock(&slots_lock);
 }
 
-/* A growing string for the run list. */
-struct sbuf {
-	char	*s;
-	size_t	 len, cap;
-	int	 failed;
+/* The newest records of a walk, oldest first: a ring of the last limit ones seen. */
+struct newest {
+	char	**ring;
+	int	  limit;
+	long	  seen;
 };
 
-static void
-sbuf_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->s, cap)) == NULL) {
-			b->failed = 1;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
 static int
-is_day(const struct dirent *d)
+keep(const struct tv_runrec *rec, void *arg)
 {
-	return matches("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", d->d_name);
-}
+	struct newest *n = arg;
+	char **slot = &n->ring[n->seen++ % n->limit];
 
-static int
-is_record(const struct dirent *d)
-{
-	size_t n = strlen(d->d_name);
-
-	return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".json") == 0;
-}
-
-/* Appends one run record if it is a JSON object; returns 1 if it did. */
-static int
-add_record(struct sbuf *b, const char *path, int first)
-{
-	char buf[65536];
-	FILE *f = fopen(path, "r");
-	size_t n;
-	bson_t *doc;
-
-	if (f == NULL)
-		return 0;
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	if (n == 0 || n == sizeof(buf) || (doc = bson_new_from_json((const uint8_t *)buf, (ssize_t)n, NULL)) == NULL)
-		return 0;
-	bson_destroy(doc);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		n--;
-	if (!first)
-		sbuf_add(b, ",", 1);
-	sbuf_add(b, buf, n);
-	return 1;
+	free(*slot);
+	if ((*slot = strdup(rec->json)) == NULL)
+		tv_fatal(EX_OSERR, "out of memory");
+	return 0;
 }
 
 char *
-tv_api_runs_json(const char *state_dir, int limit)
+tv_api_runs_json(int limit)
 {
-	struct sbuf b = { 0 };
-	struct dirent **days = NULL, **files;
-	char dir[4096], path[8192];
-	int ndays, nfiles, count = 0;
+	/* Days looked back: a flow that runs every minute leaves thousands of records a year. */
+	static const int spans[] = { 2, 31, -1 };
+	struct newest n = { calloc((size_t)limit, sizeof(char *)), limit, 0 };
+	size_t len = 16;
+	char *out, *o, since[16];
+	int kept;
 
-	snprintf(dir, sizeof(dir), "%s/runs", state_dir);
-	sbuf_add(&b, "{\"runs\":[", 9);
-	ndays = scandir(dir, &days, is_day, alphasort);
-	/* Names start with the run's start time, so the newest sort last. */
-	for (int d = ndays - 1; d >= 0; d--) {
-		snprintf(path, sizeof(path), "%s/%s", dir, days[d]->d_name);
-		nfiles = scandir(path, &files, is_record, alphasort);
-		for (int f = nfiles - 1; f >= 0; f--) {
-			snprintf(path, sizeof(path), "%s/%s/%s", dir, days[d]->d_name, files[f]->d_name);
-			if (count < limit)
-				count += add_record(&b, path, count == 0);
-			free(files[f]);
-		}
-		if (nfiles >= 0)
-			free(files);
-		free(days[d]);
-	}
-	free(days);
-	sbuf_add(&b, "]}\n", 3);
-	if (b.failed) {
-		free(b.s);
+	if (n.ring == NULL)
 		return NULL;
+	for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
+		time_t t = time(NULL) - (time_t)spans[i] * 86400;
+		struct tv_runrec_filter f = { spans[i] < 0 ? NULL : since, NULL };
+		struct tm tm;
+
+		strftime(since, sizeof(since), "%Y-%m-%d", gmtime_r(&t, &tm));
+		for (int j = 0; j < limit; j++) {
+			free(n.ring[j]);
+			n.ring[j] = NULL;
+		}
+		n.seen = 0;
+		(void)tv_runrec_walk_local(&f, keep, &n);
+		if (n.seen >= limit)
+			break;
 	}
-	return b.s;
+	kept = n.seen < limit ? (int)n.seen : limit;
+	for (int j = 0; j < kept; j++)
+		len += strlen(n.ring[j]) + 1;
+	if ((out = o = malloc(len)) != NULL) {
+		o += sprintf(o, "{\"runs\":[");
+		for (int j = 0; j < kept; j++)
+			o += sprintf(o, "%s%s", j ? "," : "", n.ring[(n.seen - 1 - j) % limit]);
+		sprintf(o, "]}\n");
+	}
+	for (int j = 0; j < limit; j++)
+		free(n.ring[j]);
+	free(n.ring);
+	return out;
 }

@@ -212,11 +212,11 @@ tamper() {
 	assert_body '{"message":"another backup or restore is running","success":false,"holder":"tv-backup pid 4242 since 2024-01-15T03:00:00Z"}'
 }
 
-@test "GET /admin/backup/runs lists the run records newest first, skipping what is not JSON" {
+@test "GET /admin/backup/runs lists the run records newest first, skipping damaged ones" {
 	local day=$BACKUP_STATE_DIR/runs/2000-01-02
 	mkdir -p "$day" "$BACKUP_STATE_DIR/runs/2000-01-01"
-	echo '{"id":"t-old","kind":"backup","status":"Completed"}' >"$BACKUP_STATE_DIR/runs/2000-01-01/20000101T030000Z-backup-t-old.json"
-	echo '{"id":"t-new","kind":"restore","status":"Failed","cause":"no manifest"}' >"$day/20000102T030000Z-restore-t-new.json"
+	echo '{"id":"t-old","kind":"backup","start":"2000-01-01T03:00:00Z","status":"Completed"}' >"$BACKUP_STATE_DIR/runs/2000-01-01/20000101T030000Z-backup-t-old.json"
+	echo '{"id":"t-new","kind":"recover","start":"2000-01-02T03:00:00Z","status":"Failed","cause":"no manifest"}' >"$day/20000102T030000Z-recover-t-new.json"
 	echo 'not json' >"$day/20000102T040000Z-backup-t-bad.json"
 	admin GET /admin/backup/runs?limit=1000
 	assert_code 200

@@ -21,6 +21,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "mongo.h"
+#include "statedir.h"
 
 #ifndef TV_DASHBOARD_DIR
 #define TV_DASHBOARD_DIR	"/usr/local/share/tralivali-backup/dashboard"
@@ -303,7 +304,7 @@ static void
 configure(void)
 {
 	const char *secret = getenv("BACKUP_API_JWT_SECRET_FILE"), *pub = getenv("BACKUP_API_JWT_PUBLIC_KEY_FILE");
-	const char *uri_string = tv_config_get("MONGODB_URI", NULL), *env;
+	const char *uri_string = tv_config_get("MONGODB_URI", NULL), *env, *state;
 	mongoc_uri_t *uri;
 	char *end;
 
@@ -328,8 +329,9 @@ configure(void)
 	if ((api.flows.metrics_file = getenv("BACKUP_METRICS_FILE")) != NULL && *api.flows.metrics_file == '\0')
 		api.flows.metrics_file = NULL;
 	/* The flows and this server must agree on where the lock and the run records are. */
-	api.flows.state_dir = tv_config_get("BACKUP_STATE_DIR", NULL);
-	setenv("BACKUP_STATE_DIR", api.flows.state_dir, 1);
+	if ((state = tv_state_dir()) == NULL || (api.flows.lock_path = tv_state_lock_path()) == NULL)
+		tv_fatal(EX_USAGE, "no writable state directory: set BACKUP_STATE_DIR");
+	setenv("BACKUP_STATE_DIR", state, 1);
 	if ((uri = mongoc_uri_new_with_error(uri_string, NULL)) == NULL)
 		tv_fatal(EX_USAGE, "MONGODB_URI: not a MongoDB URI");
 	api.flows.database = strdup(mongoc_uri_get_database(uri) ? mongoc_uri_get_database(uri) : TV_MONGO_DEFAULT_DB);
