@@ -16,44 +16,58 @@
 #define DATE_RE		"[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{6}Z)?"
 #define NAME_RE		"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 
-/* Returns 1 if s matches the extended regular expression re as a whole. */
-static int
-matches(const char *re, const char *s)
-{
-	regex_t rx;
-	int ok;
+/* The shapes of what a request may name, compiled once for all threads. */
+enum pattern { DATE, POINT, TIME, COLLECTIONS, PAGE, NPATTERNS };
+static const char *const patterns[NPATTERNS] = {
+	[DATE] = "^" DATE_RE "$",
+	[POINT] = "^backups/" DATE_RE "/?$",
+	/* The forms tv_epoch in tv-lib.sh reads, and no others. */
+	[TIME] = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?"
+	    "(Z|[+-][0-9]{2}:?[0-9]{2})?)?$",
+	[COLLECTIONS] = "^" NAME_RE "(," NAME_RE ")*$",
+	[PAGE] = "^/[a-z0-9-]{1,40}\\.(html|js|css|svg)$",
+};
+static regex_t compiled[NPATTERNS];
+static pthread_once_t compile_once = PTHREAD_ONCE_INIT;
 
-	if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0)
-		tv_fatal(EX_SOFTWARE, "bad regular expression %s", re);
-	ok = regexec(&rx, s, 0, NULL, 0) == 0;
-	regfree(&rx);
-	return ok;
+static void
+compile(void)
+{
+	for (int i = 0; i < NPATTERNS; i++)
+		if (regcomp(&compiled[i], patterns[i], REG_EXTENDED | REG_NOSUB) != 0)
+			tv_fatal(EX_SOFTWARE, "bad regular expression %s", patterns[i]);
+}
+
+/* Returns 1 if s matches the pattern as a whole. */
+static int
+matches(enum pattern p, const char *s)
+{
+	pthread_once(&compile_once, compile);
+	return regexec(&compiled[p], s, 0, NULL, 0) == 0;
 }
 
 int
 tv_api_valid_date(const char *s)
 {
-	return matches("^" DATE_RE "$", s);
+	return matches(DATE, s);
 }
 
 int
 tv_api_valid_point(const char *s)
 {
-	return matches("^backups/" DATE_RE "/?$", s);
+	return matches(POINT, s);
 }
 
 int
 tv_api_valid_time(const char *s)
 {
-	/* The forms tv_epoch in tv-lib.sh reads, and no others. */
-	return matches("^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?"
-	    "(Z|[+-][0-9]{2}:?[0-9]{2})?)?$", s);
+	return matches(TIME, s);
 }
 
 int
 tv_api_valid_collections(const char *s)
 {
-	return strlen(s) <= 512 && matches("^" NAME_RE "(," NAME_RE ")*$", s);
+	return strlen(s) <= 512 && matches(COLLECTIONS, s);
 }
 
 int
@@ -88,7 +102,7 @@ tv_api_match(const char *method, const char *path, struct tv_api_route *route)
 		snprintf(route->arg, sizeof(route->arg), "%s", path + sizeof(restore) - 1);
 		return strcmp(method, "POST") == 0 ? 0 : 405;
 	}
-	if (strcmp(path, "/") == 0 || matches("^/[a-z0-9-]{1,40}\\.(html|js|css|svg)$", path)) {
+	if (strcmp(path, "/") == 0 || matches(PAGE, path)) {
 		route->endpoint = TV_API_STATIC;
 		snprintf(route->arg, sizeof(route->arg), "%s", path[1] ? path + 1 : "index.html");
 		return get ? 0 : 405;
