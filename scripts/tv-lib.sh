@@ -480,7 +480,7 @@ tv_table() {
 # Prints the suffix encrypted blob names take (".enc") when encryption is on, else nothing.
 tv_crypt_suffix() { [ -z "${BACKUP_ENCRYPTION_KEY_FILE:-}" ] || echo .enc; }
 
-# Returns 0 if encryption is off or its key loads, else tv-crypt's status (64, 77) after it says why: call before any upload.
+# Returns 0 if encryption is off or its keys load, else tv-crypt's status (64, 77) after it says why: call before any upload.
 tv_crypt_check() {
 	[ -n "${BACKUP_ENCRYPTION_KEY_FILE:-}" ] || return 0
 	tv-crypt </dev/null >/dev/null
