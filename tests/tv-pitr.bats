@@ -65,6 +65,9 @@ slice_ids() {
 	[ "$(slices)" = "$slice" ]
 	[ "$(slice_ids "$slice")" = "a1
 a2" ]
+	# The run record says what the pass shipped.
+	run -0 jq -c '.pitr' "$(ls "$BACKUP_STATE_DIR"/runs/*/*-pitr-*.json | sort | tail -n 1)"
+	[ "$output" = "{\"slices\":1,\"entries\":2,\"chainEnd\":\"$end\"}" ]
 }
 
 @test "each slice has an index with its bounds, first and last entry, count, sizes and checksum" {
