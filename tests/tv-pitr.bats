@@ -203,11 +203,15 @@ a2" ]
 		[ "$(slices | wc -l)" -lt 2 ] || break
 		sleep 0.1
 	done
+	# Stopping the service is a clean end, and the next run loses nothing.
+	insert f3
 	kill "$pid"
-	wait "$pid" || true
+	wait "$pid"
+	[ "$(jq -r .status "$(ls "$BACKUP_STATE_DIR"/runs/*/*-pitr-*.json | sort | tail -n 1)")" = Completed ]
+	tv-pitr -q
 	run slices
 	[ "${#lines[@]}" -ge 2 ]
-	[ "$(for s in "${lines[@]}"; do slice_ids "$s"; done | tr '\n' ' ')" = "f1 f2 " ]
+	[ "$(for s in "${lines[@]}"; do slice_ids "$s"; done | tr '\n' ' ')" = "f1 f2 f3 " ]
 }
 
 @test "tv-pitr takes its own lock: a second one exits 75, a running backup does not stop it" {
