@@ -123,6 +123,21 @@ a2" ]
 	[ "$(for s in "${lines[@]}"; do slice_ids "$s"; done | tr '\n' ' ')" = "r1 r2 r3 " ]
 }
 
+@test "the catalogue sees the slices as one continuous range, and tv-verify checks each against its index" {
+	start=$(tv-oplog --last)
+	tv-pitr -q
+	for round in 1 2 3; do
+		insert "v$round"
+		tv-pitr -q
+	done
+	end=$(tv-oplog --last)
+	tv-blob-ls | tv-catalog list --slices >"$BATS_TEST_TMPDIR/catalog.json"
+	[ "$(jq -c '[.pitr[] | [.fromPosition, .toPosition, .slices]]' "$BATS_TEST_TMPDIR/catalog.json")" = "[[\"$start\",\"$end\",3]]" ]
+	jq -e '.oplog.chainOk' "$BATS_TEST_TMPDIR/catalog.json"
+	run -0 tv-verify --slices
+	[ "$(grep -c 'oplog slice .* 1/1 *OK$' <<<"$output")" -eq 3 ]
+}
+
 @test "a pass with nothing new of the database stores nothing and changes nothing" {
 	tv-pitr -q
 	insert n1
@@ -252,6 +267,7 @@ a2" ]
 	assert_output_contains "the next backup starts a new chain"
 	record=oplog/$(day "$lost")/$lost-$oldest.break.json
 	tv-blob-get "$record" | jq -e --arg from "$lost" --arg to "$oldest" '.from == $from and .to == $to and (.message | length > 0)'
+	[ "$(tv-blob-ls | tv-catalog list | jq -r '.oplog.breaks[].name')" = "$record" ]
 	now=$(tv-oplog --last)
 	run -0 tv-pitr
 	assert_output_contains "The oplog chain starts at $now"
