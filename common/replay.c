@@ -1,0 +1,728 @@
+/* replay.c: oplog entries into idempotent writes; transactions held until their commit. */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "oplogdiff.h"
+#include "replay.h"
+
+/* applyOps inside applyOps is legal; a stream nesting deeper than this is not an oplog. */
+#define MAX_NESTING	8
+
+/* A transaction whose operations wait for their commit, keyed by lsid and txnNumber. */
+struct txn {
+	struct txn	*next;
+	bson_t		 lsid;
+	int64_t		 number;
+	uint32_t	 first_t, first_i;	/* its first entry, for messages */
+	uint32_t	 last_t, last_i;	/* its latest entry: the next one's prevOpTime */
+	bson_t		 ops;			/* {"0": op, "1": op, ...} */
+	uint32_t	 nops;
+};
+
+struct tv_replay {
+	tv_write_fn		 fn;
+	void			*arg;
+	char			**select;
+	size_t			 nselect;
+	char			**rename_from, **rename_to;
+	size_t			 nrename;
+	int			 have_until;
+	uint32_t		 until_t, until_i;
+	size_t			 txn_limit;
+	struct txn		*txns;
+	uint32_t		 t, i;		/* the entry being replayed */
+	struct tv_replay_counts	 counts;
+	char			 error[1024];
+};
+
+static int apply_op(struct tv_replay *r, const bson_t *op, int depth);
+
+static int __attribute__((format(printf, 2, 3)))
+fail(struct tv_replay *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->error, sizeof(r->error), fmt, ap);
+	va_end(ap);
+	return EX_DATAERR;
+}
+
+struct tv_replay *
+tv_replay_new(tv_write_fn fn, void *arg)
+{
+	struct tv_replay *r = bson_malloc0(sizeof(*r));
+
+	r->fn = fn;
+	r->arg = arg;
+	r->txn_limit = TV_REPLAY_TXN_MAX;
+	return r;
+}
+
+static void
+txn_free(struct txn *t)
+{
+	bson_destroy(&t->lsid);
+	bson_destroy(&t->ops);
+	bson_free(t);
+}
+
+void
+tv_replay_free(struct tv_replay *r)
+{
+	if (r == NULL)
+		return;
+	while (r->txns != NULL) {
+		struct txn *next = r->txns->next;
+
+		txn_free(r->txns);
+		r->txns = next;
+	}
+	for (size_t n = 0; n < r->nselect; n++)
+		bson_free(r->select[n]);
+	for (size_t n = 0; n < r->nrename; n++) {
+		bson_free(r->rename_from[n]);
+		bson_free(r->rename_to[n]);
+	}
+	bson_free(r->select);
+	bson_free(r->rename_from);
+	bson_free(r->rename_to);
+	bson_free(r);
+}
+
+void
+tv_replay_select(struct tv_replay *r, const char *coll)
+{
+	r->select = bson_realloc(r->select, (r->nselect + 1) * sizeof(*r->select));
+	r->select[r->nselect++] = bson_strdup(coll);
+}
+
+int
+tv_replay_rename(struct tv_replay *r, const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+
+	if (eq == NULL || eq == spec || eq[1] == '\0' || strchr(eq + 1, '=') != NULL)
+		return -1;
+	r->rename_from = bson_realloc(r->rename_from, (r->nrename + 1) * sizeof(char *));
+	r->rename_to = bson_realloc(r->rename_to, (r->nrename + 1) * sizeof(char *));
+	r->rename_from[r->nrename] = bson_strndup(spec, (size_t)(eq - spec));
+	r->rename_to[r->nrename++] = bson_strdup(eq + 1);
+	return 0;
+}
+
+void
+tv_replay_set_until(struct tv_replay *r, uint32_t t, uint32_t i)
+{
+	r->have_until = 1;
+	r->until_t = t;
+	r->until_i = i;
+}
+
+void
+tv_replay_set_txn_limit(struct tv_replay *r, size_t bytes)
+{
+	r->txn_limit = bytes;
+}
+
+size_t
+tv_replay_open_transactions(const struct tv_replay *r)
+{
+	size_t n = 0;
+
+	for (const struct txn *t = r->txns; t != NULL; t = t->next)
+		n++;
+	return n;
+}
+
+const char *
+tv_replay_error(const struct tv_replay *r)
+{
+	return r->error;
+}
+
+const struct tv_replay_counts *
+tv_replay_counts(const struct tv_replay *r)
+{
+	return &r->counts;
+}
+
+int
+tv_replay_parse_position(const char *s, uint32_t *t, uint32_t *i)
+{
+	unsigned long long secs, inc;
+	struct tm tm;
+	const char *end;
+	char *e;
+
+	if (*s >= '0' && *s <= '9' && strchr(s, '-') == NULL) {
+		secs = strtoull(s, &e, 10);
+		if (secs > UINT32_MAX)
+			return -1;
+		if (*e == '\0') {
+			/* A second alone means every entry within it. */
+			*t = (uint32_t)secs;
+			*i = UINT32_MAX;
+			return 0;
+		}
+		if (*e != '.' || e[1] < '0' || e[1] > '9')
+			return -1;
+		inc = strtoull(e + 1, &e, 10);
+		if (*e != '\0' || inc > UINT32_MAX)
+			return -1;
+		*t = (uint32_t)secs;
+		*i = (uint32_t)inc;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (strcmp(end, "Z") != 0 && strcmp(end, "+00:00") != 0 && *end != '\0')
+		return -1;
+	secs = (unsigned long long)timegm(&tm);
+	if ((time_t)secs < 0 || secs > UINT32_MAX)
+		return -1;
+	*t = (uint32_t)secs;
+	*i = UINT32_MAX;
+	return 0;
+}
+
+/* Finds key in doc as an embedded document in *sub; returns 1 if it is one. */
+static int
+find_document(const bson_t *doc, const char *key, bson_t *sub)
+{
+	bson_iter_t it;
+	const uint8_t *data;
+	uint32_t len;
+
+	if (!bson_iter_init_find(&it, doc, key))
+		return 0;
+	if (BSON_ITER_HOLDS_DOCUMENT(&it))
+		bson_iter_document(&it, &len, &data);
+	else if (BSON_ITER_HOLDS_ARRAY(&it))
+		bson_iter_array(&it, &len, &data);
+	else
+		return 0;
+	return bson_init_static(sub, data, len);
+}
+
+/* Returns the string field key of doc, or NULL. */
+static const char *
+find_utf8(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+
+	if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
+		return NULL;
+	return bson_iter_utf8(&it, NULL);
+}
+
+/* Returns 1 if the replay takes writes of source collection coll. */
+static int
+selected(const struct tv_replay *r, const char *coll)
+{
+	if (r->nselect == 0)
+		return 1;
+	for (size_t n = 0; n < r->nselect; n++)
+		if (strcmp(r->select[n], coll) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *
+target_of(const struct tv_replay *r, const char *coll)
+{
+	for (size_t n = 0; n < r->nrename; n++)
+		if (strcmp(r->rename_from[n], coll) == 0)
+			return r->rename_to[n];
+	return coll;
+}
+
+/* Hands one write on source collection coll to the callback and counts it. */
+static int
+emit(struct tv_replay *r, enum tv_write_kind kind, const char *coll, const bson_t *filter,
+    const bson_t *doc)
+{
+	struct tv_write w = { kind, target_of(r, coll), filter, doc, r->t, r->i };
+	int rc = r->fn(&w, r->arg);
+
+	if (rc != 0 && r->error[0] == '\0')
+		snprintf(r->error, sizeof(r->error), "applying the entry at %u.%u failed", r->t, r->i);
+	return rc;
+}
+
+/* Builds {_id: value} from the _id field of doc into *filter; returns 0 or -1 if there is none. */
+static int
+id_filter(const bson_t *doc, bson_t *filter)
+{
+	bson_iter_t it;
+
+	bson_init(filter);
+	if (doc == NULL || !bson_iter_init_find(&it, doc, "_id"))
+		return -1;
+	bson_append_iter(filter, "_id", 3, &it);
+	return 0;
+}
+
+/*
+ * FerretDB logs every update as {$v: 1, $set: <the whole new document>}: a
+ * $set that holds _id (which MongoDB never logs, as _id cannot change) is
+ * that form, and only a replacement reproduces fields the update removed.
+ */
+static int
+whole_document_set(const bson_t *o, bson_t *doc)
+{
+	bson_iter_t it;
+
+	bson_iter_init(&it, o);
+	while (bson_iter_next(&it))
+		if (strcmp(bson_iter_key(&it), "$v") != 0 && strcmp(bson_iter_key(&it), "$set") != 0)
+			return 0;
+	return find_document(o, "$set", doc) && bson_has_field(doc, "_id");
+}
+
+/* An update in $v: 2 form: at most a truncation then a $set/$unset. */
+static int
+apply_diff(struct tv_replay *r, const char *coll, const bson_t *filter, const bson_t *o)
+{
+	bson_t diff, truncate, update;
+	char why[512];
+	int rc = 0;
+
+	if (!find_document(o, "diff", &diff))
+		return fail(r, "the $v: 2 update at %u.%u has no diff", r->t, r->i);
+	if (tv_diff_to_updates(&diff, &truncate, &update, why, sizeof(why)) != 0)
+		rc = fail(r, "the update at %u.%u cannot be replayed: %s", r->t, r->i, why);
+	if (rc == 0 && !bson_empty(&truncate))
+		rc = emit(r, TV_WRITE_UPDATE, coll, filter, &truncate);
+	if (rc == 0 && !bson_empty(&update))
+		rc = emit(r, TV_WRITE_UPDATE, coll, filter, &update);
+	bson_destroy(&truncate);
+	bson_destroy(&update);
+	return rc;
+}
+
+static int
+apply_update(struct tv_replay *r, const char *coll, const bson_t *op, const bson_t *o)
+{
+	bson_t o2, filter, update, whole;
+	bson_iter_t it;
+	int rc;
+
+	if (id_filter(find_document(op, "o2", &o2) ? &o2 : o, &filter) != 0)
+		return fail(r, "the update at %u.%u names no _id in o2", r->t, r->i);
+	r->counts.updates++;
+	if (bson_iter_init_find(&it, o, "$v") && BSON_ITER_HOLDS_NUMBER(&it) &&
+	    bson_iter_as_int64(&it) == 2)
+		rc = apply_diff(r, coll, &filter, o);
+	else if (bson_iter_init(&it, o) && bson_iter_next(&it) && bson_iter_key(&it)[0] == '$') {
+		if (bson_iter_init_find(&it, o, "$v") &&
+		    (!BSON_ITER_HOLDS_NUMBER(&it) || bson_iter_as_int64(&it) != 1))
+			rc = fail(r, "the update at %u.%u has an unknown format ($v is not 1 or 2)",
+			    r->t, r->i);
+		else if (whole_document_set(o, &whole))
+			rc = emit(r, TV_WRITE_REPLACE, coll, &filter, &whole);
+		else {
+			bson_init(&update);
+			bson_copy_to_excluding_noinit(o, &update, "$v", NULL);
+			rc = emit(r, TV_WRITE_UPDATE, coll, &filter, &update);
+			bson_destroy(&update);
+		}
+	} else
+		rc = emit(r, TV_WRITE_REPLACE, coll, &filter, o);
+	bson_destroy(&filter);
+	return rc;
+}
+
+/* Insert, update or delete of one document of coll. */
+static int
+apply_crud(struct tv_replay *r, char kind, const char *coll, const bson_t *op)
+{
+	bson_t o, filter;
+	int rc;
+
+	if (!find_document(op, "o", &o))
+		return fail(r, "the entry at %u.%u has no document o", r->t, r->i);
+	if (!selected(r, coll)) {
+		r->counts.skipped++;
+		return 0;
+	}
+	r->counts.applied++;
+	if (kind == 'u')
+		return apply_update(r, coll, op, &o);
+	if (id_filter(&o, &filter) != 0) {
+		bson_destroy(&filter);
+		return fail(r, "the %s at %u.%u has no _id", kind == 'i' ? "insert" : "delete", r->t,
+		    r->i);
+	}
+	if (kind == 'i') {
+		r->counts.inserts++;
+		rc = emit(r, TV_WRITE_REPLACE, coll, &filter, &o);
+	} else {
+		r->counts.deletes++;
+		rc = emit(r, TV_WRITE_DELETE, coll, &filter, NULL);
+	}
+	bson_destroy(&filter);
+	return rc;
+}
+
+/* Index specs as the createIndexes command takes them: the oplog's "v" is the old server's. */
+static void
+append_index_spec(bson_t *specs, uint32_t n, const bson_t *spec, const char *name_key)
+{
+	char key[16];
+	const char *k;
+	bson_t child;
+
+	bson_uint32_to_string(n, &k, key, sizeof(key));
+	BSON_APPEND_DOCUMENT_BEGIN(specs, k, &child);
+	bson_copy_to_excluding_noinit(spec, &child, "v", name_key, NULL);
+	bson_append_document_end(specs, &child);
+}
+
+static int
+emit_command(struct tv_replay *r, enum tv_write_kind kind, const char *coll, const bson_t *args)
+{
+	r->counts.applied++;
+	r->counts.commands++;
+	return emit(r, kind, coll, NULL, args);
+}
+
+static int
+index_command(struct tv_replay *r, const char *cmd, const char *coll, const bson_t *o)
+{
+	bson_t specs = BSON_INITIALIZER, list, spec;
+	bson_iter_t it;
+	uint32_t n = 0;
+	int rc;
+
+	if (strcmp(cmd, "createIndexes") == 0)
+		append_index_spec(&specs, n++, o, "createIndexes");
+	else if (find_document(o, "indexes", &list) && bson_iter_init(&it, &list))
+		while (bson_iter_next(&it))
+			if (BSON_ITER_HOLDS_DOCUMENT(&it) && find_document(&list, bson_iter_key(&it), &spec))
+				append_index_spec(&specs, n++, &spec, NULL);
+	rc = n == 0 ? fail(r, "%s at %u.%u lists no index", cmd, r->t, r->i) :
+	    emit_command(r, TV_WRITE_CREATE_INDEXES, coll, &specs);
+	bson_destroy(&specs);
+	return rc;
+}
+
+static int
+refuse(struct tv_replay *r, const char *cmd, const char *what)
+{
+	return fail(r, "DDL op %s%s%s at %u.%u is not supported: tv-replay cannot apply it to the "
+	    "restored collections faithfully; replay --until a position before it, or restore a "
+	    "recovery point taken after it", cmd, *what ? " of " : "", what, r->t, r->i);
+}
+
+/* Returns 1 if a renameCollection touches a selected collection (either namespace). */
+static int
+rename_selected(const struct tv_replay *r, const bson_t *o)
+{
+	const char *from = find_utf8(o, "renameCollection"), *to = find_utf8(o, "to");
+	const char *fc = from ? strchr(from, '.') : NULL, *tc = to ? strchr(to, '.') : NULL;
+
+	return fc == NULL || tc == NULL || selected(r, fc + 1) || selected(r, tc + 1);
+}
+
+/* A command entry ('c') outside a transaction: DDL, or applyOps to expand. */
+static int
+apply_command(struct tv_replay *r, const bson_t *op, int depth)
+{
+	bson_t o, list, args;
+	bson_iter_t it;
+	const char *cmd, *coll;
+	int rc = 0;
+
+	if (!find_document(op, "o", &o) || !bson_iter_init(&it, &o) || !bson_iter_next(&it))
+		return fail(r, "the command at %u.%u has no command document o", r->t, r->i);
+	cmd = bson_iter_key(&it);
+	coll = BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : "";
+
+	if (strcmp(cmd, "applyOps") == 0) {
+		if (depth >= MAX_NESTING)
+			return fail(r, "applyOps at %u.%u nests deeper than %d levels", r->t, r->i,
+			    MAX_NESTING);
+		if (!find_document(&o, "applyOps", &list) || !bson_iter_init(&it, &list))
+			return fail(r, "applyOps at %u.%u holds no list of operations", r->t, r->i);
+		while (rc == 0 && bson_iter_next(&it)) {
+			bson_t inner;
+
+			if (!find_document(&list, bson_iter_key(&it), &inner))
+				return fail(r, "applyOps at %u.%u holds a non-document", r->t, r->i);
+			rc = apply_op(r, &inner, depth + 1);
+		}
+		return rc;
+	}
+	/* Index build markers and consistency checks change no data. */
+	if (strcmp(cmd, "startIndexBuild") == 0 || strcmp(cmd, "abortIndexBuild") == 0 ||
+	    strcmp(cmd, "dbCheck") == 0) {
+		r->counts.skipped++;
+		return 0;
+	}
+	if (strcmp(cmd, "dropDatabase") == 0)
+		return refuse(r, cmd, "");
+	if (strcmp(cmd, "renameCollection") == 0) {
+		if (!rename_selected(r, &o)) {
+			r->counts.skipped++;
+			return 0;
+		}
+		return refuse(r, cmd, coll);
+	}
+	if (strcmp(cmd, "create") != 0 && strcmp(cmd, "drop") != 0 &&
+	    strcmp(cmd, "createIndexes") != 0 && strcmp(cmd, "commitIndexBuild") != 0 &&
+	    strcmp(cmd, "dropIndexes") != 0 && strcmp(cmd, "deleteIndexes") != 0 &&
+	    strcmp(cmd, "dropIndex") != 0 && strcmp(cmd, "deleteIndex") != 0 &&
+	    strcmp(cmd, "collMod") != 0 && strcmp(cmd, "convertToCapped") != 0 &&
+	    strcmp(cmd, "emptycapped") != 0)
+		return fail(r, "unknown command %s at %u.%u", cmd, r->t, r->i);
+	if (*coll == '\0')
+		return fail(r, "%s at %u.%u names no collection", cmd, r->t, r->i);
+	if (!selected(r, coll)) {
+		r->counts.skipped++;
+		return 0;
+	}
+	/* collMod may change validators or TTLs, the others rewrite data in place. */
+	if (strcmp(cmd, "collMod") == 0 || strcmp(cmd, "convertToCapped") == 0 ||
+	    strcmp(cmd, "emptycapped") == 0)
+		return refuse(r, cmd, coll);
+	if (strcmp(cmd, "createIndexes") == 0 || strcmp(cmd, "commitIndexBuild") == 0)
+		return index_command(r, cmd, coll, &o);
+	if (strcmp(cmd, "drop") == 0)
+		return emit_command(r, TV_WRITE_DROP, coll, NULL);
+	bson_init(&args);
+	if (strcmp(cmd, "create") == 0) {
+		/* idIndex describes the old server's _id index, which every server builds itself. */
+		bson_copy_to_excluding_noinit(&o, &args, "create", "idIndex", NULL);
+		rc = emit_command(r, TV_WRITE_CREATE, coll, &args);
+	} else if (bson_iter_init_find(&it, &o, "index")) {
+		bson_append_iter(&args, "index", 5, &it);
+		rc = emit_command(r, TV_WRITE_DROP_INDEX, coll, &args);
+	} else
+		rc = fail(r, "%s at %u.%u names no index", cmd, r->t, r->i);
+	bson_destroy(&args);
+	return rc;
+}
+
+/* One operation: a top-level entry outside transactions, or one inside applyOps. */
+static int
+apply_op(struct tv_replay *r, const bson_t *op, int depth)
+{
+	const char *kind = find_utf8(op, "op"), *ns = find_utf8(op, "ns"), *dot;
+
+	if (kind == NULL || strlen(kind) != 1)
+		return fail(r, "the entry at %u.%u has no valid op field", r->t, r->i);
+	if (*kind == 'n') {
+		r->counts.skipped++;
+		return 0;
+	}
+	if (*kind == 'c')
+		return apply_command(r, op, depth);
+	if (strchr("iud", *kind) == NULL)
+		return fail(r, "unknown op '%s' at %u.%u", kind, r->t, r->i);
+	if (ns == NULL || (dot = strchr(ns, '.')) == NULL || dot[1] == '\0')
+		return fail(r, "the entry at %u.%u has no namespace \"db.collection\" in ns", r->t,
+		    r->i);
+	return apply_crud(r, *kind, dot + 1, op);
+}
+
+/* Transactions: buffering each chain of applyOps entries until its commit. */
+
+static struct txn *
+txn_find(struct tv_replay *r, const bson_t *lsid, int64_t number)
+{
+	for (struct txn *t = r->txns; t != NULL; t = t->next)
+		if (t->number == number && bson_equal(&t->lsid, lsid))
+			return t;
+	return NULL;
+}
+
+static void
+txn_drop(struct tv_replay *r, struct txn *t)
+{
+	for (struct txn **p = &r->txns; *p != NULL; p = &(*p)->next)
+		if (*p == t) {
+			*p = t->next;
+			break;
+		}
+	txn_free(t);
+}
+
+/* Appends the operations of an applyOps list to the transaction's buffer, within the limit. */
+static int
+txn_buffer(struct tv_replay *r, struct txn *t, const bson_t *list)
+{
+	bson_iter_t it;
+
+	bson_iter_init(&it, list);
+	while (bson_iter_next(&it)) {
+		char key[16];
+		const char *k;
+		bson_t inner;
+
+		if (!find_document(list, bson_iter_key(&it), &inner))
+			return fail(r, "applyOps at %u.%u holds a non-document", r->t, r->i);
+		if (t->ops.len + inner.len > r->txn_limit)
+			return fail(r, "the transaction (txnNumber %lld) begun at %u.%u buffers more than "
+			    "%zu bytes before its commit (at %u.%u); raise --max-txn-bytes",
+			    (long long)t->number, t->first_t, t->first_i, r->txn_limit, r->t, r->i);
+		bson_uint32_to_string(t->nops++, &k, key, sizeof(key));
+		BSON_APPEND_DOCUMENT(&t->ops, k, &inner);
+	}
+	t->last_t = r->t;
+	t->last_i = r->i;
+	return 0;
+}
+
+static int
+txn_commit(struct tv_replay *r, struct txn *t)
+{
+	bson_iter_t it;
+	int rc = 0;
+
+	bson_iter_init(&it, &t->ops);
+	while (rc == 0 && bson_iter_next(&it)) {
+		bson_t inner;
+
+		find_document(&t->ops, bson_iter_key(&it), &inner);
+		rc = apply_op(r, &inner, 1);
+	}
+	txn_drop(r, t);
+	return rc;
+}
+
+/* The position the entry's prevOpTime names: 0.0 for a transaction's first entry. */
+static void
+prev_position(const bson_t *entry, uint32_t *t, uint32_t *i)
+{
+	bson_t prev;
+	bson_iter_t it;
+
+	*t = *i = 0;
+	if (find_document(entry, "prevOpTime", &prev) && bson_iter_init_find(&it, &prev, "ts") &&
+	    BSON_ITER_HOLDS_TIMESTAMP(&it))
+		bson_iter_timestamp(&it, t, i);
+}
+
+/*
+ * Finds the transaction an entry continues, checking the prevOpTime chain so
+ * that a stream missing the start of a transaction fails instead of applying
+ * half of it.  Returns 0 with *found (NULL for a new transaction) or 65.
+ */
+static int
+txn_continue(struct tv_replay *r, const bson_t *entry, const bson_t *lsid, int64_t number,
+    struct txn **found)
+{
+	uint32_t pt, pi;
+	struct txn *t = txn_find(r, lsid, number);
+
+	prev_position(entry, &pt, &pi);
+	*found = t;
+	if (pt == 0 && pi == 0 && t != NULL)
+		return fail(r, "the transaction (txnNumber %lld) begun at %u.%u begins again at %u.%u "
+		    "before its commit", (long long)number, t->first_t, t->first_i, r->t, r->i);
+	if ((pt != 0 || pi != 0) && t == NULL)
+		return fail(r, "the transaction entry at %u.%u continues one from %u.%u, which is not "
+		    "in the stream: its earlier operations are missing", r->t, r->i, pt, pi);
+	if (t != NULL && (pt != t->last_t || pi != t->last_i))
+		return fail(r, "the transaction entry at %u.%u follows %u.%u, but the transaction's "
+		    "previous entry is at %u.%u", r->t, r->i, pt, pi, t->last_t, t->last_i);
+	return 0;
+}
+
+/*
+ * A transaction entry: applyOps with partialTxn (more follow) or prepare
+ * (a commitTransaction follows) is buffered; applyOps without either, or a
+ * commitTransaction, applies it; abortTransaction forgets it.
+ */
+static int
+apply_txn(struct tv_replay *r, const bson_t *entry, const bson_t *o, const bson_t *lsid,
+    int64_t number)
+{
+	struct txn *t;
+	bson_t list;
+	int rc;
+
+	if ((rc = txn_continue(r, entry, lsid, number, &t)) != 0)
+		return rc;
+	if (bson_has_field(o, "abortTransaction")) {
+		if (t != NULL) {
+			r->counts.skipped += t->nops;
+			txn_drop(r, t);
+		}
+		return 0;
+	}
+	if (bson_has_field(o, "commitTransaction")) {
+		if (t == NULL)
+			return fail(r, "commitTransaction at %u.%u commits a transaction whose "
+			    "operations are not in the stream", r->t, r->i);
+		return txn_commit(r, t);
+	}
+	if (!find_document(o, "applyOps", &list))
+		return fail(r, "the transaction entry at %u.%u holds no applyOps list", r->t, r->i);
+	if (t == NULL) {
+		t = bson_malloc0(sizeof(*t));
+		bson_copy_to(lsid, &t->lsid);
+		bson_init(&t->ops);
+		t->number = number;
+		t->first_t = r->t;
+		t->first_i = r->i;
+		t->next = r->txns;
+		r->txns = t;
+	}
+	if ((rc = txn_buffer(r, t, &list)) != 0)
+		return rc;
+	if (bson_has_field(o, "partialTxn") || bson_has_field(o, "prepare"))
+		return 0;
+	return txn_commit(r, t);
+}
+
+/* Returns 1 if the entry belongs to a transaction: a command with lsid and txnNumber. */
+static int
+transaction_of(const bson_t *entry, const bson_t *o, bson_t *lsid, int64_t *number)
+{
+	bson_iter_t it;
+
+	if (!find_document(entry, "lsid", lsid) || !bson_iter_init_find(&it, entry, "txnNumber") ||
+	    !BSON_ITER_HOLDS_NUMBER(&it))
+		return 0;
+	*number = bson_iter_as_int64(&it);
+	/* Retryable writes carry an lsid too; only these commands make up transactions. */
+	return bson_has_field(o, "applyOps") || bson_has_field(o, "commitTransaction") ||
+	    bson_has_field(o, "abortTransaction");
+}
+
+int
+tv_replay_entry(struct tv_replay *r, const bson_t *entry)
+{
+	bson_iter_t it;
+	bson_t o, lsid;
+	const char *kind = find_utf8(entry, "op");
+	int64_t number;
+	uint32_t t, i;
+
+	r->error[0] = '\0';
+	if (!bson_iter_init_find(&it, entry, "ts") || !BSON_ITER_HOLDS_TIMESTAMP(&it))
+		return fail(r, "an entry has no timestamp ts: not an oplog entry");
+	bson_iter_timestamp(&it, &t, &i);
+	if (r->have_until && (t > r->until_t || (t == r->until_t && i > r->until_i)))
+		return TV_REPLAY_STOP;
+	r->t = t;
+	r->i = i;
+	if (r->counts.entries++ == 0) {
+		r->counts.first_t = t;
+		r->counts.first_i = i;
+	}
+	r->counts.last_t = t;
+	r->counts.last_i = i;
+	if (kind != NULL && strcmp(kind, "c") == 0 && find_document(entry, "o", &o) &&
+	    transaction_of(entry, &o, &lsid, &number))
+		return apply_txn(r, entry, &o, &lsid, number);
+	return apply_op(r, entry, 0);
+}

@@ -1,0 +1,441 @@
+/* tv-replay: apply an oplog BSON stream (tv-oplog's output) to a database, idempotently. */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bsonstream.h"
+#include "log.h"
+#include "mongo.h"
+#include "replay.h"
+#include "stats.h"
+
+/* Writes per ordered bulk write unless --batch-size says otherwise. */
+#define DEFAULT_BATCH	1000
+/* Bytes per bulk write: few round trips, small next to the 64 MiB budget. */
+#define BATCH_BYTES	(8 * 1024 * 1024)
+
+enum { OPT_UNTIL = 256, OPT_COLLECTIONS, OPT_RENAME, OPT_BATCH, OPT_STATS, OPT_DRY_RUN, OPT_TXN };
+
+static const struct option longopts[] = {
+	{ "uri",		required_argument,	NULL, 'u' },
+	{ "db",			required_argument,	NULL, 'd' },
+	{ "until",		required_argument,	NULL, OPT_UNTIL },
+	{ "collections",	required_argument,	NULL, OPT_COLLECTIONS },
+	{ "rename",		required_argument,	NULL, OPT_RENAME },
+	{ "batch-size",		required_argument,	NULL, OPT_BATCH },
+	{ "max-txn-bytes",	required_argument,	NULL, OPT_TXN },
+	{ "stats",		required_argument,	NULL, OPT_STATS },
+	{ "dry-run",		no_argument,		NULL, OPT_DRY_RUN },
+	{ "quiet",		no_argument,		NULL, 'q' },
+	{ "verbose",		no_argument,		NULL, 'v' },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ NULL,			0,			NULL, 0 }
+};
+
+/* The writes of consecutive entries on one collection, sent as one ordered bulk write. */
+static struct applier {
+	struct tv_mongo		 m;
+	int			 dry_run;
+	char			*coll;		/* the collection of the pending batch */
+	mongoc_collection_t	*into;
+	mongoc_bulk_operation_t	*bulk;
+	bson_t			*upsert;
+	uint32_t		 batch_max;
+	uint32_t		 nwrites;
+	size_t			 bytes;
+	uint32_t		(*pos)[2];	/* the entry position of each write in the batch */
+} a;
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: tv-replay [-qv] [-u uri] [-d db] [--until T.I|T|ISO-8601] [--collections a,b]\n"
+	    "                 [--rename from=to ...] [--batch-size n] [--max-txn-bytes n]\n"
+	    "                 [--stats file] [--dry-run] < oplog.bson\n");
+	exit(status);
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sends the pending batch; a refused write is reported at the position of its entry. */
+static void
+flush(void)
+{
+	bson_t reply;
+	bson_error_t err;
+	bson_iter_t it, error, field;
+	uint32_t at = 0;
+
+	if (a.nwrites == 0)
+		return;
+	if (!mongoc_bulk_operation_execute(a.bulk, &reply, &err)) {
+		if (bson_iter_init_find(&it, &reply, "writeErrors") && bson_iter_recurse(&it, &error) &&
+		    bson_iter_next(&error) && bson_iter_recurse(&error, &field) &&
+		    bson_iter_find(&field, "index") && bson_iter_as_int64(&field) >= 0 &&
+		    bson_iter_as_int64(&field) < a.nwrites)
+			at = (uint32_t)bson_iter_as_int64(&field);
+		tv_mongo_fatal(&err, "replaying the entry at %u.%u into %s failed", a.pos[at][0],
+		    a.pos[at][1], a.coll);
+	}
+	bson_destroy(&reply);
+	mongoc_bulk_operation_destroy(a.bulk);
+	a.bulk = NULL;
+	a.nwrites = 0;
+	a.bytes = 0;
+}
+
+/* Makes coll the collection of the next batch, sending the pending one if it was another. */
+static void
+switch_to(const char *coll)
+{
+	bson_t opts = BSON_INITIALIZER;
+
+	if (a.coll != NULL && strcmp(a.coll, coll) == 0 && a.bulk != NULL)
+		return;
+	flush();
+	if (a.coll == NULL || strcmp(a.coll, coll) != 0) {
+		bson_free(a.coll);
+		mongoc_collection_destroy(a.into);
+		a.coll = bson_strdup(coll);
+		a.into = mongoc_database_get_collection(a.m.db, coll);
+	}
+	/* Ordered: a later write to the same _id must land after an earlier one. */
+	BSON_APPEND_BOOL(&opts, "ordered", true);
+	a.bulk = mongoc_collection_create_bulk_operation_with_opts(a.into, &opts);
+	bson_destroy(&opts);
+}
+
+static void
+add_write(const struct tv_write *w)
+{
+	bson_error_t err;
+	bool ok;
+
+	switch_to(w->coll);
+	if (w->kind == TV_WRITE_REPLACE)
+		ok = mongoc_bulk_operation_replace_one_with_opts(a.bulk, w->filter, w->doc, a.upsert,
+		    &err);
+	else if (w->kind == TV_WRITE_UPDATE)
+		ok = mongoc_bulk_operation_update_one_with_opts(a.bulk, w->filter, w->doc, a.upsert,
+		    &err);
+	else
+		ok = mongoc_bulk_operation_remove_one_with_opts(a.bulk, w->filter, NULL, &err);
+	if (!ok)
+		tv_fatal(EX_DATAERR, "the entry at %u.%u cannot be replayed: %s", w->t, w->i,
+		    err.message);
+	a.pos[a.nwrites][0] = w->t;
+	a.pos[a.nwrites][1] = w->i;
+	a.bytes += w->filter->len + (w->doc ? w->doc->len : 0);
+	if (++a.nwrites == a.batch_max || a.bytes > BATCH_BYTES)
+		flush();
+}
+
+/* Runs a command on the database; codes in ok_codes (0-terminated) mean it is already done. */
+static void
+run_command(const struct tv_write *w, const bson_t *cmd, const char *what,
+    const uint32_t *ok_codes)
+{
+	bson_error_t err;
+	bson_t reply;
+
+	if (mongoc_database_write_command_with_opts(a.m.db, cmd, NULL, &reply, &err)) {
+		bson_destroy(&reply);
+		return;
+	}
+	bson_destroy(&reply);
+	for (const uint32_t *c = ok_codes; *c != 0; c++)
+		if (tv_mongo_server_code(&err) == *c) {
+			tv_debug("%s on %s at %u.%u was already done: %s", what, w->coll, w->t, w->i,
+			    err.message);
+			return;
+		}
+	tv_mongo_fatal(&err, "%s on %s (the entry at %u.%u) failed", what, w->coll, w->t, w->i);
+}
+
+/* Returns 1 if the collection has an index of that name. */
+static int
+has_index(const char *coll, const char *name)
+{
+	mongoc_collection_t *c = mongoc_database_get_collection(a.m.db, coll);
+	mongoc_cursor_t *cursor = mongoc_collection_find_indexes_with_opts(c, NULL);
+	const bson_t *index;
+	bson_error_t err;
+	bson_iter_t it;
+	int found = 0;
+
+	while (!found && mongoc_cursor_next(cursor, &index))
+		found = bson_iter_init_find(&it, index, "name") && BSON_ITER_HOLDS_UTF8(&it) &&
+		    strcmp(bson_iter_utf8(&it, NULL), name) == 0;
+	if (!found && mongoc_cursor_error(cursor, &err) &&
+	    tv_mongo_server_code(&err) != TV_MONGO_NS_NOT_FOUND)
+		tv_mongo_fatal(&err, "cannot list the indexes of %s", coll);
+	mongoc_cursor_destroy(cursor);
+	mongoc_collection_destroy(c);
+	return found;
+}
+
+/*
+ * Builds the indexes the collection lacks, by name: FerretDB 1.24 drops the
+ * connection when asked to create an index that exists.
+ */
+static void
+create_indexes(const struct tv_write *w)
+{
+	static const uint32_t done[] = { 85, 86, 0 };	/* IndexOptionsConflict, IndexKeySpecsConflict */
+	bson_t cmd = BSON_INITIALIZER, list, spec;
+	bson_iter_t it, name;
+	uint32_t n = 0;
+
+	BSON_APPEND_UTF8(&cmd, "createIndexes", w->coll);
+	BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &list);
+	bson_iter_init(&it, w->doc);
+	while (bson_iter_next(&it)) {
+		const uint8_t *data;
+		uint32_t len;
+		char key[16];
+		const char *k;
+
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&spec, data, len);
+		if (bson_iter_init_find(&name, &spec, "name") && BSON_ITER_HOLDS_UTF8(&name) &&
+		    has_index(w->coll, bson_iter_utf8(&name, NULL)))
+			continue;
+		bson_uint32_to_string(n++, &k, key, sizeof(key));
+		BSON_APPEND_DOCUMENT(&list, k, &spec);
+	}
+	bson_append_array_end(&cmd, &list);
+	if (n > 0)
+		run_command(w, &cmd, "createIndexes", done);
+	bson_destroy(&cmd);
+}
+
+/* Applies a collection-level write after every earlier data write has landed. */
+static void
+apply_command(const struct tv_write *w)
+{
+	static const uint32_t exists[] = { TV_MONGO_NS_EXISTS, 0 };
+	static const uint32_t missing[] = { TV_MONGO_NS_NOT_FOUND, 27 /* IndexNotFound */, 0 };
+	bson_t cmd = BSON_INITIALIZER;
+
+	flush();
+	switch (w->kind) {
+	case TV_WRITE_CREATE:
+		BSON_APPEND_UTF8(&cmd, "create", w->coll);
+		bson_concat(&cmd, w->doc);
+		run_command(w, &cmd, "create", exists);
+		break;
+	case TV_WRITE_DROP:
+		BSON_APPEND_UTF8(&cmd, "drop", w->coll);
+		run_command(w, &cmd, "drop", missing);
+		break;
+	case TV_WRITE_CREATE_INDEXES:
+		create_indexes(w);
+		break;
+	default:
+		BSON_APPEND_UTF8(&cmd, "dropIndexes", w->coll);
+		bson_concat(&cmd, w->doc);
+		run_command(w, &cmd, "dropIndexes", missing);
+		break;
+	}
+	bson_destroy(&cmd);
+}
+
+static int
+on_write(const struct tv_write *w, void *arg)
+{
+	if (tv_log_level() == TV_LOG_VERBOSE) {
+		char *json = w->doc ? bson_as_relaxed_extended_json(w->doc, NULL) : NULL;
+
+		tv_debug("%u.%u: kind %d on %s: %s", w->t, w->i, (int)w->kind, w->coll,
+		    json ? json : "");
+		bson_free(json);
+	}
+	if (a.dry_run)
+		return 0;
+	if (w->kind == TV_WRITE_REPLACE || w->kind == TV_WRITE_UPDATE || w->kind == TV_WRITE_DELETE)
+		add_write(w);
+	else
+		apply_command(w);
+	return 0;
+}
+
+/* Reads and applies entries until the end of the stream or the end position; returns 1 if reached. */
+static int
+replay_stream(struct tv_replay *r)
+{
+	struct tv_bson_reader *reader = tv_bson_reader_open(STDIN_FILENO, "stdin");
+	bson_t entry;
+	int got, rc = 0;
+
+	if (reader == NULL)
+		tv_fatal(EX_OSERR, "out of memory");
+	while (rc == 0) {
+		uint64_t offset = tv_bson_reader_offset(reader);
+
+		if ((got = tv_bson_reader_next(reader, &entry)) != 1)
+			break;
+		rc = tv_replay_entry(r, &entry);
+		if (rc > 0)
+			tv_fatal(rc, "stdin: entry %llu (byte offset %llu): %s",
+			    (unsigned long long)tv_bson_reader_count(reader) - 1,
+			    (unsigned long long)offset, tv_replay_error(r));
+	}
+	if (rc == 0 && got == -1)
+		tv_fatal(tv_bson_reader_status(reader), "%s", tv_bson_reader_error(reader));
+	tv_bson_reader_close(reader);
+	return rc == TV_REPLAY_STOP;
+}
+
+static void
+write_stats(const char *path, const struct tv_replay_counts *c, int reached)
+{
+	bson_t doc = BSON_INITIALIZER;
+	char pos[32];
+
+	BSON_APPEND_INT64(&doc, "entries", (int64_t)c->entries);
+	BSON_APPEND_INT64(&doc, "applied", (int64_t)c->applied);
+	BSON_APPEND_INT64(&doc, "skipped", (int64_t)c->skipped);
+	BSON_APPEND_INT64(&doc, "inserts", (int64_t)c->inserts);
+	BSON_APPEND_INT64(&doc, "updates", (int64_t)c->updates);
+	BSON_APPEND_INT64(&doc, "deletes", (int64_t)c->deletes);
+	BSON_APPEND_INT64(&doc, "commands", (int64_t)c->commands);
+	if (c->entries > 0) {
+		snprintf(pos, sizeof(pos), "%u.%u", c->first_t, c->first_i);
+		BSON_APPEND_UTF8(&doc, "first", pos);
+		snprintf(pos, sizeof(pos), "%u.%u", c->last_t, c->last_i);
+		BSON_APPEND_UTF8(&doc, "last", pos);
+	} else {
+		BSON_APPEND_NULL(&doc, "first");
+		BSON_APPEND_NULL(&doc, "last");
+	}
+	BSON_APPEND_BOOL(&doc, "reachedUntil", reached);
+	if (tv_stats_write(path, &doc) != 0)
+		exit(EX_IOERR);
+	bson_destroy(&doc);
+}
+
+/* Parses a positive count no bigger than max, or exits 64 naming the option. */
+static unsigned long long
+parse_count(const char *opt, const char *arg, unsigned long long max)
+{
+	char *end;
+	unsigned long long n = strtoull(arg, &end, 10);
+
+	if (*arg < '0' || *arg > '9' || *end != '\0' || n == 0 || n > max)
+		tv_fatal(EX_USAGE, "%s must be a number from 1 to %llu, not \"%s\"", opt, max, arg);
+	return n;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *uri = NULL, *dbname = NULL, *stats = NULL;
+	const struct tv_replay_counts *c;
+	struct tv_replay *r;
+	uint32_t until_t, until_i;
+	double start, secs;
+	size_t open_txns;
+	int ch, reached;
+
+	tv_log_init(argv[0]);
+	a.batch_max = DEFAULT_BATCH;
+	r = tv_replay_new(on_write, NULL);
+	while ((ch = getopt_long(argc, argv, "d:hqu:v", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			dbname = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'q':
+			tv_log_set_level(TV_LOG_QUIET);
+			break;
+		case 'u':
+			uri = optarg;
+			break;
+		case 'v':
+			tv_log_set_level(TV_LOG_VERBOSE);
+			break;
+		case OPT_UNTIL:
+			if (tv_replay_parse_position(optarg, &until_t, &until_i) != 0)
+				tv_fatal(EX_USAGE, "--until must be T.I, T or an ISO-8601 UTC second "
+				    "(2024-01-15T03:00:00Z), not \"%s\"", optarg);
+			tv_replay_set_until(r, until_t, until_i);
+			break;
+		case OPT_COLLECTIONS:
+			for (char *s = optarg, *name; (name = strsep(&s, ",")) != NULL;)
+				if (*name != '\0')
+					tv_replay_select(r, name);
+			break;
+		case OPT_RENAME:
+			if (tv_replay_rename(r, optarg) != 0)
+				tv_fatal(EX_USAGE, "--rename takes FROM=TO, not \"%s\"", optarg);
+			break;
+		case OPT_BATCH:
+			a.batch_max = (uint32_t)tv_mongo_batch_size(optarg);
+			break;
+		case OPT_TXN:
+			tv_replay_set_txn_limit(r, (size_t)parse_count("--max-txn-bytes", optarg,
+			    1024ULL * 1024 * 1024));
+			break;
+		case OPT_STATS:
+			stats = optarg;
+			break;
+		case OPT_DRY_RUN:
+			a.dry_run = 1;
+			break;
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (argc != 0)
+		usage(EX_USAGE);
+
+	if (!a.dry_run) {
+		tv_mongo_connect(&a.m, uri, dbname);
+		a.upsert = BCON_NEW("upsert", BCON_BOOL(true));
+		a.pos = bson_malloc0(a.batch_max * sizeof(*a.pos));
+	}
+	start = now();
+	reached = replay_stream(r);
+	flush();
+	secs = now() - start;
+	c = tv_replay_counts(r);
+	/* A commit after the end position (or in a later slice) is not part of this replay. */
+	if ((open_txns = tv_replay_open_transactions(r)) > 0)
+		tv_warn("%zu transaction(s) have no commit %s; their operations were not applied",
+		    open_txns, reached ? "at or before the end position" : "in the stream");
+	tv_info("Replayed %llu oplog entries%s in %.2f seconds (%.0f entries/s): %llu inserts, "
+	    "%llu updates, %llu deletes, %llu commands, %llu skipped",
+	    (unsigned long long)c->entries, a.dry_run ? " (dry run)" : "", secs,
+	    secs > 0 ? (double)c->entries / secs : 0.0, (unsigned long long)c->inserts,
+	    (unsigned long long)c->updates, (unsigned long long)c->deletes,
+	    (unsigned long long)c->commands, (unsigned long long)c->skipped);
+	if (stats != NULL)
+		write_stats(stats, c, reached);
+	tv_replay_free(r);
+	if (!a.dry_run) {
+		mongoc_collection_destroy(a.into);
+		bson_free(a.coll);
+		bson_free(a.pos);
+		bson_destroy(a.upsert);
+		tv_mongo_close(&a.m);
+	}
+	return 0;
+}
