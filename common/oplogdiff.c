@@ -8,7 +8,7 @@
 #include "oplogdiff.h"
 
 struct diff_out {
-	bson_t	 set, unset, slice;
+	bson_t	 set, unset, shorten;
 	char	*err;
 	size_t	 errlen;
 };
@@ -123,16 +123,9 @@ diff_array(struct diff_out *o, const char *path, const bson_t *diff)
 		if (strcmp(key, "a") == 0)
 			continue;
 		if (strcmp(key, "l") == 0) {
-			bson_t spec, none;
-
 			if (!BSON_ITER_HOLDS_NUMBER(&it) || bson_iter_as_int64(&it) < 0)
 				return bad(o, "array length \"l\" of a $v: 2 diff is not a count");
-			/* Shortening only: $slice leaves an array of that length or less alone. */
-			BSON_APPEND_DOCUMENT_BEGIN(&o->slice, path, &spec);
-			BSON_APPEND_ARRAY_BEGIN(&spec, "$each", &none);
-			bson_append_array_end(&spec, &none);
-			BSON_APPEND_INT64(&spec, "$slice", bson_iter_as_int64(&it));
-			bson_append_document_end(&o->slice, &spec);
+			BSON_APPEND_INT64(&o->shorten, path, bson_iter_as_int64(&it));
 			continue;
 		}
 		if (!indexed(key, 'u') && !indexed(key, 's'))
@@ -172,18 +165,18 @@ tv_diff_to_updates(const bson_t *diff, bson_t *truncate, bson_t *update, char *e
 
 	bson_init(&o.set);
 	bson_init(&o.unset);
-	bson_init(&o.slice);
+	bson_init(&o.shorten);
 	rc = diff_document(&o, NULL, diff);
 	bson_init(truncate);
 	bson_init(update);
-	if (rc == 0 && !bson_empty(&o.slice))
-		BSON_APPEND_DOCUMENT(truncate, "$push", &o.slice);
+	if (rc == 0)
+		bson_concat(truncate, &o.shorten);
 	if (rc == 0 && !bson_empty(&o.set))
 		BSON_APPEND_DOCUMENT(update, "$set", &o.set);
 	if (rc == 0 && !bson_empty(&o.unset))
 		BSON_APPEND_DOCUMENT(update, "$unset", &o.unset);
 	bson_destroy(&o.set);
 	bson_destroy(&o.unset);
-	bson_destroy(&o.slice);
+	bson_destroy(&o.shorten);
 	return rc;
 }

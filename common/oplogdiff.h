@@ -7,11 +7,13 @@
 
 /*
  * A diff ({i: {...}, u: {...}, d: {...}, s<field>: {...}}, arrays marked
- * {a: true, l: length, u<index>: value, s<index>: {...}}) becomes two updates
- * applied in this order: *truncate shortens arrays
- * ({$push: {path: {$each: [], $slice: n}}}), *update sets and unsets dotted
- * paths ({$set: {...}, $unset: {...}}).  Either may come back empty (no
- * fields), meaning there is nothing of that kind to do.
+ * {a: true, l: length, u<index>: value, s<index>: {...}}) becomes two steps
+ * applied in this order: *truncate lists the arrays to shorten as
+ * {path: length, ...}, *update sets and unsets dotted paths
+ * ({$set: {...}, $unset: {...}}).  Either may come back empty (no fields),
+ * meaning there is nothing of that kind to do.  No update operator shortens
+ * an array on every server (FerretDB ignores $push's $slice), hence the
+ * separate list.
  */
 
 /* Translates diff into *truncate and *update (both initialised here); returns 0 or -1 with err set. */

@@ -286,7 +286,7 @@ whole_document_set(const bson_t *o, bson_t *doc)
 	return find_document(o, "$set", doc) && bson_has_field(doc, "_id");
 }
 
-/* An update in $v: 2 form: at most a truncation then a $set/$unset. */
+/* An update in $v: 2 form: at most a truncation of arrays, then a $set/$unset. */
 static int
 apply_diff(struct tv_replay *r, const char *coll, const bson_t *filter, const bson_t *o)
 {
@@ -299,7 +299,7 @@ apply_diff(struct tv_replay *r, const char *coll, const bson_t *filter, const bs
 	if (tv_diff_to_updates(&diff, &truncate, &update, why, sizeof(why)) != 0)
 		rc = fail(r, "the update at %u.%u cannot be replayed: %s", r->t, r->i, why);
 	if (rc == 0 && !bson_empty(&truncate))
-		rc = emit(r, TV_WRITE_UPDATE, coll, filter, &truncate);
+		rc = emit(r, TV_WRITE_TRUNCATE, coll, filter, &truncate);
 	if (rc == 0 && !bson_empty(&update))
 		rc = emit(r, TV_WRITE_UPDATE, coll, filter, &update);
 	bson_destroy(&truncate);
@@ -362,7 +362,7 @@ apply_crud(struct tv_replay *r, char kind, const char *coll, const bson_t *op)
 	}
 	if (kind == 'i') {
 		r->counts.inserts++;
-		rc = emit(r, TV_WRITE_REPLACE, coll, &filter, &o);
+		rc = emit(r, TV_WRITE_INSERT, coll, &filter, &o);
 	} else {
 		r->counts.deletes++;
 		rc = emit(r, TV_WRITE_DELETE, coll, &filter, NULL);

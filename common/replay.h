@@ -8,17 +8,21 @@
 
 /*
  * Every entry becomes zero or more writes keyed by _id, each safe to apply
- * twice: inserts and replacements are upserting replaceOne, updates are
- * upserting updateOne ($v: 2 diffs become $set/$unset on dotted paths),
+ * twice: inserts are inserts that replace a document of the same _id,
+ * replacements are upserting replaceOne, updates are
+ * upserting updateOne ($v: 2 diffs become $set/$unset on dotted paths,
+ * arrays they shorten a truncation),
  * deletes are deleteOne.  applyOps is expanded, transactions are held until
  * their commit, and DDL is turned into a command or refused, never skipped.
  */
 
 /* What a write does to its collection. */
 enum tv_write_kind {
+	TV_WRITE_INSERT,	/* insert doc, or replace the document if its _id exists */
 	TV_WRITE_REPLACE,	/* replaceOne(filter, doc, upsert) */
 	TV_WRITE_UPDATE,	/* updateOne(filter, doc, upsert) */
 	TV_WRITE_DELETE,	/* deleteOne(filter) */
+	TV_WRITE_TRUNCATE,	/* shorten the document's arrays: doc is {path: length, ...} */
 	TV_WRITE_CREATE,	/* create the collection with the options in doc */
 	TV_WRITE_DROP,		/* drop the collection */
 	TV_WRITE_CREATE_INDEXES,	/* build the index specs of doc, an array, unless they exist */

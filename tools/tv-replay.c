@@ -18,6 +18,12 @@
 #define DEFAULT_BATCH	1000
 /* Bytes per bulk write: few round trips, small next to the 64 MiB budget. */
 #define BATCH_BYTES	(8 * 1024 * 1024)
+/*
+ * FerretDB 1.x keeps a cursor open for every statement of an update command
+ * until the command ends, and stalls for good near 100 of them: keep its
+ * bulk writes well below that.
+ */
+#define FERRETDB_BATCH	50
 
 enum { OPT_UNTIL = 256, OPT_COLLECTIONS, OPT_RENAME, OPT_BATCH, OPT_STATS, OPT_DRY_RUN, OPT_TXN };
 
@@ -37,18 +43,24 @@ static const struct option longopts[] = {
 	{ NULL,			0,			NULL, 0 }
 };
 
-/* The writes of consecutive entries on one collection, sent as one ordered bulk write. */
+/* One write of the pending batch, kept until the batch has landed. */
+struct pending {
+	enum tv_write_kind	 kind;
+	bson_t			*filter, *doc;
+	uint32_t		 t, i;		/* the position of its entry */
+};
+
+/* The writes of consecutive entries on one collection, sent as ordered bulk writes. */
 static struct applier {
 	struct tv_mongo		 m;
 	int			 dry_run;
 	char			*coll;		/* the collection of the pending batch */
 	mongoc_collection_t	*into;
-	mongoc_bulk_operation_t	*bulk;
-	bson_t			*upsert;
+	bson_t			*update_opts, *replace_opts, *no_validate;
 	uint32_t		 batch_max;
+	struct pending		*batch;
 	uint32_t		 nwrites;
 	size_t			 bytes;
-	uint32_t		(*pos)[2];	/* the entry position of each write in the batch */
 } a;
 
 static void __attribute__((noreturn))
@@ -70,29 +82,107 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sends the pending batch; a refused write is reported at the position of its entry. */
+/* Builds an ordered bulk write of the pending writes from index from on. */
+static mongoc_bulk_operation_t *
+bulk_from(uint32_t from)
+{
+	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(true));
+	mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(a.into,
+	    opts);
+	bson_error_t err;
+	bool ok = true;
+
+	bson_destroy(opts);
+	for (uint32_t k = from; k < a.nwrites && ok; k++) {
+		const struct pending *p = &a.batch[k];
+
+		/* The stream reader has validated every document: do not pay for it twice. */
+		if (p->kind == TV_WRITE_INSERT)
+			ok = mongoc_bulk_operation_insert_with_opts(bulk, p->doc, a.no_validate, &err);
+		else if (p->kind == TV_WRITE_REPLACE)
+			ok = mongoc_bulk_operation_replace_one_with_opts(bulk, p->filter, p->doc,
+			    a.replace_opts, &err);
+		else if (p->kind == TV_WRITE_UPDATE)
+			ok = mongoc_bulk_operation_update_one_with_opts(bulk, p->filter, p->doc,
+			    a.update_opts, &err);
+		else
+			ok = mongoc_bulk_operation_remove_one_with_opts(bulk, p->filter, NULL, &err);
+		if (!ok)
+			tv_fatal(EX_DATAERR, "the entry at %u.%u cannot be replayed: %s", p->t, p->i,
+			    err.message);
+	}
+	return bulk;
+}
+/* Returns the index of the first write error of a bulk reply and its code, or -1. */
+static long
+first_error(const bson_t *reply, int64_t *code)
+{
+	bson_iter_t it, error, field;
+	long index = -1;
+
+	*code = 0;
+	if (!bson_iter_init_find(&it, reply, "writeErrors") || !bson_iter_recurse(&it, &error) ||
+	    !bson_iter_next(&error))
+		return -1;
+	if (bson_iter_recurse(&error, &field) && bson_iter_find(&field, "index"))
+		index = (long)bson_iter_as_int64(&field);
+	if (bson_iter_recurse(&error, &field) && bson_iter_find(&field, "code"))
+		*code = bson_iter_as_int64(&field);
+	return index;
+}
+
+/* Replaces the document an insert found already there: the insert's outcome, idempotently. */
 static void
-flush(void)
+replace_existing(const struct pending *p)
 {
 	bson_t reply;
 	bson_error_t err;
-	bson_iter_t it, error, field;
-	uint32_t at = 0;
 
-	if (a.nwrites == 0)
-		return;
-	if (!mongoc_bulk_operation_execute(a.bulk, &reply, &err)) {
-		if (bson_iter_init_find(&it, &reply, "writeErrors") && bson_iter_recurse(&it, &error) &&
-		    bson_iter_next(&error) && bson_iter_recurse(&error, &field) &&
-		    bson_iter_find(&field, "index") && bson_iter_as_int64(&field) >= 0 &&
-		    bson_iter_as_int64(&field) < a.nwrites)
-			at = (uint32_t)bson_iter_as_int64(&field);
-		tv_mongo_fatal(&err, "replaying the entry at %u.%u into %s failed", a.pos[at][0],
-		    a.pos[at][1], a.coll);
-	}
+	if (!mongoc_collection_replace_one(a.into, p->filter, p->doc, a.replace_opts, &reply, &err))
+		tv_mongo_fatal(&err, "replaying the insert at %u.%u into %s failed", p->t, p->i,
+		    a.coll);
 	bson_destroy(&reply);
-	mongoc_bulk_operation_destroy(a.bulk);
-	a.bulk = NULL;
+}
+
+/*
+ * Sends the pending batch.  Inserts go as inserts, much faster than upserts
+ * on FerretDB; one whose _id exists stops the ordered bulk write, becomes a
+ * replacement, and the writes after it are sent again.
+ */
+static void
+flush(void)
+{
+	uint32_t from = 0;
+
+	while (from < a.nwrites) {
+		mongoc_bulk_operation_t *bulk = bulk_from(from);
+		bson_t reply;
+		bson_error_t err;
+		int64_t code;
+		long at;
+
+		if (mongoc_bulk_operation_execute(bulk, &reply, &err))
+			from = a.nwrites;
+		else {
+			at = first_error(&reply, &code);
+			if (at < 0 || at >= (long)(a.nwrites - from))
+				tv_mongo_fatal(&err, "replaying the entries from %u.%u to %u.%u into %s "
+				    "failed", a.batch[from].t, a.batch[from].i, a.batch[a.nwrites - 1].t,
+				    a.batch[a.nwrites - 1].i, a.coll);
+			from += (uint32_t)at;
+			if (a.batch[from].kind != TV_WRITE_INSERT || code != TV_MONGO_DUPLICATE_KEY)
+				tv_mongo_fatal(&err, "replaying the entry at %u.%u into %s failed",
+				    a.batch[from].t, a.batch[from].i, a.coll);
+			replace_existing(&a.batch[from++]);
+		}
+		bson_destroy(&reply);
+		mongoc_bulk_operation_destroy(bulk);
+	}
+	for (uint32_t k = 0; k < a.nwrites; k++) {
+		bson_destroy(a.batch[k].filter);
+		if (a.batch[k].doc != NULL)
+			bson_destroy(a.batch[k].doc);
+	}
 	a.nwrites = 0;
 	a.bytes = 0;
 }
@@ -101,46 +191,100 @@ flush(void)
 static void
 switch_to(const char *coll)
 {
-	bson_t opts = BSON_INITIALIZER;
-
-	if (a.coll != NULL && strcmp(a.coll, coll) == 0 && a.bulk != NULL)
+	if (a.coll != NULL && strcmp(a.coll, coll) == 0)
 		return;
 	flush();
-	if (a.coll == NULL || strcmp(a.coll, coll) != 0) {
-		bson_free(a.coll);
-		mongoc_collection_destroy(a.into);
-		a.coll = bson_strdup(coll);
-		a.into = mongoc_database_get_collection(a.m.db, coll);
-	}
-	/* Ordered: a later write to the same _id must land after an earlier one. */
-	BSON_APPEND_BOOL(&opts, "ordered", true);
-	a.bulk = mongoc_collection_create_bulk_operation_with_opts(a.into, &opts);
-	bson_destroy(&opts);
+	bson_free(a.coll);
+	mongoc_collection_destroy(a.into);
+	a.coll = bson_strdup(coll);
+	a.into = mongoc_database_get_collection(a.m.db, coll);
 }
 
 static void
 add_write(const struct tv_write *w)
 {
-	bson_error_t err;
-	bool ok;
+	struct pending *p;
 
 	switch_to(w->coll);
-	if (w->kind == TV_WRITE_REPLACE)
-		ok = mongoc_bulk_operation_replace_one_with_opts(a.bulk, w->filter, w->doc, a.upsert,
-		    &err);
-	else if (w->kind == TV_WRITE_UPDATE)
-		ok = mongoc_bulk_operation_update_one_with_opts(a.bulk, w->filter, w->doc, a.upsert,
-		    &err);
-	else
-		ok = mongoc_bulk_operation_remove_one_with_opts(a.bulk, w->filter, NULL, &err);
-	if (!ok)
-		tv_fatal(EX_DATAERR, "the entry at %u.%u cannot be replayed: %s", w->t, w->i,
-		    err.message);
-	a.pos[a.nwrites][0] = w->t;
-	a.pos[a.nwrites][1] = w->i;
+	p = &a.batch[a.nwrites++];
+	p->kind = w->kind;
+	p->filter = bson_copy(w->filter);
+	p->doc = w->doc ? bson_copy(w->doc) : NULL;
+	p->t = w->t;
+	p->i = w->i;
 	a.bytes += w->filter->len + (w->doc ? w->doc->len : 0);
-	if (++a.nwrites == a.batch_max || a.bytes > BATCH_BYTES)
+	if (a.nwrites == a.batch_max || a.bytes > BATCH_BYTES)
 		flush();
+}
+
+/* Appends the first n elements of the array at it to out under key, if it has more than n. */
+static void
+append_shortened(bson_t *out, const char *key, const bson_iter_t *it, int64_t n)
+{
+	bson_iter_t elem;
+	bson_t list;
+	int64_t count = 0;
+	char idx[16];
+	const char *ik;
+
+	if (!BSON_ITER_HOLDS_ARRAY(it) || !bson_iter_recurse(it, &elem))
+		return;
+	while (bson_iter_next(&elem))
+		count++;
+	if (count <= n || !bson_iter_recurse(it, &elem))
+		return;
+	BSON_APPEND_ARRAY_BEGIN(out, key, &list);
+	for (int64_t k = 0; k < n && bson_iter_next(&elem); k++) {
+		bson_uint32_to_string((uint32_t)k, &ik, idx, sizeof(idx));
+		bson_append_iter(&list, ik, -1, &elem);
+	}
+	bson_append_array_end(out, &list);
+}
+
+/*
+ * Shortens arrays as a $v: 2 diff's "l" says.  No update operator does it on
+ * every server (FerretDB ignores $push's $slice), so the document is read
+ * (apply_command has sent every earlier write) and the shortened arrays set.
+ */
+static void
+truncate_arrays(const struct tv_write *w)
+{
+	mongoc_collection_t *coll = mongoc_database_get_collection(a.m.db, w->coll);
+	bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
+	mongoc_cursor_t *cursor;
+	const bson_t *doc;
+	bson_t set = BSON_INITIALIZER, update = BSON_INITIALIZER, reply;
+	bson_iter_t path, value;
+	bson_error_t err;
+
+	cursor = mongoc_collection_find_with_opts(coll, w->filter, opts, NULL);
+	if (mongoc_cursor_next(cursor, &doc)) {
+		bson_iter_init(&path, w->doc);
+		while (bson_iter_next(&path)) {
+			bson_iter_t top;
+
+			if (bson_iter_init(&top, doc) &&
+			    bson_iter_find_descendant(&top, bson_iter_key(&path), &value))
+				append_shortened(&set, bson_iter_key(&path), &value,
+				    bson_iter_as_int64(&path));
+		}
+	}
+	if (mongoc_cursor_error(cursor, &err))
+		tv_mongo_fatal(&err, "reading the document of the entry at %u.%u from %s failed",
+		    w->t, w->i, w->coll);
+	/* A missing document has no arrays to shorten: the diff's $set creates what it needs. */
+	if (!bson_empty(&set)) {
+		BSON_APPEND_DOCUMENT(&update, "$set", &set);
+		if (!mongoc_collection_update_one(coll, w->filter, &update, NULL, &reply, &err))
+			tv_mongo_fatal(&err, "shortening arrays for the entry at %u.%u in %s failed",
+			    w->t, w->i, w->coll);
+		bson_destroy(&reply);
+	}
+	bson_destroy(&update);
+	bson_destroy(&set);
+	mongoc_cursor_destroy(cursor);
+	bson_destroy(opts);
+	mongoc_collection_destroy(coll);
 }
 
 /* Runs a command on the database; codes in ok_codes (0-terminated) mean it is already done. */
@@ -244,6 +388,9 @@ apply_command(const struct tv_write *w)
 	case TV_WRITE_CREATE_INDEXES:
 		create_indexes(w);
 		break;
+	case TV_WRITE_TRUNCATE:
+		truncate_arrays(w);
+		break;
 	default:
 		BSON_APPEND_UTF8(&cmd, "dropIndexes", w->coll);
 		bson_concat(&cmd, w->doc);
@@ -265,7 +412,8 @@ on_write(const struct tv_write *w, void *arg)
 	}
 	if (a.dry_run)
 		return 0;
-	if (w->kind == TV_WRITE_REPLACE || w->kind == TV_WRITE_UPDATE || w->kind == TV_WRITE_DELETE)
+	if (w->kind == TV_WRITE_INSERT || w->kind == TV_WRITE_REPLACE ||
+	    w->kind == TV_WRITE_UPDATE || w->kind == TV_WRITE_DELETE)
 		add_write(w);
 	else
 		apply_command(w);
@@ -325,6 +473,24 @@ write_stats(const char *path, const struct tv_replay_counts *c, int reached)
 	if (tv_stats_write(path, &doc) != 0)
 		exit(EX_IOERR);
 	bson_destroy(&doc);
+}
+
+/* Lowers the batch size on FerretDB, which cannot take big update commands. */
+static void
+fit_batch_to_server(void)
+{
+	bson_t cmd = BSON_INITIALIZER, reply;
+	bson_error_t err;
+
+	BSON_APPEND_INT32(&cmd, "buildInfo", 1);
+	if (mongoc_database_command_simple(a.m.db, &cmd, NULL, &reply, &err) &&
+	    bson_has_field(&reply, "ferretdbVersion") && a.batch_max > FERRETDB_BATCH) {
+		tv_debug("FerretDB: %u writes per bulk write instead of %u", FERRETDB_BATCH,
+		    a.batch_max);
+		a.batch_max = FERRETDB_BATCH;
+	}
+	bson_destroy(&reply);
+	bson_destroy(&cmd);
 }
 
 /* Parses a positive count no bigger than max, or exits 64 naming the option. */
@@ -409,8 +575,11 @@ main(int argc, char *argv[])
 
 	if (!a.dry_run) {
 		tv_mongo_connect(&a.m, uri, dbname);
-		a.upsert = BCON_NEW("upsert", BCON_BOOL(true));
-		a.pos = bson_malloc0(a.batch_max * sizeof(*a.pos));
+		fit_batch_to_server();
+		a.update_opts = BCON_NEW("upsert", BCON_BOOL(true));
+		a.replace_opts = BCON_NEW("upsert", BCON_BOOL(true), "validate", BCON_BOOL(false));
+		a.no_validate = BCON_NEW("validate", BCON_BOOL(false));
+		a.batch = bson_malloc0(a.batch_max * sizeof(*a.batch));
 	}
 	start = now();
 	reached = replay_stream(r);
@@ -433,8 +602,10 @@ main(int argc, char *argv[])
 	if (!a.dry_run) {
 		mongoc_collection_destroy(a.into);
 		bson_free(a.coll);
-		bson_free(a.pos);
-		bson_destroy(a.upsert);
+		bson_free(a.batch);
+		bson_destroy(a.update_opts);
+		bson_destroy(a.replace_opts);
+		bson_destroy(a.no_validate);
 		tv_mongo_close(&a.m);
 	}
 	return 0;

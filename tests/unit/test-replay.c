@@ -6,8 +6,8 @@
 #include "replay.h"
 #include "tap.h"
 
-static const char *kinds[] = { "replace", "update", "delete", "create", "drop", "createIndexes",
-    "dropIndex" };
+static const char *kinds[] = { "insert", "replace", "update", "delete", "truncate", "create",
+    "drop", "createIndexes", "dropIndex" };
 
 /* The writes seen so far, one line each: "kind coll filter doc". */
 static char seen[16384];
@@ -72,8 +72,8 @@ expect(const char *what, const char *want, const char *const *entries)
 static void
 crud(void)
 {
-	expect("insert becomes an upserting replace by _id",
-	    "replace users { \"_id\" : 1 } { \"_id\" : 1, \"name\" : \"a\" }",
+	expect("insert becomes an insert keyed by _id",
+	    "insert users { \"_id\" : 1 } { \"_id\" : 1, \"name\" : \"a\" }",
 	    (const char *[]){ "{" TS(1) ", \"op\": \"i\", \"ns\": \"tralivali.users\", "
 	    "\"o\": {\"_id\": 1, \"name\": \"a\"}}", NULL });
 	expect("$v: 1 update keeps its operators and targets o2._id",
@@ -118,7 +118,7 @@ diffs(void)
 	    "\"o\": {\"$v\": 2, \"diff\": {\"sarr\": {\"a\": true, \"u0\": \"x\", \"s2\": {\"u\": {\"k\": true}}, "
 	    "\"u5\": 5}}}}", NULL });
 	expect("$v: 2 diff: a shorter array is truncated first, then set",
-	    "update m { \"_id\" : 1 } { \"$push\" : { \"arr\" : { \"$each\" : [  ], \"$slice\" : 2 } } }\n"
+	    "truncate m { \"_id\" : 1 } { \"arr\" : 2 }\n"
 	    "update m { \"_id\" : 1 } { \"$set\" : { \"arr.1\" : \"y\" } }",
 	    (const char *[]){ "{" TS(4) ", \"op\": \"u\", \"ns\": \"db.m\", \"o2\": {\"_id\": 1}, "
 	    "\"o\": {\"$v\": 2, \"diff\": {\"sarr\": {\"a\": true, \"l\": 2, \"u1\": \"y\"}}}}", NULL });
@@ -163,7 +163,7 @@ static void
 apply_ops(void)
 {
 	expect("applyOps is expanded, nested ones too, in order",
-	    "replace a { \"_id\" : 1 } { \"_id\" : 1 }\n"
+	    "insert a { \"_id\" : 1 } { \"_id\" : 1 }\n"
 	    "delete b { \"_id\" : 2 } -\n"
 	    "update a { \"_id\" : 1 } { \"$set\" : { \"x\" : 1 } }",
 	    (const char *[]){ "{" TS(1) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", \"o\": {\"applyOps\": ["
@@ -186,9 +186,9 @@ transactions(void)
 
 	/* The plain insert of _id 2 comes first: a transaction's writes appear at its commit. */
 	expect("a transaction split over partialTxn entries applies at its last entry, in order",
-	    "replace a { \"_id\" : 2 } { \"_id\" : 2 }\n"
-	    "replace a { \"_id\" : 1 } { \"_id\" : 1 }\n"
-	    "replace a { \"_id\" : 3 } { \"_id\" : 3 }",
+	    "insert a { \"_id\" : 2 } { \"_id\" : 2 }\n"
+	    "insert a { \"_id\" : 1 } { \"_id\" : 1 }\n"
+	    "insert a { \"_id\" : 3 } { \"_id\" : 3 }",
 	    (const char *[]){
 	    "{" TS(1) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", " LSID ", \"txnNumber\": 5, " FIRST ", "
 	    "\"o\": {\"applyOps\": [{\"op\": \"i\", \"ns\": \"db.a\", \"o\": {\"_id\": 1}}], \"partialTxn\": true}}",
@@ -207,7 +207,7 @@ transactions(void)
 	rc = feed(r, "{" TS(2) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", " LSID ", \"txnNumber\": 6, "
 	    PREV(1) ", \"o\": {\"commitTransaction\": 1, \"commitTimestamp\": "
 	    "{\"$timestamp\": {\"t\": 1700000000, \"i\": 2}}}}");
-	ok(rc == 0 && strcmp(seen, "replace a { \"_id\" : 1 } { \"_id\" : 1 }") == 0 &&
+	ok(rc == 0 && strcmp(seen, "insert a { \"_id\" : 1 } { \"_id\" : 1 }") == 0 &&
 	    tv_replay_open_transactions(r) == 0, "commitTransaction applies the prepared operations");
 	tv_replay_free(r);
 
@@ -287,7 +287,7 @@ selection(void)
 	rc |= feed(r, "{" TS(3) ", \"op\": \"c\", \"ns\": \"tralivali.$cmd\", \"o\": "
 	    "{\"renameCollection\": \"tralivali.files\", \"to\": \"tralivali.files2\"}}");
 	rc |= feed(r, "{" TS(4) ", \"op\": \"d\", \"ns\": \"tralivali.users\", \"o\": {\"_id\": 2}}");
-	ok(rc == 0 && strcmp(seen, "replace tvstage_1_messages { \"_id\" : 1 } { \"_id\" : 1 }\n"
+	ok(rc == 0 && strcmp(seen, "insert tvstage_1_messages { \"_id\" : 1 } { \"_id\" : 1 }\n"
 	    "delete users { \"_id\" : 2 } -") == 0,
 	    "other collections are skipped, renamed ones written to their new name");
 	ok(c->entries == 4 && c->applied == 2 && c->skipped == 2 && c->inserts == 1 &&
