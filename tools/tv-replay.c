@@ -436,13 +436,19 @@ replay_stream(struct tv_replay *r)
 		if ((got = tv_bson_reader_next(reader, &entry)) != 1)
 			break;
 		rc = tv_replay_entry(r, &entry);
-		if (rc > 0)
-			tv_fatal(rc, "stdin: entry %llu (byte offset %llu): %s",
-			    (unsigned long long)tv_bson_reader_count(reader) - 1,
+		/* The entries before a bad one are applied: the database is at its position. */
+		if (rc > 0) {
+			flush();
+			tv_fatal(rc, "stdin: entry %llu (byte offset %llu): %s; the entries before it "
+			    "were applied", (unsigned long long)tv_bson_reader_count(reader) - 1,
 			    (unsigned long long)offset, tv_replay_error(r));
+		}
 	}
-	if (rc == 0 && got == -1)
-		tv_fatal(tv_bson_reader_status(reader), "%s", tv_bson_reader_error(reader));
+	if (rc == 0 && got == -1) {
+		flush();
+		tv_fatal(tv_bson_reader_status(reader), "%s; the entries before it were applied",
+		    tv_bson_reader_error(reader));
+	}
 	tv_bson_reader_close(reader);
 	return rc == TV_REPLAY_STOP;
 }
