@@ -5,12 +5,15 @@
 #include "store.h"
 
 /*
- * Opens container of the account a connection string names:
+ * Opens container of the account a connection string (from the setting named
+ * setting, which messages name) names:
  *   AccountName=..;AccountKey=..[;DefaultEndpointsProtocol=https][;EndpointSuffix=core.windows.net][;BlobEndpoint=..]
  *   BlobEndpoint=..;SharedAccessSignature=..
  *   UseDevelopmentStorage=true   (Azurite's well-known account on 127.0.0.1:10000)
- * Exits 64 on a malformed string (without echoing secrets) and 69 if the circuit breaker is open.
+ * The endpoint must be https, or http to a loopback host (127.0.0.0/8, ::1,
+ * localhost) unless BACKUP_ALLOW_INSECURE_HTTP=1.  Exits 64 on a malformed
+ * string (without echoing secrets) and 69 if the circuit breaker is open.
  */
-struct tv_store *tv_azure_open(const char *connection_string, const char *container);
+struct tv_store *tv_azure_open(const char *setting, const char *connection_string, const char *container);
 
 #endif

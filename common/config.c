@@ -1,10 +1,12 @@
 /* config.c: layered settings, with appsettings.json read through libbson's JSON parser. */
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 
 #include <bson/bson.h>
@@ -22,6 +24,8 @@ struct setting {
 static const struct setting settings[] = {
 	{ "MONGODB_URI", "ConnectionStrings.MongoDB", "mongodb://127.0.0.1:27017/tralivali", 1 },
 	{ "BACKUP_BLOB_STORAGE_CONNECTION_STRING", "BackupWorker.BlobStorageConnectionString", NULL, 1 },
+	{ "BACKUP_RESTORE_CONNECTION_STRING", "BackupWorker.RestoreConnectionString", NULL, 1 },
+	{ "BACKUP_PRUNE_CONNECTION_STRING", "BackupWorker.PruneConnectionString", NULL, 1 },
 	{ "BACKUP_BLOB_CONTAINER_NAME", "BackupWorker.BlobContainerName", "backups", 0 },
 	{ "BACKUP_CRON_SCHEDULE", "BackupWorker.CronSchedule", "0 3 * * *", 0 },
 	{ "BACKUP_RETENTION_DAYS", "BackupWorker.RetentionDays", "30", 0 },
@@ -71,13 +75,19 @@ read_json_file(const char *path)
 {
 	bson_error_t err;
 	bson_json_reader_t *reader = bson_json_reader_new_from_file(path, &err);
-	bson_t *doc = bson_new();
+	bson_t *doc;
+	int got;
 
 	if (reader == NULL)
 		tv_fatal(EX_USAGE, "%s: %s", path, err.message);
-	if (bson_json_reader_read(reader, doc, &err) != 1)
-		tv_fatal(EX_USAGE, "%s: not a JSON object: %s", path, err.message);
+	doc = bson_new();
+	got = bson_json_reader_read(reader, doc, &err);
 	bson_json_reader_destroy(reader);
+	if (got != 1) {
+		bson_destroy(doc);
+		/* At the end of the input (an empty file) libbson sets no error message. */
+		tv_fatal(EX_USAGE, "%s: not a JSON object: %s", path, got == 0 ? "the file is empty" : err.message);
+	}
 	return doc;
 }
 
@@ -180,50 +190,91 @@ tv_config_is_secret(const char *name)
 	return lookup(name, &i)->secret;
 }
 
-/* Replaces the value after each of the keys, up to the next terminator, with ***. */
-static void
-mask_after(char *s, const char *key, const char *terminators)
+/* Returns 1 if a key=value parameter named name (len bytes) holds a secret. */
+static int
+secret_param(const char *name, size_t len)
 {
-	size_t klen = strlen(key);
+	static const char *words[] = { "key", "password", "secret", "signature", "token" };
+	char low[64];
 
-	for (char *p = strcasestr(s, key); p != NULL; p = strcasestr(p, key)) {
-		char *value = p + klen;
-		size_t vlen = strcspn(value, terminators);
+	if (len == 0 || len >= sizeof(low))
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		low[i] = (char)tolower((unsigned char)name[i]);
+	low[len] = '\0';
+	if (strcmp(low, "sig") == 0)
+		return 1;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(low, words[i]) != NULL)
+			return 1;
+	return 0;
+}
 
-		if (vlen > 0) {
-			memmove(value + 3, value + vlen, strlen(value + vlen) + 1);
-			memcpy(value, "***", 3);
-		}
-		p = value + (vlen > 0 ? 3 : 0);
-	}
+/*
+ * Returns where the userinfo of a URI ends (its '@'), or NULL.  A password may
+ * hold a raw '@', so it is the last '@' before the query; hiding too much is
+ * safe, hiding too little is not.
+ */
+static const char *
+userinfo_end(const char *authority)
+{
+	const char *q = strchr(authority, '?'), *at = NULL;
+
+	for (const char *p = authority; *p != '\0' && (q == NULL || p < q); p++)
+		if (*p == '@')
+			at = p;
+	return at != NULL || q == NULL ? at : strrchr(q, '@');
+}
+
+/* Appends n bytes of s to the string being built at *out. */
+static void
+put(char **out, const char *s, size_t n)
+{
+	memcpy(*out, s, n);
+	*out += n;
 }
 
 char *
 tv_config_redact(const char *value)
 {
-	/* Masking never lengthens a value by more than three bytes a key. */
-	size_t len = strlen(value);
-	char *out = malloc(len * 2 + 64);
-	char *at, *scheme;
+	/* Masking lengthens a value by at most three bytes a parameter, and parameters take two. */
+	char *buf = malloc(strlen(value) * 3 + 8), *out = buf;
+	const char *p = value, *scheme = strstr(value, "://"), *at;
 
-	if (out == NULL)
+	if (buf == NULL)
 		return NULL;
-	memcpy(out, value, len + 1);
-	mask_after(out, "AccountKey=", ";");
-	mask_after(out, "SharedAccessSignature=", ";");
-	mask_after(out, "sig=", "&;");
-	/* user:password@host in a URI: keep the user, hide the password. */
-	scheme = strstr(out, "://");
-	at = scheme ? strchr(scheme + 3, '@') : NULL;
-	if (at != NULL) {
-		char *colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+	/* user:password@host: keep the user, unless the user part is ambiguous too. */
+	if (scheme != NULL && (at = userinfo_end(scheme + 3)) != NULL) {
+		const char *user = scheme + 3, *colon = memchr(user, ':', (size_t)(at - user));
 
+		if (memchr(user, '@', (size_t)(at - user)) != NULL)
+			colon = user - 1;
 		if (colon != NULL) {
-			memmove(colon + 4, at, strlen(at) + 1);
-			memcpy(colon + 1, "***", 3);
+			put(&out, value, (size_t)(colon + 1 - value));
+			put(&out, "***", 3);
+			p = at;
 		}
 	}
-	return out;
+	/* Then every key=value parameter (query, or connection string part) whose name says secret. */
+	while (*p != '\0') {
+		size_t n = strcspn(p, "?&;="), vlen;
+
+		if (p[n] != '=' || !secret_param(p, n)) {
+			n += p[n] != '\0';
+			put(&out, p, n);
+			p += n;
+			continue;
+		}
+		put(&out, p, n + 1);
+		p += n + 1;
+		/* A connection string's SAS is itself a query: it runs to the next part. */
+		vlen = strcspn(p, n == 21 && strncasecmp(p - 22, "SharedAccessSignature", 21) == 0 ? ";" : "&;#");
+		if (vlen > 0)
+			put(&out, "***", 3);
+		p += vlen;
+	}
+	*out = '\0';
+	return buf;
 }
 
 void

@@ -2,7 +2,8 @@
  * filestore.c: a local directory store.  Blob NAME of container C lives at
  * ROOT/C/NAME, so the layout matches Azure's.  Uploads go to a hidden
  * ".tv-XXXXXX.base" file beside the target, are fsynced, and become visible
- * by rename(2), so a reader sees the old blob whole or the new one whole.
+ * by link(2), which fails if the name exists: a committed blob is never
+ * replaced, and a reader sees it whole or not at all.
  */
 
 #include <sys/stat.h>
@@ -213,6 +214,15 @@ staged_path_ok(struct filestore *fs, const struct tv_receipt *r)
 	return ok ? 0 : EX_DATAERR;
 }
 
+/* A commit cut off between link and unlink left the staged file linked under the name: that is ours. */
+static int
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return lstat(a, &sa) == 0 && lstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 static int
 fs_commit(struct tv_store *store, struct tv_receipt *r)
 {
@@ -223,9 +233,14 @@ fs_commit(struct tv_store *store, struct tv_receipt *r)
 	if ((rc = staged_path_ok(fs, r)) != 0)
 		return rc;
 	target = join(fs->dir, r->name);
-	if (rename(r->staging, target) != 0)
-		rc = syserr("rename to", target);
-	else
+	if (link(r->staging, target) != 0) {
+		rc = errno == EEXIST ? (same_file(r->staging, target) ? 0 : EX_CANTCREAT) :
+		    syserr("link to", target);
+	}
+	/* Committed or refused, the staged file has served its purpose. */
+	if ((rc == 0 || rc == EX_CANTCREAT) && unlink(r->staging) != 0 && errno != ENOENT)
+		rc = syserr("remove", r->staging);
+	if (rc == 0)
 		rc = sync_dir_of(target);
 	free(target);
 	return rc;
@@ -451,6 +466,22 @@ fs_close(struct tv_store *store)
 	free(fs);
 }
 
+/* The container is the directory ROOT/C; writes create it, reads never do. */
+static int
+fs_container(struct tv_store *store)
+{
+	struct filestore *fs = (struct filestore *)store;
+	struct stat st;
+
+	if (stat(fs->dir, &st) != 0)
+		return errno == ENOENT ? EX_NOINPUT : syserr("stat", fs->dir);
+	if (!S_ISDIR(st.st_mode)) {
+		tv_error("%s: not a directory, so not a container", fs->dir);
+		return EX_IOERR;
+	}
+	return 0;
+}
+
 static const struct tv_store_ops file_ops = {
 	"file",
 	fs_upload_begin,
@@ -464,6 +495,7 @@ static const struct tv_store_ops file_ops = {
 	fs_stat,
 	fs_del,
 	fs_close,
+	fs_container,
 };
 
 struct tv_store *
@@ -480,6 +512,8 @@ tv_filestore_open(const char *root, const char *container)
 		tv_fatal(EX_OSERR, "out of memory");
 	fs->base.ops = &file_ops;
 	fs->base.container = strdup(container);
+	/* File permissions are the operating system's to enforce, at each call. */
+	strcpy(fs->base.grants, "racwdl");
 	tv_debug("file store %s", fs->dir);
 	return &fs->base;
 }

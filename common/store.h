@@ -8,8 +8,9 @@
 /*
  * Every function returning int returns 0 on success or a sysexits(3) code
  * after logging why: 64 bad name, 65 checksum or size mismatch, 66 no such
- * blob, 69 store unreachable or circuit open, 74 local I/O error, 75 retries
- * exhausted, 77 access denied.  Tools exit with that code.
+ * blob, 69 store unreachable or circuit open, 73 name already taken (nothing
+ * is ever overwritten), 74 local I/O error, 75 retries exhausted, 77 access
+ * denied.  Tools exit with that code.
  */
 
 struct tv_store;
@@ -37,8 +38,40 @@ struct tv_blob {
 /* Called once per blob of a listing, in name order; a nonzero return stops the listing with that code. */
 typedef int (*tv_list_fn)(const struct tv_blob *blob, void *arg);
 
-/* Opens the store BACKUP_BLOB_STORAGE_CONNECTION_STRING names, with container BACKUP_BLOB_CONTAINER_NAME; exits on failure. */
+/*
+ * Who opens the store.  Each role may have its own credential, so that each
+ * holds only the permissions it needs (least privilege); an unset one falls
+ * back to BACKUP_BLOB_STORAGE_CONNECTION_STRING (each also as NAME_FILE or
+ * in appsettings.json).
+ *   backup   writes new blobs (create, write; no read, no delete: writes are
+ *            create-only): BACKUP_BLOB_STORAGE_CONNECTION_STRING.
+ *   restore  reads and lists (verify, restore, the flows' listings):
+ *            BACKUP_RESTORE_CONNECTION_STRING.
+ *   prune    lists, reads and deletes (retention): BACKUP_PRUNE_CONNECTION_STRING.
+ * tv-blob-put writes as backup; tv-blob-get and tv-blob-ls default to
+ * restore; tv-prune is prune.
+ */
+enum tv_store_role {
+	TV_ROLE_BACKUP,
+	TV_ROLE_RESTORE,
+	TV_ROLE_PRUNE,
+};
+
+/* Opens the store with the backup role's credential, container BACKUP_BLOB_CONTAINER_NAME; exits on failure. */
 struct tv_store *tv_store_open(void);
+/* Opens the store with the credential of role; exits on failure. */
+struct tv_store *tv_store_open_role(enum tv_store_role role);
+/* Returns the name of a role: backup, restore or prune. */
+const char *tv_store_role_name(enum tv_store_role role);
+/* Sets *role from its name (backup, restore, prune); returns 0, or 64 after logging why. */
+int tv_store_role_parse(const char *name, enum tv_store_role *role);
+/*
+ * Returns 1 if the store's credential grants perm: 'r' read, 'l' list, 'w'
+ * write (create or write), 'd' delete.  An account key or a file store grants
+ * all; a SAS grants what its sp= says.  0 if not, or if it cannot be known
+ * (a SAS under a stored access policy).
+ */
+int tv_store_may(const struct tv_store *store, char perm);
 /* Releases a store. */
 void tv_store_close(struct tv_store *store);
 /* Returns 0 if name is a usable blob name, else logs why and returns 64. */
@@ -53,7 +86,11 @@ int tv_upload_finish(struct tv_upload *up, struct tv_receipt *r);
 /* Discards an upload that was never finished; frees up. */
 void tv_upload_cancel(struct tv_upload *up);
 
-/* Makes a finished upload visible under its name, replacing any earlier blob whole; sets r->committed. */
+/*
+ * Makes a finished upload visible under its name, whole, and sets r->committed.
+ * Writes are create-only: if a blob of that name exists, nothing is replaced
+ * and the commit fails with 73 (of two racing commits, exactly one wins).
+ */
 int tv_store_commit(struct tv_store *store, struct tv_receipt *r);
 /* Discards a finished, uncommitted upload. */
 int tv_store_abort(struct tv_store *store, const struct tv_receipt *r);
@@ -66,6 +103,8 @@ int tv_store_list(struct tv_store *store, const char *prefix, tv_list_fn fn, voi
 int tv_store_stat(struct tv_store *store, const char *name, struct tv_blob *blob);
 /* Deletes blob name; a blob that is already gone is not an error. */
 int tv_store_delete(struct tv_store *store, const char *name);
+/* Returns 0 if the store's container exists, 66 (not logged) if it does not. */
+int tv_store_container(struct tv_store *store);
 
 /* Writes r to path as JSON, atomically. */
 int tv_receipt_write(const struct tv_receipt *r, const char *path);

@@ -1,4 +1,4 @@
-/* storeimpl.h: what a store backend (filestore.c, azure.c) provides to store.c. */
+/* storeimpl.h: what a store backend (filestore.c, az*.c) provides to store.c. */
 #ifndef TV_STOREIMPL_H
 #define TV_STOREIMPL_H
 
@@ -20,12 +20,14 @@ struct tv_store_ops {
 	int	(*stat)(struct tv_store *, const char *, struct tv_blob *);
 	int	(*del)(struct tv_store *, const char *);
 	void	(*close)(struct tv_store *);
+	int	(*container)(struct tv_store *);
 };
 
 /* The part of a store every backend shares; backends embed it first in their own struct. */
 struct tv_store {
 	const struct tv_store_ops	*ops;
 	char				*container;
+	char				 grants[16];	/* permission letters (r, a, c, w, d, l), "" if unknown */
 };
 
 /* The part of an upload every backend shares; backends embed it first in their own struct. */

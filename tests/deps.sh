@@ -16,9 +16,10 @@ MONGO_TOOLS_VERSION=v0.0.0-20250715155915-887641268977
 TOXIPROXY_VERSION=v2.12.0
 
 BUILD_PACKAGES=(autoconf automake libtool make gcc pkg-config
-	libbson-dev libmongoc-dev zlib1g-dev libdeflate-dev libcurl4-openssl-dev libssl-dev libexpat1-dev)
+	libbson-dev libmongoc-dev zlib1g-dev libdeflate-dev libcurl4-openssl-dev libssl-dev libexpat1-dev
+	libmicrohttpd-dev)
 TEST_PACKAGES=(bats curl openssl pigz gzip time hyperfine shellcheck jq cron
-	golang-go npm)
+	golang-go npm chromium)
 
 log() { printf 'deps: %s\n' "$*" >&2; }
 
@@ -99,11 +100,24 @@ install_toxiproxy() {
 	rm -rf "$work"
 }
 
+# libFuzzer comes with the runtime package of the release's clang (libclang-rt-14-dev on Debian 12).
+install_fuzzer() {
+	install_debian_packages clang
+	install_debian_packages "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
+}
+
 install_azurite() {
 	command -v azurite-blob >/dev/null && return 0
 	[ -x "$TV_DEPS_DIR/node_modules/.bin/azurite-blob" ] && return 0
 	log "installing Azurite from npm"
 	npm install --prefix "$TV_DEPS_DIR" --no-audit --no-fund --silent azurite >/dev/null
+}
+
+# puppeteer-core drives Debian's chromium for the dashboard test; it downloads no browser itself.
+install_puppeteer() {
+	[ -d "$TV_DEPS_DIR/node_modules/puppeteer-core" ] && return 0
+	log "installing puppeteer-core from npm"
+	npm install --prefix "$TV_DEPS_DIR" --no-audit --no-fund --silent puppeteer-core >/dev/null
 }
 
 main() {
@@ -117,7 +131,9 @@ main() {
 	install_ferretdb
 	install_mongo_tools
 	install_azurite
+	install_puppeteer
 	install_toxiproxy
+	install_fuzzer
 	log "ready: $TV_DEPS_DIR"
 }
 

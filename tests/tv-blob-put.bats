@@ -33,11 +33,29 @@ setup() {
 	[ -z "$output" ]
 }
 
-@test "a new upload replaces an earlier blob of the same name whole" {
+@test "an upload never replaces an earlier blob of the same name: exit 73, nothing overwritten" {
 	printf old | tv-blob-put -q a
-	printf new | tv-blob-put -q a
-	run --separate-stderr tv-blob-get a
-	[ "$output" = new ]
+	run bash -c 'printf new | tv-blob-put -q a'
+	assert_status 73
+	assert_output_contains "a already exists in the store; nothing was overwritten"
+	[ "$(tv-blob-get -q a)" = old ]
+	[ -z "$(find "$STORE" -name '.tv-*')" ]
+}
+
+@test "of two commits racing for one name exactly one wins" {
+	for i in 1 2 3 4 5; do
+		tv_blob_race "race/$i"
+	done
+}
+
+@test "a commit cut off after its link succeeds when run again" {
+	printf data | tv-blob-put -q --no-commit --receipt "$BATS_TEST_TMPDIR/r" c
+	# What a crash between link(2) and unlink(2) leaves behind.
+	ln "$(jq -r .staging "$BATS_TEST_TMPDIR/r")" "$STORE/backups/c"
+	run tv-blob-put --commit --receipt "$BATS_TEST_TMPDIR/r" c </dev/null
+	assert_status 0
+	[ "$(tv-blob-get -q c)" = data ]
+	[ -z "$(find "$STORE" -name '.tv-*')" ]
 }
 
 @test "an upload whose input fails leaves the earlier blob intact and nothing staged" {
@@ -121,4 +139,11 @@ setup() {
 	run tv-blob-ls
 	assert_status 64
 	assert_output_contains "BACKUP_BLOB_STORAGE_CONNECTION_STRING"
+}
+
+@test "--help prints the usage on stdout and exits 0" {
+	run --separate-stderr tv-blob-put --help
+	assert_status 0
+	[[ $output == "usage: tv-blob-put "* ]]
+	[ -z "$stderr" ]
 }

@@ -117,3 +117,50 @@ setup() {
 	assert_status 64
 	assert_output_contains "give an absolute path"
 }
+
+@test "an --env-file or --log path a shell or cron would interpret is refused with 64, nothing installed" {
+	local pwned=$BATS_TEST_TMPDIR/pwned p
+	local payloads=(
+		"/tmp/x;touch $pwned"
+		"/tmp/x|touch $pwned"
+		"/tmp/x&touch $pwned"
+		"/tmp/\$(touch $pwned)"
+		"/tmp/\`touch $pwned\`"
+		"/tmp/x>$pwned"
+		"/tmp/x<$pwned"
+		"/tmp/x'y"
+		'/tmp/x"y'
+		'/tmp/x\y'
+		'/tmp/x%y'
+		'/tmp/x y'
+		$'/tmp/x\ttouch'
+		$'/tmp/x\n* * * * * root touch /tmp/pwned'
+	)
+	for p in "${payloads[@]}"; do
+		run tv-cron-install --env-file "$p"
+		assert_status 64
+		assert_output_contains "refusing a path with characters a shell or cron would interpret"
+		run tv-cron-install --env-file "$ENV_FILE" --log "$p"
+		assert_status 64
+		[ ! -e "$TV_CRONTAB_FILE" ]
+	done
+	[ ! -e "$pwned" ]
+}
+
+@test "the installed line, run by cron's shell, runs tv-backup with the paths as given" {
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	printf '#!/bin/sh\nprintf "%%s\\n" "$@" >"%s/args"\n' "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/bin/tv-backup"
+	chmod +x "$BATS_TEST_TMPDIR/bin/tv-backup"
+	PATH=$BATS_TEST_TMPDIR/bin:$PATH tv-cron-install --env-file "$ENV_FILE" --log "$BATS_TEST_TMPDIR/a,b:c@d=e+f.log"
+	# Field 7 onwards of the entry is the command cron hands to SHELL.
+	bash -c "$(grep tv-backup "$TV_CRONTAB_FILE" | cut -d' ' -f7-)"
+	[ "$(cat "$BATS_TEST_TMPDIR/args")" = "$(printf '%s\n' --type scheduled --env-file "$ENV_FILE")" ]
+	[ -f "$BATS_TEST_TMPDIR/a,b:c@d=e+f.log" ]
+}
+
+@test "--help prints the usage on stdout and exits 0" {
+	run --separate-stderr tv-cron-install --help
+	assert_status 0
+	[[ $output == "usage: tv-cron-install "* ]]
+	[ -z "$stderr" ]
+}

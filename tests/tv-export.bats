@@ -48,6 +48,18 @@ teardown() {
 	[[ "$stderr" == *"Exported 3000 documents from seq, BSON size: $size bytes"* ]]
 }
 
+@test "--stats writes the collection, document count and BSON size as JSON" {
+	tv-export -q -c seq --stats "$WORK/stats.json" >"$WORK/out.bson"
+	[ "$(cat "$WORK/stats.json")" = "{ \"collection\" : \"seq\", \"documents\" : 3000, \"bsonBytes\" : $(stat -c %s "$WORK/out.bson") }" ]
+}
+
+@test "--help prints the usage on stdout and exits 0" {
+	run --separate-stderr tv-export --help
+	assert_status 0
+	[[ $output == "usage: tv-export "* ]]
+	[ -z "$stderr" ]
+}
+
 @test "-q silences the export line" {
 	run --separate-stderr tv-export -q -c seq
 	assert_status 0

@@ -50,6 +50,18 @@ fingerprint() {
 	tv-export -q -c "$1" | sha256sum | cut -d ' ' -f 1
 }
 
+# Replaces blob $1 with standard input behind the flows' back, as someone holding a key that may
+# delete could: store writes are create-only, so the blob is deleted first.
+tamper() {
+	if [[ $BACKUP_BLOB_STORAGE_CONNECTION_STRING == file:* ]]; then
+		rm "${BACKUP_BLOB_STORAGE_CONNECTION_STRING#file:}/$BACKUP_BLOB_CONTAINER_NAME/$1"
+	else
+		load lib/azure
+		az_curl DELETE "/$BACKUP_BLOB_CONTAINER_NAME/$1" -o /dev/null
+	fi
+	tv-blob-put -q "$1"
+}
+
 # Backs up at the fake time $1 (ISO-8601), more arguments going to tv-backup; fails the test on failure.
 backup_at() {
 	local at=$1
@@ -128,8 +140,10 @@ regenerate() {
 	run --separate-stderr tv-list --json
 	assert_status 0
 	[ "$(jq -r '.backups | map(.createdAt) | join(" ")' <<<"$output")" = "2024-01-17T03:00:00Z 2024-01-16T03:00:00Z 2024-01-15T03:00:00Z" ]
-	jq -e '.backups[0] | keys == ["createdAt", "filePath", "id", "size", "status", "type"]
-		and .type == "scheduled" and .status == "Completed" and .filePath == "backups/2024-01-17/"' <<<"$output"
+	jq -e '.backups[0] | keys == ["collections", "createdAt", "filePath", "id", "size", "snapshot", "status", "type"]
+		and .type == "scheduled" and .status == "Completed" and .filePath == "backups/2024-01-17/"
+		and .snapshot == "per-collection" and (.collections | map(.name)) == ["invites"]' <<<"$output"
+	jq -e '.pitr == []' <<<"$output"
 }
 
 @test "tv-list --table prints one line per backup under a header" {
@@ -150,14 +164,18 @@ regenerate() {
 	[[ $(tr -s ' ' <<<"$output") == *"backups/2024-01-15 messages ok ok ok 400/400 OK"* ]]
 	run tv-verify --latest
 	assert_status 0
+	# What cron runs: nothing printed when all is well, the table when not.
+	run tv-verify -q --latest
+	assert_status 0
+	[ -z "$output" ]
 }
 
 @test "tv-verify finds a corrupted blob and fails" {
 	backup_at 2024-01-15T03:00Z --collections users,messages
 	# Replace the dump behind the manifest's back: the store's own checksum is then right,
 	# only the manifest knows it is not the backup.
-	tv-gendata -s 99 messages 5 | gzip | tv-blob-put -q backups/2024-01-15/tralivali_messages.bson.gz
-	run --separate-stderr tv-verify 2024-01-15
+	tv-gendata -s 99 messages 5 | gzip | tamper backups/2024-01-15/tralivali_messages.bson.gz
+	run --separate-stderr tv-verify -q 2024-01-15
 	assert_status 65
 	[[ $(tr -s ' ' <<<"$output") == *"users ok ok ok 60/60 OK"* ]]
 	[[ $(tr -s ' ' <<<"$output") == *"messages FAIL ok ok 5/400 FAIL"* ]]
@@ -188,9 +206,10 @@ regenerate() {
 	before=$(fingerprint users)
 	run --separate-stderr tv-recover 2024-01-15
 	assert_status 0
-	[ "$(tr -s ' ' <<<"${lines[1]}")" = "COLLECTION NOW IN BACKUP" ]
-	[ "$(tr -s ' ' <<<"${lines[2]}")" = "users 60 60" ]
-	[ "$(tr -s ' ' <<<"${lines[3]}")" = "invites 10 10" ]
+	[ "$(tr -s ' ' <<<"${lines[2]}")" = "COLLECTION NOW (EST.) AT TARGET" ]
+	[ "$(tr -s ' ' <<<"${lines[3]}")" = "users 60 60" ]
+	[ "$(tr -s ' ' <<<"${lines[4]}")" = "invites 10 10" ]
+	[[ $output == *"Writes after 2024-01-15T03:00:00Z are not restored."* ]]
 	[[ $output == *"Nothing was changed. Run again with --yes to restore."* ]]
 	[ "$(fingerprint users)" = "$before" ]
 	[ "$(tv-blob-ls safety/)" = "" ]
@@ -266,13 +285,13 @@ regenerate() {
 
 @test "restore refuses a dump whose checksum differs from the manifest, and the collection stays as it was" {
 	backup_at 2024-01-15T03:00Z --collections messages
-	tv-gendata -s 99 messages 5 | gzip | tv-blob-put -q backups/2024-01-15/tralivali_messages.bson.gz
+	tv-gendata -s 99 messages 5 | gzip | tamper backups/2024-01-15/tralivali_messages.bson.gz
 	local before
 	before=$(fingerprint messages)
 	run tv-recover 2024-01-15 --yes --no-safety-backup
 	assert_status 65
 	assert_output_contains "manifest says"
-	assert_output_contains "the collection was left as it was"
+	assert_output_contains "every collection is as it was"
 	[ "$(fingerprint messages)" = "$before" ]
 }
 
@@ -290,11 +309,194 @@ regenerate() {
 	tv-blob-get backups/2024-04-01/manifest.json | cmp "$BATS_TEST_TMPDIR/manifest.before" -
 	run tv-verify 2024-04-01
 	assert_status 0
-	# A second run that succeeds replaces the backup of the day whole.
-	run --separate-stderr env TV_NOW=2024-04-01T16:00Z tv-backup --collections users
-	assert_status 0
-	tv-blob-get backups/2024-04-01/manifest.json | jq -e '.createdAt == "2024-04-01T16:00:00Z" and (.collections | length) == 1 and .collections[0].documents == 9'
+	# Nor did it leave anything behind: it committed nothing, so no folder of its own.
+	[ "$(tv-blob-ls backups/ | cut -f 1 | cut -d / -f 2 | sort -u)" = 2024-04-01 ]
 	regenerate users 60 7
+}
+
+@test "two backups the same day are two recovery points, both listed and both restorable" {
+	backup_at 2024-08-01T03:00:00Z --collections users,invites
+	regenerate invites 17
+	run --separate-stderr env TV_NOW=2024-08-01T15:30:00Z tv-backup --collections users,invites
+	assert_status 0
+	[[ $stderr == *"Uploaded backup to: backups/2024-08-01T153000Z/tralivali_invites.bson.gz"* ]]
+	run --separate-stderr tv-list --json
+	assert_status 0
+	[ "$(jq -r '.backups | map(.filePath) | join(" ")' <<<"$output")" = "backups/2024-08-01T153000Z/ backups/2024-08-01/" ]
+	tv-recover -q 2024-08-01 --collections invites --yes --no-safety-backup
+	[ "$(count invites)" -eq 10 ]
+	tv-recover -q 2024-08-01T153000Z --collections invites --yes --no-safety-backup
+	[ "$(count invites)" -eq 17 ]
+	tv-recover -q --at 2024-08-01T12:00Z --collections invites --yes --no-safety-backup
+	[ "$(count invites)" -eq 10 ]
+	run tv-verify --all
+	assert_status 0
+	regenerate invites 10 7
+}
+
+@test "a partial backup is a recovery point of its collections only and masks no fuller one" {
+	backup_at 2024-10-01T03:00Z
+	backup_at 2024-10-01T09:00Z --collections users
+	run --separate-stderr tv-list --json
+	assert_status 0
+	[ "$(jq -c '.backups | map([.filePath, (.collections | length)])' <<<"$output")" = '[["backups/2024-10-01T090000Z/",1],["backups/2024-10-01/",5]]' ]
+	run tv-recover 2024-10-01T090000Z --collections messages --yes
+	assert_status 66
+	assert_output_contains "has no collection messages"
+	run tv-recover 2024-10-01 --collections messages
+	assert_status 0
+}
+
+@test "a run killed during its commits leaves an incomplete folder and the day's first backup intact" {
+	backup_at 2024-09-01T03:00Z --collections users,invites
+	tv-blob-ls backups/2024-09-01/ >"$BATS_TEST_TMPDIR/before"
+	# A tv-blob-put that kills its tv-backup with SIGKILL once it has committed one blob.
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	printf '#!/usr/bin/env bash\n"%s" "$@" || exit\n[[ " $* " != *" --commit "* ]] || kill -9 $PPID\n' \
+		"$(command -v tv-blob-put)" >"$BATS_TEST_TMPDIR/bin/tv-blob-put"
+	chmod +x "$BATS_TEST_TMPDIR/bin/tv-blob-put"
+	regenerate users 9
+	run env PATH="$BATS_TEST_TMPDIR/bin:$PATH" TV_NOW=2024-09-01T15:00Z tv-backup --collections users,invites
+	assert_status 137
+	tv-blob-ls backups/2024-09-01/ | diff "$BATS_TEST_TMPDIR/before" -
+	[ "$(tv-blob-ls backups/2024-09-01T150000Z/ | cut -f 1)" = backups/2024-09-01T150000Z/tralivali_users.bson.gz ]
+	run --separate-stderr tv-list --json
+	assert_status 0
+	[ "$(jq -r '.backups | map(.filePath) | join(" ")' <<<"$output")" = "backups/2024-09-01/" ]
+	run --separate-stderr tv-verify --all
+	assert_status 66
+	[[ $(tr -s ' ' <<<"$output") == *"backups/2024-09-01T150000Z - - - - - INCOMPLETE"* ]]
+	tv-recover -q 2024-09-01 --collections users --yes --no-safety-backup
+	[ "$(count users)" -eq 60 ]
+	# The next run of the day takes a folder of its own again.
+	backup_at 2024-09-01T16:00Z --collections invites
+	[ -n "$(tv-blob-ls backups/2024-09-01T160000Z/manifest.json)" ]
+}
+
+# Copies the users dump of folder $1 to folder $2 and stores there the manifest of $1 changed by jq filter $3.
+forge_backup() {
+	local from=$1 to=$2 filter=$3 f
+	for f in tralivali_users.bson.gz tralivali_users.metadata.json; do
+		tv-blob-get "$from/$f" | tv-blob-put -q "$to/$f"
+	done
+	tv-blob-get "$from/manifest.json" |
+		jq -c --arg to "$to" '.filePath = "\($to)/" | .collections[0].file = "\($to)/tralivali_users.bson.gz"
+			| .collections[0].metadataFile = "\($to)/tralivali_users.metadata.json" | '"$filter" |
+		tv-blob-put -q "$to/manifest.json"
+}
+
+@test "a tampered manifest is refused with 65 naming the field, by every reader" {
+	backup_at 2024-11-01T03:00Z --collections users
+	forge_backup backups/2024-11-01 backups/2024-11-02 '.collections[0].name = "../users"'
+	forge_backup backups/2024-11-01 backups/2024-11-03 '.collections[0].file = "backups/2024-11-01/tralivali_users.bson.gz"'
+	run --separate-stderr tv-verify 2024-11-02
+	assert_status 65
+	[[ $stderr == *'backups/2024-11-02: not a valid manifest: collections[0].name: "../users" is not a collection name'* ]]
+	run --separate-stderr tv-verify 2024-11-03
+	assert_status 65
+	[[ $stderr == *'collections[0].file: "backups/2024-11-01/tralivali_users.bson.gz" is not backups/2024-11-03/tralivali_users.bson.gz'* ]]
+	run tv-recover 2024-11-02 --yes --no-safety-backup
+	assert_status 65
+	assert_output_contains "not a valid manifest"
+	# The listing shows the good point, names the bad ones, and fails.
+	run --separate-stderr tv-list --json
+	assert_status 65
+	[ "$(jq -r '.backups | map(.filePath) | join(" ")' <<<"$output")" = "backups/2024-11-01/" ]
+	[[ $stderr == *"backups/2024-11-02/manifest.json: not a valid manifest"* ]]
+	[[ $stderr == *"backups/2024-11-03/manifest.json: not a valid manifest"* ]]
+}
+
+@test "tv-list --counts shows documents per point and collection, marking drops and jumps" {
+	backup_at 2024-12-01T03:00Z --collections users,invites
+	regenerate invites 11
+	backup_at 2024-12-02T03:00Z --collections users,invites
+	regenerate invites 2
+	backup_at 2024-12-03T03:00Z --collections invites
+	run --separate-stderr tv-list --counts --table
+	assert_status 0
+	[ "$(sed 's/ *$//' <<<"$output" | tr -s ' ')" = "CREATED FOLDER COLLECTION DOCUMENTS CHANGE
+2024-12-01T03:00:00Z backups/2024-12-01/ users 60 -
+2024-12-01T03:00:00Z backups/2024-12-01/ invites 10 -
+2024-12-02T03:00:00Z backups/2024-12-02/ users 60 0%
+2024-12-02T03:00:00Z backups/2024-12-02/ invites 11 +10%
+2024-12-03T03:00:00Z backups/2024-12-03/ invites 2 -81.8% DROP" ]
+	run --separate-stderr tv-list --counts --threshold 5 --json
+	assert_status 0
+	jq -e '.[3] == {createdAt: "2024-12-02T03:00:00Z", folder: "backups/2024-12-02/", collection: "invites",
+		documents: 11, previous: 10, changePercent: 10, flag: "JUMP"}' <<<"$output"
+	regenerate invites 10 7
+}
+
+@test "tv-backup warns about a collection the database has but the backup leaves out" {
+	tv-gendata -s 7 users 3 | tv-restore -q -d ransomed -c users --drop
+	tv-gendata -s 7 users 1 | tv-restore -q -d ransomed -c READ_ME_TO_RECOVER --drop
+	run --separate-stderr env TV_NOW=2025-01-01T03:00Z tv-backup --db ransomed
+	assert_status 0
+	[[ $stderr == *"collection READ_ME_TO_RECOVER exists in the database but is not backed up (not a TralliValli collection)"* ]]
+	[[ $stderr != *"collection users exists"* ]]
+}
+
+@test "on a replica set a backup is consistent: the oplog between its exports is stored with it" {
+	# A server of its own, with an oplog.
+	tv_start_mongo
+	tv_enable_oplog
+	regenerate users 60
+	regenerate messages 50
+	# A write lands while the backup runs: a tv-export that inserts a user as messages starts.
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	printf '#!/usr/bin/env bash\n[[ " $* " != *" -c messages "* ]] || "%s" %s >/dev/null\nexec "%s" "$@"\n' \
+		"$TV_BUILDDIR/tests/tv-mongo-cmd" "'{\"insert\": \"users\", \"documents\": [{\"_id\": \"during\"}]}'" \
+		"$(command -v tv-export)" >"$BATS_TEST_TMPDIR/bin/tv-export"
+	chmod +x "$BATS_TEST_TMPDIR/bin/tv-export"
+	run --separate-stderr env PATH="$BATS_TEST_TMPDIR/bin:$PATH" TV_NOW=2024-06-01T03:00Z tv-backup --collections users,messages
+	assert_status 0
+	tv-blob-get backups/2024-06-01/manifest.json >"$BATS_TEST_TMPDIR/m.json"
+	jq -e '(.consistentAt.start | test("^[0-9]+[.][0-9]+$")) and .consistentAt.start < .consistentAt.end
+		and .oplog.file == "backups/2024-06-01/oplog.bson.gz" and .oplog.entries == 1 and (has("snapshot") | not)
+		and (.collections[] | select(.name == "users") | .documents) == 60' "$BATS_TEST_TMPDIR/m.json"
+	[[ $(tv-blob-get backups/2024-06-01/oplog.bson.gz | gzip -dc | bsondump --quiet 2>/dev/null) == *'"_id":"during"'* ]]
+	run --separate-stderr tv-verify 2024-06-01
+	assert_status 0
+	[[ $(tr -s ' ' <<<"$output") == *"backups/2024-06-01 oplog ok ok ok 1/1 OK"* ]]
+	run --separate-stderr tv-list --table
+	assert_status 0
+	[[ ${lines[1]} == *" users,messages  consistent  backups/2024-06-01/ "* ]]
+	tv_stop_mongo
+}
+
+# Deletes blob $1 behind the tools' back, as an operator's mistake or a failing disk would.
+remove_blob() {
+	if [[ $BACKUP_BLOB_STORAGE_CONNECTION_STRING == file:* ]]; then
+		rm "${BACKUP_BLOB_STORAGE_CONNECTION_STRING#file:}/$BACKUP_BLOB_CONTAINER_NAME/$1"
+	else
+		load lib/azure
+		az_curl DELETE "/$BACKUP_BLOB_CONTAINER_NAME/$1" -o /dev/null
+	fi
+}
+
+@test "tv-list shows the oplog range tv-pitr ships; tv-verify checks the slices and finds a hole in the chain" {
+	tv_start_mongo
+	tv_enable_oplog
+	local i
+	for i in 1 2 3 4; do
+		"$TV_BUILDDIR/tests/tv-mongo-cmd" "{\"insert\": \"users\", \"documents\": [{\"_id\": \"pitr$i\"}]}" >/dev/null
+		tv-pitr -q
+	done
+	local slices
+	slices=$(tv-blob-ls oplog/ | cut -f 1 | grep '\.bson\.gz$')
+	[ "$(wc -l <<<"$slices")" -eq 3 ]
+	run --separate-stderr tv-list --json
+	assert_status 0
+	jq -e --arg from "$(sed -n 1p <<<"$slices" | sed 's|.*/||; s|-.*||')" --arg to "$(sed -n 3p <<<"$slices" | sed 's|.*-||; s|\.bson\.gz$||')" \
+		'.pitr | length == 1 and .[0].fromPosition == $from and .[0].toPosition == $to' <<<"$output"
+	run --separate-stderr tv-verify --slices
+	assert_status 0
+	[ "$(grep -c ' oplog slice .* OK$' <<<"$output")" -eq 3 ]
+	remove_blob "$(sed -n 2p <<<"$slices")"
+	run --separate-stderr tv-verify --slices
+	assert_status 65
+	[[ $stderr == *"hole in the oplog chain between $(sed -n 1p <<<"$slices") and $(sed -n 3p <<<"$slices")"* ]]
+	tv_stop_mongo
 }
 
 @test "a stage killed with SIGKILL fails the backup and commits nothing" {

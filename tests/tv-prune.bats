@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# tv-prune: retention by the date in the blob names, never the newest complete backups.
+# tv-prune: retention by recovery point (the folders' times), never the newest complete ones,
+# and the oplog slices older than the oldest point kept.
 
 bats_require_minimum_version 1.5.0
 
@@ -12,19 +13,54 @@ setup() {
 	unset TV_NOW BACKUP_RETENTION_DAYS
 }
 
-# Stores a backup folder for date $1: two dumps and, unless $2 is "none", a manifest with status $2.
+# Prints the ISO-8601 time a folder name (2024-01-15 or 2024-01-15T150000Z) stands for.
+folder_time() {
+	local f=$1
+	if [[ $f == *T* ]]; then
+		echo "${f:0:10}T${f:11:2}:${f:13:2}:${f:15:2}Z"
+	else
+		echo "${f}T00:00:00Z"
+	fi
+}
+
+# Stores a backup folder $1 (2024-01-15 or 2024-01-15T150000Z): two dumps and, unless $2 is
+# "none", a valid manifest with status $2 (default Completed); $3 adds fields (JSON) to it.
 make_backup() {
-	local day=$1 status=${2:-Completed}
+	local day=$1 status=${2:-Completed} extra=${3:-'{}'}
 	printf 'users %s' "$day" | tv-blob-put -q "backups/$day/tralivali_users.bson.gz"
 	printf 'messages %s' "$day" | tv-blob-put -q "backups/$day/tralivali_messages.bson.gz"
 	[ "$status" = none ] ||
-		printf '{"id": "%s", "status": "%s", "collections": []}\n' 0123456789abcdef01234567 "$status" |
+		jq -cn --arg f "backups/$day/" --arg t "$(folder_time "$day")" --arg s "$status" --argjson x "$extra" \
+			'{id: "0123456789abcdef01234567", createdAt: $t, type: "manual", status: $s, filePath: $f,
+			  size: 0, collections: [], snapshot: "per-collection"} + $x | with_entries(select(.value != null))' |
 		tv-blob-put -q "backups/$day/manifest.json"
+}
+
+# Stores an oplog slice (or, with $2 = break, a break record) named by positions $1 (A-B).
+make_slice() {
+	local range=$1 kind=${2:-slice} day
+	day=$(date -u -d "@${range%%.*}" +%F)
+	if [ "$kind" = break ]; then
+		printf 'break' | tv-blob-put -q "oplog/$day/$range.break.json"
+	else
+		printf 'slice %s' "$range" | tv-blob-put -q "oplog/$day/$range.bson.gz"
+	fi
+}
+
+# Prints the oplog blobs left, one a line.
+slices_left() {
+	tv-blob-ls oplog/ | cut -f 1 | cut -d / -f 3
 }
 
 # Prints the backup dates left in the store, one a line.
 dates_left() {
 	tv-blob-ls backups/ | cut -f 1 | cut -d / -f 2 | sort -u
+}
+
+@test "--help prints the usage on stdout and exits 0" {
+	run --separate-stderr tv-prune --help
+	assert_status 0
+	[[ $output == "usage: tv-prune "* ]]
 }
 
 @test "deletes the dates older than the retention and keeps the rest" {
@@ -121,4 +157,78 @@ backups/2023-01-01/tralivali_users.bson.gz" ]
 	assert_status 64
 	run tv-prune --retention-days many </dev/null
 	assert_status 64
+}
+
+@test "keep-min counts recovery points, several a day, not days" {
+	for f in 2023-01-01 2023-01-01T120000Z 2023-01-01T180000Z 2023-02-01; do make_backup "$f"; done
+	run --separate-stderr bash -c 'tv-blob-ls | tv-prune --retention-days 30 --keep-min 3 --now 2024-06-01'
+	assert_status 0
+	[[ $stderr == *"Cleaned up 1 old backup(s)"* ]]
+	[ "$(dates_left | tr '\n' ' ')" = "2023-01-01T120000Z 2023-01-01T180000Z 2023-02-01 " ]
+}
+
+@test "an incomplete folder of the same day is deleted past retention, the points beside it kept" {
+	make_backup 2023-01-01
+	make_backup 2023-01-01T120000Z none
+	tv-blob-ls | tv-prune --retention-days 30 --keep-min 1 --now 2024-06-01
+	[ "$(dates_left | tr '\n' ' ')" = "2023-01-01 " ]
+}
+
+@test "a tampered manifest (a ../ collection name) stops retention before anything is deleted" {
+	make_backup 2023-01-01
+	make_backup 2023-02-01 Completed '{"collections": [{"name": "../etc", "file": "backups/2023-02-01/tralivali_../etc.bson.gz",
+		"documents": 1, "bsonBytes": 1, "compressedBytes": 1, "sha256": "'"$(printf '%064d' 0)"'"}]}'
+	run --separate-stderr bash -c 'tv-blob-ls | tv-prune --retention-days 30 --keep-min 1 --now 2024-06-01'
+	assert_status 65
+	[[ $stderr == *'backups/2023-02-01/manifest.json: not a valid manifest: collections[0].name: "../etc" is not a collection name: not deleting anything'* ]]
+	[ "$(dates_left | tr '\n' ' ')" = "2023-01-01 2023-02-01 " ]
+}
+
+@test "oplog slices that end before the oldest kept point are deleted, the rest kept" {
+	# 1704067200 is 2024-01-01T00:00:00Z; the kept point is consistent from 1704103200.5 (10:00).
+	make_backup 2023-06-01
+	make_backup 2024-01-01T100000Z Completed '{"snapshot": null, "consistentAt": {"start": "1704103200.5", "end": "1704103260.1"},
+		"oplog": {"file": "backups/2024-01-01T100000Z/oplog.bson.gz", "sha256": "'"$(printf '%064d' 0)"'", "entries": 3}}'
+	make_slice 1704067200.1-1704070800.9
+	make_slice 1704070800.9-1704099600.1 break
+	make_slice 1704099600.1-1704103200.5
+	make_slice 1704103200.5-1704106800.2
+	run --separate-stderr bash -c 'tv-blob-ls | tv-prune -n --retention-days 30 --keep-min 1 --now 2024-06-01'
+	assert_status 0
+	[ "$output" = "backups/2023-06-01/manifest.json
+backups/2023-06-01/tralivali_messages.bson.gz
+backups/2023-06-01/tralivali_users.bson.gz
+oplog/2024-01-01/1704067200.1-1704070800.9.bson.gz
+oplog/2024-01-01/1704070800.9-1704099600.1.break.json" ]
+	[[ $stderr == *"Would clean up 1 old backup(s) (dry run)"* ]]
+	tv-blob-ls | tv-prune -q --retention-days 30 --keep-min 1 --now 2024-06-01
+	[ "$(slices_left | tr '\n' ' ')" = "1704099600.1-1704103200.5.bson.gz 1704103200.5-1704106800.2.bson.gz " ]
+}
+
+@test "with no recovery point kept, no oplog slice is deleted" {
+	make_slice 1704067200.1-1704070800.9
+	tv-blob-ls | tv-prune --retention-days 1 --keep-min 0 --now 2024-06-01
+	[ "$(slices_left)" = "1704067200.1-1704070800.9.bson.gz" ]
+}
+
+# Breaks the stored checksum of a blob of the file store, so that reading it fails (exit 65).
+corrupt_blob() {
+	printf x >>"$STORE/backups/backups/$1"
+}
+
+@test "an unreadable manifest stops retention before anything is deleted" {
+	for d in 2023-01-01 2023-02-01 2023-03-01; do make_backup "$d"; done
+	corrupt_blob 2023-03-01/manifest.json
+	run bash -c 'tv-blob-ls backups/ | tv-prune --retention-days 30 --keep-min 2 --now 2024-06-01'
+	assert_status 65
+	assert_output_contains "backups/2023-03-01/manifest.json: cannot be read (exit 65): not deleting anything"
+	[ "$(dates_left | tr '\n' ' ')" = "2023-01-01 2023-02-01 2023-03-01 " ]
+}
+
+@test "an unreadable manifest of an old backup also stops retention" {
+	for d in 2023-01-01 2023-02-01 2023-03-01; do make_backup "$d"; done
+	corrupt_blob 2023-01-01/manifest.json
+	run bash -c 'tv-blob-ls backups/ | tv-prune --retention-days 30 --keep-min 7 --now 2024-06-01'
+	assert_status 65
+	[ "$(dates_left | tr '\n' ' ')" = "2023-01-01 2023-02-01 2023-03-01 " ]
 }

@@ -13,6 +13,8 @@
 #include "io.h"
 #include "log.h"
 #include "mongo.h"
+#include "progress.h"
+#include "stats.h"
 
 /* Big enough that small documents cost few write(2) calls, small next to the 64 MiB budget. */
 #define OUT_BUFFER	(1024 * 1024)
@@ -22,7 +24,7 @@
 /* Collections tv-restore leaves behind only if it was killed: never part of a backup. */
 #define RESTORE_PREFIX	"tv_restore_"
 
-enum { OPT_QUERY = 256, OPT_METADATA, OPT_BATCH, OPT_LIST, OPT_COUNT };
+enum { OPT_QUERY = 256, OPT_METADATA, OPT_BATCH, OPT_LIST, OPT_COUNT, OPT_STATS };
 
 static const struct option longopts[] = {
 	{ "uri",	required_argument,	NULL, 'u' },
@@ -33,20 +35,22 @@ static const struct option longopts[] = {
 	{ "batch-size",	required_argument,	NULL, OPT_BATCH },
 	{ "list",	no_argument,		NULL, OPT_LIST },
 	{ "count",	no_argument,		NULL, OPT_COUNT },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ "stats",	required_argument,	NULL, OPT_STATS },
 	{ "quiet",	no_argument,		NULL, 'q' },
 	{ "verbose",	no_argument,		NULL, 'v' },
 	{ NULL,		0,			NULL, 0 }
 };
 
 static void __attribute__((noreturn))
-usage(void)
+usage(int status)
 {
-	fprintf(stderr,
+	fprintf(status ? stderr : stdout,
 	    "usage: tv-export [-qv] [-u uri] [-d db] -c collection [--query json]\n"
-	    "                 [--metadata file] [--batch-size n]\n"
+	    "                 [--metadata file] [--batch-size n] [--stats file]\n"
 	    "       tv-export [-qv] [-u uri] [-d db] -c collection --count [--query json]\n"
 	    "       tv-export [-qv] [-u uri] [-d db] --list\n");
-	exit(EX_USAGE);
+	exit(status);
 }
 
 /* Parses --query as (extended) JSON, or exits 64. */
@@ -211,18 +215,21 @@ write_metadata(struct tv_mongo *m, mongoc_collection_t *coll, const bson_t *info
 }
 
 /* Streams the matching documents to stdout exactly as the server returns them. */
-static void
+static int
 export(struct tv_mongo *m, const char *name, const bson_t *query, int32_t batch,
-    const char *metadata)
+    const char *metadata, const char *stats)
 {
 	mongoc_collection_t *coll = mongoc_database_get_collection(m->db, name);
 	bson_t *opts = BCON_NEW("batchSize", BCON_INT32(batch));
+	struct tv_progress *progress;
+	int64_t estimate;
 	mongoc_cursor_t *cursor;
 	struct tv_writer w;
 	const bson_t *doc;
 	bson_error_t err;
 	bson_t info;
 	unsigned long long n = 0;
+	int status = 0;
 
 	require_collection(m, name, &info);
 	if (metadata != NULL)
@@ -230,36 +237,51 @@ export(struct tv_mongo *m, const char *name, const bson_t *query, int32_t batch,
 	bson_destroy(&info);
 	if (tv_writer_init(&w, STDOUT_FILENO, OUT_BUFFER) == -1)
 		tv_fatal(EX_OSERR, "out of memory");
+	/* The ETA comes from the server's cheap estimate, asked only when a terminal shows it. */
+	estimate = tv_progress_wanted() ? mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL, NULL) : 0;
+	progress = tv_progress_start(name, estimate > 0 ? (unsigned long long)estimate : 0);
 	cursor = mongoc_collection_find_with_opts(coll, query, opts, NULL);
 	while (mongoc_cursor_next(cursor, &doc)) {
 		if (tv_writer_put(&w, bson_get_data(doc), doc->len) == -1)
 			tv_fatal_errno(EX_IOERR, "cannot write to stdout");
 		n++;
+		tv_progress_add(progress, 1, doc->len);
 	}
+	tv_progress_end(progress);
 	if (mongoc_cursor_error(cursor, &err))
 		tv_mongo_fatal(&err, "export of %s failed after %llu documents", name, n);
 	if (tv_writer_flush(&w) == -1)
 		tv_fatal_errno(EX_IOERR, "cannot write to stdout");
 	tv_info("Exported %llu documents from %s, BSON size: %llu bytes", n, name, w.total);
+	if (stats != NULL) {
+		bson_t *numbers = BCON_NEW("collection", BCON_UTF8(name), "documents", BCON_INT64((int64_t)n),
+		    "bsonBytes", BCON_INT64((int64_t)w.total));
+
+		status = tv_stats_write(stats, numbers);
+		bson_destroy(numbers);
+	}
 	tv_writer_free(&w);
 	mongoc_cursor_destroy(cursor);
 	mongoc_collection_destroy(coll);
 	bson_destroy(opts);
+	return status;
 }
 
 int
 main(int argc, char *argv[])
 {
 	const char *uri = NULL, *dbname = NULL, *collection = NULL, *json = NULL;
-	const char *metadata = NULL, *batch_arg = NULL;
+	const char *metadata = NULL, *batch_arg = NULL, *stats = NULL;
 	struct tv_mongo m;
 	bson_t *query;
 	int32_t batch;
-	int ch, list = 0, count = 0;
+	int ch, list = 0, count = 0, status = 0;
 
 	tv_log_init(argv[0]);
-	while ((ch = getopt_long(argc, argv, "c:d:qu:v", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:d:hqu:v", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			usage(0);
 		case 'c':
 			collection = optarg;
 			break;
@@ -290,16 +312,19 @@ main(int argc, char *argv[])
 		case OPT_COUNT:
 			count = 1;
 			break;
+		case OPT_STATS:
+			stats = optarg;
+			break;
 		default:
-			usage();
+			usage(EX_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 
-	if (argc != 0 || (list && (collection || count || json || metadata)) ||
-	    (!list && collection == NULL) || (count && metadata))
-		usage();
+	if (argc != 0 || (list && (collection || count || json || metadata || stats)) ||
+	    (!list && collection == NULL) || (count && (metadata || stats)))
+		usage(EX_USAGE);
 	batch = batch_arg ? tv_mongo_batch_size(batch_arg) : DEFAULT_BATCH;
 	query = parse_query(json);
 
@@ -309,8 +334,8 @@ main(int argc, char *argv[])
 	else if (count)
 		count_documents(&m, collection, query);
 	else
-		export(&m, collection, query, batch, metadata);
+		status = export(&m, collection, query, batch, metadata, stats);
 	bson_destroy(query);
 	tv_mongo_close(&m);
-	return 0;
+	return status;
 }

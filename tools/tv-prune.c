@@ -1,8 +1,9 @@
 /*
- * tv-prune: reads a tv-blob-ls listing and deletes the backup dates that are
- * past retention, but never the newest complete backups.
+ * tv-prune: reads a tv-blob-ls listing and deletes the recovery points and
+ * incomplete folders past retention, and the oplog slices older than the
+ * oldest point kept; never the newest complete recovery points.
  *
- *	tv-blob-ls backups/ | tv-prune --retention-days 30 --keep-min 7
+ *	tv-blob-ls | tv-prune --retention-days 30 --keep-min 7
  */
 
 #include <errno.h>
@@ -14,206 +15,155 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bson/bson.h>
-
+#include "catalog.h"
 #include "config.h"
 #include "log.h"
+#include "statedir.h"
 #include "store.h"
 
-#define PREFIX		"backups/"
-#define PREFIX_LEN	(sizeof(PREFIX) - 1)
-#define DAY_LEN		10			/* YYYY-MM-DD */
+#define ROOT		"backups"
 #define MANIFEST	"manifest.json"
-#define MANIFEST_MAX	(1024 * 1024)		/* far above any real manifest */
 
-/* One backup date seen in the listing, with every blob under it. */
-struct day {
-	char	  date[DAY_LEN + 1];
-	int	  has_manifest;
-	int	  complete;
-	char	**names;
-	size_t	  nnames;
-};
-
-struct days {
-	struct day	*v;
-	size_t		 n;
+/* What a run deletes, in order. */
+struct plan {
+	struct tv_folder	**folders;	/* oldest first */
+	size_t			  nfolders;
+	struct tv_slice		**slices;	/* oldest first, breaks after the slices */
+	size_t			  nslices;
 };
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: tv-prune [-nqv] [--retention-days N] [--keep-min K] [--now TIME]\n");
-	exit(EX_USAGE);
+	fprintf(status ? stderr : stdout,
+	    "usage: tv-prune [-nqv] [--retention-days N] [--keep-min K] [--now TIME] < listing\n");
+	exit(status);
 }
 
-/* Returns 1 if s starts with a plausible calendar date YYYY-MM-DD followed by '/'. */
+/* Returns 1 if blob name is folder f's manifest. */
 static int
-is_day(const char *s)
+is_manifest(const struct tv_folder *f, const char *name)
 {
-	int y, m, d;
-	char slash;
+	size_t len = strlen(f->name);
 
-	for (int i = 0; i < DAY_LEN; i++)
-		if ((i == 4 || i == 7) ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
-			return 0;
-	if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &slash) != 4 || slash != '/')
-		return 0;
-	return m >= 1 && m <= 12 && d >= 1 && d <= 31;
+	return strncmp(name, f->name, len) == 0 && strcmp(name + len, "/" MANIFEST) == 0;
+}
+
+/* Returns 1 if folder f is before the UTC day that starts at cut (the folder's own day counts). */
+static int
+past_retention(const struct tv_folder *f, time_t cut)
+{
+	return f->when - f->when % 86400 < cut;
 }
 
 /*
- * Parses an ISO-8601 UTC time: YYYY-MM-DD, optionally followed by
- * THH:MM or THH:MM:SS and an optional Z.  Returns -1 if it is not one.
+ * Chooses what to delete: recovery points past retention except the newest
+ * keep_min, incomplete folders past retention, and the slices and breaks that
+ * end before the oldest point kept begins (its consistentAt start, else its
+ * createdAt).  With no point kept, no slice is deleted: it is all there is.
  */
-static time_t
-parse_time(const char *s)
-{
-	struct tm tm;
-	const char *p;
-
-	memset(&tm, 0, sizeof(tm));
-	if ((p = strptime(s, "%Y-%m-%d", &tm)) == NULL)
-		return -1;
-	if (*p == 'T' || *p == ' ') {
-		if ((p = strptime(p + 1, "%H:%M", &tm)) == NULL)
-			return -1;
-		if (*p == ':' && (p = strptime(p + 1, "%S", &tm)) == NULL)
-			return -1;
-		if (*p == 'Z')
-			p++;
-	}
-	if (*p != '\0')
-		return -1;
-	return timegm(&tm);
-}
-
-/* Returns the day entry for date, adding it if this is its first blob; listings come in name order. */
-static struct day *
-day_for(struct days *days, const char *date)
-{
-	struct day *d;
-
-	if (days->n > 0 && strncmp(days->v[days->n - 1].date, date, DAY_LEN) == 0)
-		return &days->v[days->n - 1];
-	for (size_t i = 0; i < days->n; i++)
-		if (strncmp(days->v[i].date, date, DAY_LEN) == 0)
-			return &days->v[i];
-	days->v = reallocarray(days->v, days->n + 1, sizeof(*days->v));
-	if (days->v == NULL)
-		tv_fatal_errno(EX_OSERR, "out of memory");
-	d = &days->v[days->n++];
-	memset(d, 0, sizeof(*d));
-	memcpy(d->date, date, DAY_LEN);
-	return d;
-}
-
-/* Reads the listing on stdin (name, tab, size, tab, time) and groups backups/YYYY-MM-DD/ blobs by date. */
 static void
-read_listing(struct days *days)
+plan_deletions(struct tv_catalog *cat, long keep_min, time_t cut, struct plan *plan)
 {
-	char *line = NULL, *tab;
-	size_t cap = 0;
-	ssize_t len;
-	unsigned long lineno = 0;
-	struct day *d;
+	const struct tv_folder **points;
+	const struct tv_folder *oldest_kept = NULL;
+	struct tv_oppos base;
+	size_t n;
 
-	while ((len = getline(&line, &cap, stdin)) != -1) {
-		lineno++;
-		if (len > 0 && line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (len == 0)
+	if ((points = calloc(cat->nfolders + 1, sizeof(*points))) == NULL ||
+	    (plan->folders = calloc(cat->nfolders + 1, sizeof(*plan->folders))) == NULL ||
+	    (plan->slices = calloc(cat->nslices + cat->nbreaks + 1, sizeof(*plan->slices))) == NULL)
+		tv_fatal(EX_OSERR, "out of memory");
+	n = tv_catalog_points(cat, points);
+	for (size_t i = 0; i < n; i++) {
+		if (i + (size_t)keep_min >= n) {
+			tv_debug("keeping %s/: one of the newest %ld recovery points", points[i]->name, keep_min);
+		} else if (past_retention(points[i], cut))
 			continue;
-		if ((tab = strchr(line, '\t')) == NULL)
-			tv_fatal(EX_DATAERR, "stdin:%lu: not a tv-blob-ls line (name, tab, size, tab, time)", lineno);
-		*tab = '\0';
-		/* Other prefixes (safety backups, anything else) are not ours to prune. */
-		if (strncmp(line, PREFIX, PREFIX_LEN) != 0 || !is_day(line + PREFIX_LEN))
-			continue;
-		d = day_for(days, line + PREFIX_LEN);
-		d->names = reallocarray(d->names, d->nnames + 1, sizeof(*d->names));
-		if (d->names == NULL || (d->names[d->nnames] = strdup(line)) == NULL)
-			tv_fatal_errno(EX_OSERR, "out of memory");
-		if (strcmp(line + PREFIX_LEN + DAY_LEN + 1, MANIFEST) == 0)
-			d->has_manifest = 1;
-		d->nnames++;
+		if (oldest_kept == NULL)
+			oldest_kept = points[i];
 	}
-	if (ferror(stdin))
-		tv_fatal_errno(EX_IOERR, "stdin");
-	free(line);
+	/* Folders in the catalogue's order (by the time in their names): oldest first. */
+	for (size_t i = 0; i < cat->nfolders; i++) {
+		struct tv_folder *f = &cat->folders[i];
+		int keep = !past_retention(f, cut);
+
+		for (size_t j = 0; j < n && !keep; j++)
+			keep = points[j] == f && j + (size_t)keep_min >= n;
+		if (!keep)
+			plan->folders[plan->nfolders++] = f;
+	}
+	free(points);
+	if (oldest_kept == NULL)
+		return;
+	if (oldest_kept->manifest.snapshot == TV_SNAPSHOT_CONSISTENT)
+		base = oldest_kept->manifest.consistent_start;
+	else {
+		base.t = (uint32_t)oldest_kept->manifest.created;
+		base.i = 0;
+	}
+	for (size_t i = 0; i < cat->nslices; i++)
+		if (tv_oppos_cmp(&cat->slices[i].to, &base) < 0)
+			plan->slices[plan->nslices++] = &cat->slices[i];
+	for (size_t i = 0; i < cat->nbreaks; i++)
+		if (tv_oppos_cmp(&cat->breaks[i].to, &base) < 0)
+			plan->slices[plan->nslices++] = &cat->breaks[i];
 }
 
-/* Returns 1 if the manifest of date d says status Completed, 0 otherwise (logging why). */
+/* Deletes (or, dry, prints) every blob of folder f, the manifest first so that a half-deleted folder reads as incomplete. */
 static int
-manifest_completed(struct tv_store *store, const struct day *d)
-{
-	char name[PREFIX_LEN + DAY_LEN + sizeof("/" MANIFEST)], *buf;
-	FILE *tmp;
-	size_t len;
-	bson_t *doc;
-	bson_error_t err;
-	bson_iter_t it;
-	int ok = 0;
-
-	snprintf(name, sizeof(name), "%s%s/%s", PREFIX, d->date, MANIFEST);
-	if ((tmp = tmpfile()) == NULL)
-		tv_fatal_errno(EX_CANTCREAT, "temporary file");
-	if (tv_store_get(store, name, fileno(tmp)) != 0) {
-		tv_warn("%s: unreadable, backup counted as incomplete", name);
-		fclose(tmp);
-		return 0;
-	}
-	if ((buf = malloc(MANIFEST_MAX)) == NULL)
-		tv_fatal_errno(EX_OSERR, "out of memory");
-	rewind(tmp);
-	len = fread(buf, 1, MANIFEST_MAX, tmp);
-	fclose(tmp);
-	if ((doc = bson_new_from_json((const uint8_t *)buf, (ssize_t)len, &err)) == NULL)
-		tv_warn("%s: not JSON (%s), backup counted as incomplete", name, err.message);
-	else if (bson_iter_init_find(&it, doc, "status") && BSON_ITER_HOLDS_UTF8(&it) &&
-	    strcmp(bson_iter_utf8(&it, NULL), "Completed") == 0)
-		ok = 1;
-	else
-		tv_warn("%s: status is not Completed, backup counted as incomplete", name);
-	bson_destroy(doc);
-	free(buf);
-	return ok;
-}
-
-/* Deletes every blob of date d, the manifest first so that a half-deleted date reads as incomplete. */
-static int
-delete_day(struct tv_store *store, const struct day *d)
+delete_folder(struct tv_store *store, const struct tv_folder *f, int dry_run)
 {
 	int status;
 
 	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < d->nnames; i++) {
-			int is_manifest = strcmp(d->names[i] + PREFIX_LEN + DAY_LEN + 1, MANIFEST) == 0;
-
-			if (is_manifest != (pass == 0))
+		for (size_t i = 0; i < f->nblobs; i++) {
+			if (is_manifest(f, f->blobs[i]) != (pass == 0))
 				continue;
-			if ((status = tv_store_delete(store, d->names[i])) != 0)
+			if (dry_run) {
+				printf("%s\n", f->blobs[i]);
+				continue;
+			}
+			if ((status = tv_store_delete(store, f->blobs[i])) != 0)
 				return status;
-			tv_debug("deleted %s", d->names[i]);
+			tv_debug("deleted %s", f->blobs[i]);
 		}
-	tv_info("Deleted old backup: %s%s/", PREFIX, d->date);
+	if (!dry_run)
+		tv_info("Deleted old backup: %s/ (%s)", f->name,
+		    f->state == TV_FOLDER_POINT ? "recovery point" : "incomplete");
 	return 0;
 }
 
-/* Prints the blobs of date d in the order delete_day would delete them. */
-static void
-print_day(const struct day *d)
+/* Carries out the plan, stopping at the first failed deletion. */
+static int
+execute(struct tv_store *store, const struct plan *plan, int dry_run, size_t *removed)
 {
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < d->nnames; i++)
-			if ((strcmp(d->names[i] + PREFIX_LEN + DAY_LEN + 1, MANIFEST) == 0) == (pass == 0))
-				printf("%s\n", d->names[i]);
+	int status;
+
+	for (size_t i = 0; i < plan->nfolders; i++) {
+		if ((status = delete_folder(store, plan->folders[i], dry_run)) != 0)
+			return status;
+		(*removed)++;
+	}
+	for (size_t i = 0; i < plan->nslices; i++) {
+		if (dry_run)
+			printf("%s\n", plan->slices[i]->name);
+		else if ((status = tv_store_delete(store, plan->slices[i]->name)) != 0)
+			return status;
+		else
+			tv_debug("deleted %s", plan->slices[i]->name);
+	}
+	return 0;
 }
 
-static int
-by_date_desc(const void *a, const void *b)
+/* Logs every manifest that stopped retention. */
+static void
+log_unreadable(const struct tv_catalog *cat)
 {
-	return strcmp(((const struct day *)b)->date, ((const struct day *)a)->date);
+	for (size_t i = 0; i < cat->nfolders; i++)
+		if (cat->folders[i].state == TV_FOLDER_INVALID)
+			tv_error("%s: not deleting anything, since an unreadable manifest may belong to a "
+			    "recovery point that must be kept", cat->folders[i].reason);
 }
 
 int
@@ -221,6 +171,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "dry-run",		no_argument,		NULL, 'n' },
+		{ "help",		no_argument,		NULL, 'h' },
 		{ "keep-min",		required_argument,	NULL, 'k' },
 		{ "now",		required_argument,	NULL, 'N' },
 		{ "quiet",		no_argument,		NULL, 'q' },
@@ -228,28 +179,31 @@ main(int argc, char *argv[])
 		{ "verbose",		no_argument,		NULL, 'v' },
 		{ NULL,			0,			NULL, 0 }
 	};
-	struct days days = { NULL, 0 };
+	struct tv_catalog cat;
+	struct plan plan = { NULL, 0, NULL, 0 };
 	struct tv_store *store = NULL;
 	const char *retention_flag = NULL, *now_arg;
-	char cutoff[DAY_LEN + 1], *end;
+	char *end;
 	long retention, keep_min = 7;
-	size_t kept = 0, removed = 0;
+	size_t removed = 0;
 	int ch, dry_run = 0, status = 0;
 	time_t now, cut;
-	struct tm tm;
 
 	tv_log_init(argv[0]);
 	now_arg = getenv("TV_NOW");
-	while ((ch = getopt_long(argc, argv, "nqv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hnqv", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			usage(0);
+			break;
 		case 'n':
 			dry_run = 1;
 			break;
 		case 'k':
 			errno = 0;
 			keep_min = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || end == optarg || keep_min < 0)
-				tv_fatal(EX_USAGE, "--keep-min: not a whole number >= 0: %s", optarg);
+			if (errno != 0 || *end != '\0' || end == optarg || keep_min < 0 || keep_min > 100000)
+				tv_fatal(EX_USAGE, "--keep-min: not a whole number from 0 to 100000: %s", optarg);
 			break;
 		case 'N':
 			now_arg = optarg;
@@ -264,62 +218,55 @@ main(int argc, char *argv[])
 			tv_log_set_level(TV_LOG_VERBOSE);
 			break;
 		default:
-			usage();
+			usage(EX_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc != 0)
-		usage();
+		usage(EX_USAGE);
+	/* Deleting while a backup or restore runs could remove what it is about to use. */
+	if (!dry_run && (status = tv_state_lock("tv-prune")) != 0)
+		return status;
 
 	retention = tv_config_get_long("BACKUP_RETENTION_DAYS", retention_flag, 0, 100000);
 	now = time(NULL);
-	if (now_arg != NULL && *now_arg != '\0' && (now = parse_time(now_arg)) == -1)
+	if (now_arg != NULL && *now_arg != '\0' && (now = tv_iso_time(now_arg)) == -1)
 		tv_fatal(EX_USAGE, "not an ISO-8601 UTC time (YYYY-MM-DD[THH:MM[:SS]][Z]): %s", now_arg);
-	/* A date is past retention when it is before the day retention days ago. */
+	/* A folder is past retention when its day is before the day retention days ago. */
 	cut = now - (time_t)retention * 86400;
-	gmtime_r(&cut, &tm);
-	strftime(cutoff, sizeof(cutoff), "%Y-%m-%d", &tm);
+	cut -= cut % 86400;
 
-	read_listing(&days);
-	if (days.n > 0) {
-		qsort(days.v, days.n, sizeof(*days.v), by_date_desc);
-		store = tv_store_open();
+	tv_catalog_init(&cat, ROOT);
+	if ((status = tv_catalog_read_listing(&cat, stdin, "stdin")) != 0) {
+		tv_catalog_free(&cat);
+		return status;
 	}
-
-	for (size_t i = 0; i < days.n && status == 0; i++) {
-		struct day *d = &days.v[i];
-
-		/* Only dates that may be deleted or kept in their place need their manifest read. */
-		if (d->has_manifest && kept < (size_t)keep_min)
-			d->complete = manifest_completed(store, d);
-		if (d->complete && kept < (size_t)keep_min) {
-			kept++;
-			tv_debug("keeping %s%s/: one of the newest %ld complete backups", PREFIX, d->date, keep_min);
-			continue;
+	if (cat.nfolders > 0 || cat.nslices > 0 || cat.nbreaks > 0)
+		store = tv_store_open_role(TV_ROLE_PRUNE);
+	/* Retention fails closed: nothing is deleted unless every manifest was read or is truly absent. */
+	if (cat.nfolders > 0 && (status = tv_catalog_load_manifests(&cat, store)) != 0)
+		log_unreadable(&cat);
+	if (status == 0) {
+		tv_catalog_chain(&cat);
+		plan_deletions(&cat, keep_min, cut, &plan);
+		status = execute(store, &plan, dry_run, &removed);
+		if (dry_run) {
+			tv_info("Would clean up %zu old backup(s) (dry run)", removed);
+			if (plan.nslices > 0)
+				tv_info("Would clean up %zu old oplog slice(s) and break record(s) (dry run)", plan.nslices);
+		} else if (status == 0) {
+			tv_info("Cleaned up %zu old backup(s)", removed);
+			if (plan.nslices > 0)
+				tv_info("Cleaned up %zu old oplog slice(s) and break record(s)", plan.nslices);
 		}
-		if (strcmp(d->date, cutoff) >= 0)
-			continue;
-		if (dry_run)
-			print_day(d);
-		else if ((status = delete_day(store, d)) != 0)
-			break;
-		removed++;
 	}
-
-	if (dry_run)
-		tv_info("Would clean up %zu old backup(s) (dry run)", removed);
-	else
-		tv_info("Cleaned up %zu old backup(s)", removed);
-	if (fflush(stdout) != 0)
-		tv_fatal_errno(EX_IOERR, "stdout");
+	if (fflush(stdout) != 0 && status == 0)
+		status = EX_IOERR;
 	if (store != NULL)
 		tv_store_close(store);
-	for (size_t i = 0; i < days.n; i++) {
-		for (size_t j = 0; j < days.v[i].nnames; j++)
-			free(days.v[i].names[j]);
-		free(days.v[i].names);
-	}
-	free(days.v);
+	free(plan.folders);
+	free(plan.slices);
+	tv_catalog_free(&cat);
 	return status;
 }

@@ -106,6 +106,18 @@ tv_start_mongo() {
 	export MONGODB_URI TV_MONGO_PORT TV_MONGO_PID TV_MONGO_DIR TV_MONGO_SERVER
 }
 
+# Creates the capped local.oplog.rs (size $1 bytes, default 16 MiB) that FerretDB, started with
+# --repl-set-name, needs to record inserts, updates and deletes in it.  A mongod started here is
+# standalone: it keeps no oplog, and this returns 1.
+tv_enable_oplog() {
+	if [ "$TV_MONGO_SERVER" != ferretdb ]; then
+		echo "tv_enable_oplog: the oplog needs FerretDB here (mongod runs standalone)" >&2
+		return 1
+	fi
+	"$TV_BUILDDIR/tests/tv-mongo-cmd" -d local \
+		"{\"create\": \"oplog.rs\", \"capped\": true, \"size\": ${1:-16777216}}" >/dev/null
+}
+
 # Stops the server tv_start_mongo started and removes its data.
 tv_stop_mongo() {
 	tv_stop_pid "${TV_MONGO_PID:-}"

@@ -108,6 +108,20 @@ test_redact(void)
 	check_redact("https://a.blob.core.windows.net/c?sv=2022&sig=abc&se=x", "https://a.blob.core.windows.net/c?sv=2022&sig=***&se=x");
 	check_redact("mongodb://admin:s3cret@db1:27017/tralivali", "mongodb://admin:***@db1:27017/tralivali");
 	check_redact("mongodb://db1:27017/tralivali", "mongodb://db1:27017/tralivali");
+	/* Query secrets, whatever their case, with ? & and ; separators. */
+	check_redact("mongodb://db1/tralivali?tls=true&tlsCertificateKeyFilePassword=hunter2&w=1",
+	    "mongodb://db1/tralivali?tls=true&tlsCertificateKeyFilePassword=***&w=1");
+	check_redact("mongodb://db1/t?password=a&PASSWORD=b;sig=c&clientSecret=d&apiKey=e&x=f",
+	    "mongodb://db1/t?password=***&PASSWORD=***;sig=***&clientSecret=***&apiKey=***&x=f");
+	check_redact("mongodb://u:p@db1/t?authSource=admin&password=", "mongodb://u:***@db1/t?authSource=admin&password=");
+	/* A raw '@' in the password: the userinfo ends at the last '@', and all of it is hidden. */
+	check_redact("mongodb://admin:p@ss@w0rd@db1:27017/tralivali", "mongodb://***@db1:27017/tralivali");
+	check_redact("mongodb://admin:p@ss@db1,db2/tralivali?replicaSet=rs0",
+	    "mongodb://***@db1,db2/tralivali?replicaSet=rs0");
+	check_redact("mongodb://admin:pa/ss@db1/tralivali", "mongodb://admin:***@db1/tralivali");
+	check_redact("mongodb://admin:p?ss@db1/tralivali", "mongodb://admin:***@db1/tralivali");
+	check_redact("https://h/c?appName=me@example&sig=x", "https://h/c?appName=me@example&sig=***");
+	check_redact("", "");
 }
 
 int

@@ -1,0 +1,342 @@
+/* crypt.c: tv-crypt's chunked AES-256-GCM over OpenSSL's EVP interface. */
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "crypt.h"
+#include "io.h"
+#include "log.h"
+
+#define KEY_VAR		"BACKUP_ENCRYPTION_KEY_FILE"
+#define MAGIC		"TVCRYPT"
+#define MAGIC_LEN	7
+#define FORMAT_VERSION		'1'
+/* Additional data of a chunk: the header, the chunk counter, the final flag. */
+#define AAD_LEN		(TV_CRYPT_HEADER_LEN + 8 + 1)
+
+/* One file's parameters, as its header states them. */
+struct header {
+	unsigned char	raw[TV_CRYPT_HEADER_LEN];
+	uint32_t	chunk;
+	const unsigned char *key_id;
+	const unsigned char *nonce;
+};
+
+static void
+put_be(unsigned char *p, uint64_t v, int len)
+{
+	for (int i = len - 1; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static uint32_t
+get_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void
+tv_crypt_key_set(struct tv_crypt_key *k, const unsigned char raw[TV_CRYPT_KEY_LEN])
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int len;
+
+	memcpy(k->key, raw, TV_CRYPT_KEY_LEN);
+	EVP_Digest(raw, TV_CRYPT_KEY_LEN, digest, &len, EVP_sha256(), NULL);
+	memcpy(k->id, digest, TV_CRYPT_KEY_ID_LEN);
+}
+
+void
+tv_crypt_key_wipe(struct tv_crypt_key *k)
+{
+	OPENSSL_cleanse(k, sizeof(*k));
+}
+
+void
+tv_crypt_key_id_hex(const unsigned char id[TV_CRYPT_KEY_ID_LEN], char out[2 * TV_CRYPT_KEY_ID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < TV_CRYPT_KEY_ID_LEN; i++) {
+		out[2 * i] = hex[id[i] >> 4];
+		out[2 * i + 1] = hex[id[i] & 15];
+	}
+	out[2 * TV_CRYPT_KEY_ID_LEN] = '\0';
+}
+
+int
+tv_crypt_key_load(struct tv_crypt_key *k)
+{
+	/* One byte more than a key, to tell a long file from a key. */
+	unsigned char raw[TV_CRYPT_KEY_LEN + 1];
+	const char *path = getenv(KEY_VAR);
+	struct stat st;
+	ssize_t n;
+	int fd, err, status = 0;
+
+	if (path == NULL || *path == '\0') {
+		tv_error("%s is not set: it must name a file of %d random bytes", KEY_VAR, TV_CRYPT_KEY_LEN);
+		return EX_USAGE;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		err = errno;
+		tv_error("%s: cannot read %s: %s", KEY_VAR, path, strerror(err));
+		return err == EACCES || err == EPERM ? EX_NOPERM : EX_USAGE;
+	}
+	/* A pipe (a secret manager's <(...)) is fine; a regular file should be its owner's alone. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXG | S_IRWXO)))
+		tv_warn("%s: %s is open to other users: chmod 600 it", KEY_VAR, path);
+	if ((n = tv_read_full(fd, raw, sizeof(raw))) == -1) {
+		err = errno;
+		tv_error("%s: cannot read %s: %s", KEY_VAR, path, strerror(err));
+		status = err == EACCES || err == EPERM ? EX_NOPERM : EX_USAGE;
+	} else if (n != TV_CRYPT_KEY_LEN) {
+		tv_error("%s: %s holds %s%zd bytes, but a key is exactly %d random bytes "
+		    "(head -c %d /dev/urandom > key)", KEY_VAR, path, n > TV_CRYPT_KEY_LEN ? "more than " : "",
+		    n > TV_CRYPT_KEY_LEN ? (ssize_t)TV_CRYPT_KEY_LEN : n, TV_CRYPT_KEY_LEN, TV_CRYPT_KEY_LEN);
+		status = EX_USAGE;
+	} else
+		tv_crypt_key_set(k, raw);
+	close(fd);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return status;
+}
+
+/* Fills the additional data and nonce that bind chunk i (and whether it is the last) to its file. */
+static void
+chunk_binding(const struct header *h, uint64_t i, int final, unsigned char aad[AAD_LEN],
+    unsigned char nonce[TV_CRYPT_NONCE_LEN])
+{
+	unsigned char ctr[8];
+
+	memcpy(aad, h->raw, TV_CRYPT_HEADER_LEN);
+	put_be(aad + TV_CRYPT_HEADER_LEN, i, 8);
+	aad[AAD_LEN - 1] = (unsigned char)final;
+	put_be(ctr, i, 8);
+	memcpy(nonce, h->nonce, TV_CRYPT_NONCE_LEN);
+	for (int j = 0; j < 8; j++)
+		nonce[TV_CRYPT_NONCE_LEN - 8 + j] ^= ctr[j];
+}
+
+/* Encrypts buf[0..len) in place and appends its tag; returns 0 or -1. */
+static int
+seal(EVP_CIPHER_CTX *ctx, const struct header *h, uint64_t i, int final, unsigned char *buf, size_t len)
+{
+	unsigned char aad[AAD_LEN], nonce[TV_CRYPT_NONCE_LEN];
+	int n, m;
+
+	chunk_binding(h, i, final, aad, nonce);
+	if (EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) != 1 ||
+	    EVP_EncryptUpdate(ctx, NULL, &n, aad, AAD_LEN) != 1 ||
+	    EVP_EncryptUpdate(ctx, buf, &n, buf, (int)len) != 1 ||
+	    EVP_EncryptFinal_ex(ctx, buf + n, &m) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TV_CRYPT_TAG_LEN, buf + len) != 1)
+		return -1;
+	return 0;
+}
+
+/* Decrypts a chunk and its tag (len bytes in all) in place; returns 1 if it is authentic, else 0. */
+static int
+open_chunk(EVP_CIPHER_CTX *ctx, const struct header *h, uint64_t i, int final, unsigned char *buf, size_t len)
+{
+	unsigned char aad[AAD_LEN], nonce[TV_CRYPT_NONCE_LEN];
+	size_t clen = len - TV_CRYPT_TAG_LEN;
+	int n, m;
+
+	chunk_binding(h, i, final, aad, nonce);
+	return EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, nonce) == 1 &&
+	    EVP_DecryptUpdate(ctx, NULL, &n, aad, AAD_LEN) == 1 &&
+	    EVP_DecryptUpdate(ctx, buf, &n, buf, (int)clen) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TV_CRYPT_TAG_LEN, buf + clen) == 1 &&
+	    EVP_DecryptFinal_ex(ctx, buf + n, &m) == 1;
+}
+
+/* Sets up ctx for the key in one direction; returns 0 or 70 after logging. */
+static int
+cipher_init(EVP_CIPHER_CTX **ctx, const struct tv_crypt_key *k, int encrypt)
+{
+	if ((*ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_CipherInit_ex(*ctx, EVP_aes_256_gcm(), NULL, k->key, NULL, encrypt) != 1) {
+		tv_error("OpenSSL cannot set up AES-256-GCM");
+		return EX_SOFTWARE;
+	}
+	return 0;
+}
+
+int
+tv_crypt_encrypt(const struct tv_crypt_key *k, int in, int out, struct tv_crypt_counts *c)
+{
+	struct header h = { .chunk = TV_CRYPT_CHUNK };
+	EVP_CIPHER_CTX *ctx = NULL;
+	unsigned char *buf = NULL;
+	ssize_t n;
+	int final, status;
+
+	memset(c, 0, sizeof(*c));
+	memcpy(h.raw, MAGIC, MAGIC_LEN);
+	h.raw[MAGIC_LEN] = FORMAT_VERSION;
+	put_be(h.raw + 8, h.chunk, 4);
+	memcpy(h.raw + 12, k->id, TV_CRYPT_KEY_ID_LEN);
+	h.nonce = h.raw + 12 + TV_CRYPT_KEY_ID_LEN;
+	if (RAND_bytes(h.raw + 12 + TV_CRYPT_KEY_ID_LEN, TV_CRYPT_NONCE_LEN) != 1) {
+		tv_error("OpenSSL cannot make a random nonce");
+		return EX_SOFTWARE;
+	}
+	if ((status = cipher_init(&ctx, k, 1)) != 0)
+		goto out;
+	status = EX_IOERR;
+	if ((buf = malloc(TV_CRYPT_CHUNK + TV_CRYPT_TAG_LEN)) == NULL) {
+		tv_error("out of memory");
+		goto out;
+	}
+	if (tv_write_all(out, h.raw, TV_CRYPT_HEADER_LEN) == -1)
+		goto write_error;
+	c->bytes_out = TV_CRYPT_HEADER_LEN;
+	do {
+		if ((n = tv_read_full(in, buf, TV_CRYPT_CHUNK)) == -1) {
+			tv_error("read: %s", strerror(errno));
+			goto out;
+		}
+		/* A whole chunk is never the last: whole-chunk input ends with an empty chunk. */
+		final = n < TV_CRYPT_CHUNK;
+		if (seal(ctx, &h, c->chunks, final, buf, (size_t)n) == -1) {
+			tv_error("OpenSSL cannot encrypt chunk %" PRIu64, c->chunks);
+			status = EX_SOFTWARE;
+			goto out;
+		}
+		if (tv_write_all(out, buf, (size_t)n + TV_CRYPT_TAG_LEN) == -1)
+			goto write_error;
+		c->bytes_in += (uint64_t)n;
+		c->bytes_out += (uint64_t)n + TV_CRYPT_TAG_LEN;
+		c->chunks++;
+	} while (!final);
+	status = 0;
+	goto out;
+write_error:
+	tv_error("write: %s", strerror(errno));
+out:
+	free(buf);
+	EVP_CIPHER_CTX_free(ctx);
+	return status;
+}
+
+/* Reads and checks the header; returns 0, or 65/77/74 after logging why. */
+static int
+read_header(const struct tv_crypt_key *k, int in, const char *name, struct header *h)
+{
+	char want[2 * TV_CRYPT_KEY_ID_LEN + 1], have[2 * TV_CRYPT_KEY_ID_LEN + 1];
+	ssize_t n;
+
+	if ((n = tv_read_full(in, h->raw, TV_CRYPT_HEADER_LEN)) == -1) {
+		tv_error("%s: read: %s", name, strerror(errno));
+		return EX_IOERR;
+	}
+	if (n == 0) {
+		tv_error("%s: empty input: not a tv-crypt file", name);
+		return EX_DATAERR;
+	}
+	if (memcmp(h->raw, MAGIC, (size_t)n < MAGIC_LEN ? (size_t)n : MAGIC_LEN) != 0) {
+		tv_error("%s: not a tv-crypt file (it does not start with \"%s\")", name, MAGIC);
+		return EX_DATAERR;
+	}
+	if (n < TV_CRYPT_HEADER_LEN) {
+		tv_error("%s: truncated: the input ends inside the %d-byte header, at byte offset %zd",
+		    name, TV_CRYPT_HEADER_LEN, n);
+		return EX_DATAERR;
+	}
+	if (h->raw[MAGIC_LEN] != FORMAT_VERSION) {
+		tv_error("%s: unsupported tv-crypt format version 0x%02x (this tv-crypt reads version %c)",
+		    name, h->raw[MAGIC_LEN], FORMAT_VERSION);
+		return EX_DATAERR;
+	}
+	h->chunk = get_be32(h->raw + 8);
+	if (h->chunk < TV_CRYPT_CHUNK_MIN || h->chunk > TV_CRYPT_CHUNK_MAX) {
+		tv_error("%s: bad header: chunk size %" PRIu32 " is outside %d..%d",
+		    name, h->chunk, TV_CRYPT_CHUNK_MIN, TV_CRYPT_CHUNK_MAX);
+		return EX_DATAERR;
+	}
+	h->key_id = h->raw + 12;
+	h->nonce = h->raw + 12 + TV_CRYPT_KEY_ID_LEN;
+	if (memcmp(h->key_id, k->id, TV_CRYPT_KEY_ID_LEN) != 0) {
+		tv_crypt_key_id_hex(h->key_id, want);
+		tv_crypt_key_id_hex(k->id, have);
+		tv_error("%s: wrong key: the file was encrypted with key id %s, %s has %s",
+		    name, want, KEY_VAR, have);
+		return EX_NOPERM;
+	}
+	return 0;
+}
+
+int
+tv_crypt_decrypt(const struct tv_crypt_key *k, int in, const char *name, int out, struct tv_crypt_counts *c)
+{
+	struct header h;
+	EVP_CIPHER_CTX *ctx = NULL;
+	unsigned char *buf = NULL;
+	size_t frame;
+	uint64_t offset = TV_CRYPT_HEADER_LEN;
+	ssize_t n;
+	int final, status;
+
+	memset(c, 0, sizeof(*c));
+	if ((status = read_header(k, in, name, &h)) != 0)
+		return status;
+	c->bytes_in = TV_CRYPT_HEADER_LEN;
+	frame = (size_t)h.chunk + TV_CRYPT_TAG_LEN;
+	if ((status = cipher_init(&ctx, k, 0)) != 0)
+		goto out;
+	status = EX_IOERR;
+	if ((buf = malloc(frame)) == NULL) {
+		tv_error("out of memory");
+		goto out;
+	}
+	do {
+		if ((n = tv_read_full(in, buf, frame)) == -1) {
+			tv_error("%s: read: %s", name, strerror(errno));
+			goto out;
+		}
+		final = (size_t)n < frame;
+		status = EX_DATAERR;
+		if (n == 0) {
+			tv_error("%s: truncated: the input ends after chunk %" PRIu64 " (byte offset %" PRIu64
+			    ") without its final chunk", name, c->chunks, offset);
+			goto out;
+		}
+		if (n < TV_CRYPT_TAG_LEN) {
+			tv_error("%s: truncated: chunk %" PRIu64 " at byte offset %" PRIu64
+			    " is %zd bytes, shorter than its tag", name, c->chunks + 1, offset, n);
+			goto out;
+		}
+		/* Nothing of a chunk is written before its tag checks. */
+		if (!open_chunk(ctx, &h, c->chunks, final, buf, (size_t)n)) {
+			tv_error("%s: chunk %" PRIu64 " at byte offset %" PRIu64 " fails authentication: "
+			    "the file is corrupt, truncated, reordered or tampered with", name, c->chunks + 1, offset);
+			goto out;
+		}
+		status = EX_IOERR;
+		if (tv_write_all(out, buf, (size_t)n - TV_CRYPT_TAG_LEN) == -1) {
+			tv_error("write: %s", strerror(errno));
+			goto out;
+		}
+		offset += (uint64_t)n;
+		c->bytes_in += (uint64_t)n;
+		c->bytes_out += (uint64_t)n - TV_CRYPT_TAG_LEN;
+		c->chunks++;
+	} while (!final);
+	status = 0;
+out:
+	free(buf);
+	EVP_CIPHER_CTX_free(ctx);
+	return status;
+}

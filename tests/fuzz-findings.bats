@@ -1,0 +1,24 @@
+#!/usr/bin/env bats
+# What the fuzzers in fuzz/ found, each replayed through the real tool that reads that input.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	load lib/common
+	T=$BATS_TEST_TMPDIR
+	unset BACKUP_BLOB_STORAGE_CONNECTION_STRING BACKUP_BLOB_STORAGE_CONNECTION_STRING_FILE
+}
+
+@test "an empty appsettings.json is named as empty, not described with uninitialised memory" {
+	: >"$T/appsettings.json"
+	TV_APPSETTINGS="$T/appsettings.json" run --separate-stderr tv-blob-ls backups/
+	assert_status 64
+	[[ $stderr == *"$T/appsettings.json: not a JSON object: the file is empty" ]]
+}
+
+@test "an empty metadata file is named as empty too (the same libbson call in tv-restore)" {
+	: >"$T/users.metadata.json"
+	run --separate-stderr tv-restore -c users --metadata "$T/users.metadata.json" </dev/null
+	assert_status 65
+	[[ $stderr == *"$T/users.metadata.json: not a metadata JSON object: the file is empty" ]]
+}

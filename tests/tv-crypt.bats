@@ -1,0 +1,289 @@
+#!/usr/bin/env bats
+# tv-crypt: byte-exact round trips, and every way a stored file can be cut, altered or mixed up.
+
+bats_require_minimum_version 1.5.0
+
+# Chunk size and per-chunk overhead of the format (common/crypt.h).
+CHUNK=1048576
+FRAME=$((CHUNK + 16))
+HEADER=32
+
+setup_file() {
+	load lib/common
+	export F="$BATS_FILE_TMPDIR"
+	head -c 32 /dev/urandom >"$F/key"
+	head -c 32 /dev/urandom >"$F/other.key"
+	chmod 600 "$F/key" "$F/other.key"
+	# Three whole chunks and a half one: frames 0, 1, 2 are full, frame 3 is the final one.
+	head -c $((3 * CHUNK + CHUNK / 2)) /dev/urandom >"$F/multi"
+	BACKUP_ENCRYPTION_KEY_FILE="$F/key" tv-crypt <"$F/multi" >"$F/multi.enc"
+	BACKUP_ENCRYPTION_KEY_FILE="$F/key" tv-crypt <"$F/multi" >"$F/multi2.enc"
+}
+
+setup() {
+	load lib/common
+	T=$BATS_TEST_TMPDIR
+	export BACKUP_ENCRYPTION_KEY_FILE="$F/key"
+}
+
+# Copies len bytes of file $1 from offset $2 to stdout.
+part() {
+	dd if="$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" bs=1M status=none
+}
+
+# Prints the offset of frame $1 (0-based) in a file.
+frame_at() { echo $((HEADER + $1 * FRAME)); }
+
+# Flips the low bit of the byte at offset $2 of file $1, in place.
+flip_bit() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	# shellcheck disable=SC2059
+	printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# Prints the key id of key file $1: the first 8 bytes of its SHA-256, in hex.
+key_id() { sha256sum "$1" | cut -c1-16; }
+
+# Asserts that decrypting file $1 fails with 65 and writes nothing but the chunks before frame $2.
+assert_rejected() {
+	local st=0
+	tv-crypt -d <"$1" >"$T/out" 2>"$T/err" || st=$?
+	if [ "$st" -ne 65 ]; then
+		printf 'expected exit status 65, got %s\n%s\n' "$st" "$(cat "$T/err")" >&2
+		return 1
+	fi
+	head -c $(($2 * CHUNK)) "$F/multi" | cmp "$T/out" -
+}
+
+@test "--help prints usage on stdout and exits 0; a bad option exits 64" {
+	run --separate-stderr tv-crypt --help
+	assert_status 0
+	[[ $output == usage:* ]]
+	run --separate-stderr tv-crypt --no-such-option
+	assert_status 64
+	[[ $stderr == *usage:* ]]
+}
+
+@test "inputs around the chunk size round trip byte-exact" {
+	for n in 0 1 $((CHUNK - 1)) $CHUNK $((CHUNK + 1)); do
+		head -c "$n" /dev/urandom >"$T/p"
+		tv-crypt <"$T/p" >"$T/c"
+		tv-crypt -d <"$T/c" >"$T/q"
+		cmp "$T/p" "$T/q"
+		# Header, one tag per chunk, and an empty final chunk when the input fills whole chunks.
+		[ "$(stat -c %s "$T/c")" -eq $((HEADER + n + 16 * (n / CHUNK + 1))) ]
+	done
+}
+
+@test "50 MB round trip byte-exact" {
+	head -c 50000000 /dev/urandom >"$T/p"
+	tv-crypt <"$T/p" | tv-crypt -d >"$T/q"
+	cmp "$T/p" "$T/q"
+}
+
+@test "the header starts with TVCRYPT1 and carries the key id, never the key" {
+	[ "$(head -c 8 "$F/multi.enc")" = TVCRYPT1 ]
+	[ "$(part "$F/multi.enc" 12 8 | od -An -tx1 | tr -d ' \n')" = "$(key_id "$F/key")" ]
+	! grep -q -F "$(od -An -tx1 "$F/key" | tr -d ' \n')" <(od -An -tx1 -v "$F/multi.enc" | tr -d ' \n')
+}
+
+@test "the same input encrypts differently every time" {
+	! cmp -s "$F/multi.enc" "$F/multi2.enc"
+}
+
+@test "--stats reports bytes in and out and the key id" {
+	tv-crypt --stats "$T/enc.json" <"$F/multi" >"$T/c"
+	tv-crypt -d --stats "$T/dec.json" <"$T/c" >/dev/null
+	[ "$(jq -r '[.bytesIn, .bytesOut, .chunks, .keyId] | @tsv' "$T/enc.json")" = \
+		"$(printf '%s\t%s\t4\t%s' "$((3 * CHUNK + CHUNK / 2))" "$(stat -c %s "$T/c")" "$(key_id "$F/key")")" ]
+	[ "$(jq -r '[.bytesIn, .bytesOut] | @tsv' "$T/dec.json")" = \
+		"$(printf '%s\t%s' "$(stat -c %s "$T/c")" "$((3 * CHUNK + CHUNK / 2))")" ]
+}
+
+@test "a file cut at any point is rejected with 65" {
+	local size
+	size=$(stat -c %s "$F/multi.enc")
+	for at in 0 1 7 31 32 33 47 48 $((FRAME + 31)) $((FRAME + 32)) $((FRAME + 33)) \
+		"$(frame_at 3)" $((size - 17)) $((size - 16)) $((size - 1)); do
+		head -c "$at" "$F/multi.enc" >"$T/cut"
+		run tv-crypt -d <"$T/cut"
+		assert_status 65
+	done
+}
+
+@test "a file cut between two chunks says its final chunk is missing" {
+	head -c "$(frame_at 2)" "$F/multi.enc" >"$T/cut"
+	run --separate-stderr tv-crypt -d <"$T/cut"
+	assert_status 65
+	[[ $stderr == *"truncated: the input ends after chunk 2"*"without its final chunk"* ]]
+}
+
+@test "a flipped bit in the header's nonce or chunk size is rejected with 65" {
+	for at in 8 11 20 31; do
+		cp "$F/multi.enc" "$T/bad"
+		flip_bit "$T/bad" "$at"
+		run tv-crypt -d <"$T/bad"
+		assert_status 65
+	done
+}
+
+@test "a flipped bit in a chunk's ciphertext or tag is rejected, after only the chunks before it" {
+	cp "$F/multi.enc" "$T/bad"
+	flip_bit "$T/bad" $(($(frame_at 1) + 1000))
+	assert_rejected "$T/bad" 1
+	cp "$F/multi.enc" "$T/bad"
+	flip_bit "$T/bad" $(($(frame_at 2) + FRAME - 1))
+	assert_rejected "$T/bad" 2
+}
+
+@test "nothing is written when the first chunk fails" {
+	head -c 1000 /dev/urandom | tv-crypt >"$T/small.enc"
+	flip_bit "$T/small.enc" 40
+	run --separate-stderr tv-crypt -d <"$T/small.enc"
+	assert_status 65
+	[[ $stderr == *"chunk 1 at byte offset 32 fails authentication"* ]]
+	tv-crypt -d <"$T/small.enc" >"$T/out" 2>/dev/null || true
+	cmp "$T/out" /dev/null
+}
+
+@test "swapped chunks are rejected" {
+	{ part "$F/multi.enc" 0 "$(frame_at 1)"
+	  part "$F/multi.enc" "$(frame_at 2)" $FRAME
+	  part "$F/multi.enc" "$(frame_at 1)" $FRAME
+	  part "$F/multi.enc" "$(frame_at 3)" $FRAME; } >"$T/bad"
+	[ "$(stat -c %s "$T/bad")" -eq "$(stat -c %s "$F/multi.enc")" ]
+	assert_rejected "$T/bad" 1
+}
+
+@test "a dropped chunk is rejected" {
+	{ part "$F/multi.enc" 0 "$(frame_at 1)"
+	  part "$F/multi.enc" "$(frame_at 2)" $((2 * FRAME)); } >"$T/bad"
+	assert_rejected "$T/bad" 1
+}
+
+@test "a repeated chunk is rejected" {
+	{ part "$F/multi.enc" 0 "$(frame_at 2)"
+	  part "$F/multi.enc" "$(frame_at 1)" $((3 * FRAME)); } >"$T/bad"
+	assert_rejected "$T/bad" 2
+}
+
+@test "data after the final chunk is rejected" {
+	{ cat "$F/multi.enc"; printf x; } >"$T/bad"
+	assert_rejected "$T/bad" 3
+}
+
+@test "two files spliced together are rejected, even with the same key and plaintext" {
+	{ part "$F/multi.enc" 0 "$(frame_at 2)"
+	  part "$F/multi2.enc" "$(frame_at 2)" $((2 * FRAME)); } >"$T/bad"
+	assert_rejected "$T/bad" 2
+	# The other file's header with this file's chunks.
+	{ part "$F/multi2.enc" 0 $HEADER
+	  part "$F/multi.enc" $HEADER $((4 * FRAME)); } >"$T/bad"
+	assert_rejected "$T/bad" 0
+}
+
+@test "another key is refused with 77, naming both key ids" {
+	BACKUP_ENCRYPTION_KEY_FILE="$F/other.key" run --separate-stderr tv-crypt -d <"$F/multi.enc"
+	assert_status 77
+	[[ $stderr == *"wrong key: the file was encrypted with key id $(key_id "$F/key"), BACKUP_ENCRYPTION_KEY_FILE has $(key_id "$F/other.key")"* ]]
+	[ -z "$output" ]
+}
+
+@test "input that is not a tv-crypt file is rejected with 65" {
+	run --separate-stderr tv-crypt -d <"$F/multi"
+	assert_status 65
+	[[ $stderr == *"not a tv-crypt file"* ]]
+	printf 'TVCRYPT9%024d' 0 >"$T/v9"
+	run --separate-stderr tv-crypt -d <"$T/v9"
+	assert_status 65
+	[[ $stderr == *"unsupported tv-crypt format version"* ]]
+}
+
+@test "no key file set, a missing one or one that is not 32 bytes exits 64 and writes nothing" {
+	unset BACKUP_ENCRYPTION_KEY_FILE
+	run --separate-stderr tv-crypt </dev/null
+	assert_status 64
+	[[ $stderr == *"BACKUP_ENCRYPTION_KEY_FILE is not set"* ]]
+	BACKUP_ENCRYPTION_KEY_FILE="$T/none" run --separate-stderr tv-crypt </dev/null
+	assert_status 64
+	[[ $stderr == *"cannot read $T/none"* ]]
+	[ -z "$output" ]
+	head -c 31 "$F/key" >"$T/short"
+	BACKUP_ENCRYPTION_KEY_FILE="$T/short" run --separate-stderr tv-crypt </dev/null
+	assert_status 64
+	[[ $stderr == *"$T/short holds 31 bytes, but a key is exactly 32 random bytes"* ]]
+	[ -z "$output" ]
+	{ cat "$F/key"; echo; } >"$T/long"
+	BACKUP_ENCRYPTION_KEY_FILE="$T/long" run --separate-stderr tv-crypt -d <"$F/multi.enc"
+	assert_status 64
+	[[ $stderr == *"holds more than 32 bytes"* ]]
+	[ -z "$output" ]
+}
+
+@test "an unreadable key file exits 77" {
+	local as=()
+	cp "$F/key" "$T/locked"
+	chmod 000 "$T/locked"
+	# Root reads any file: run as nobody instead.
+	if [ "$(id -u)" -eq 0 ]; then
+		command -v setpriv >/dev/null || skip "root reads any file, and setpriv is missing"
+		as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	fi
+	BACKUP_ENCRYPTION_KEY_FILE="$T/locked" run --separate-stderr "${as[@]}" "$(command -v tv-crypt)" </dev/null
+	assert_status 77
+	[[ $stderr == *"cannot read $T/locked: Permission denied"* ]]
+	[ -z "$output" ]
+}
+
+@test "a key file open to other users works but draws a warning" {
+	cp "$F/key" "$T/open"
+	chmod 644 "$T/open"
+	BACKUP_ENCRYPTION_KEY_FILE="$T/open" run --separate-stderr tv-crypt -d <"$F/multi.enc"
+	assert_status 0
+	[[ $stderr == *"is open to other users: chmod 600 it"* ]]
+}
+
+@test "no message ever shows key bytes" {
+	local hex
+	hex=$(od -An -tx1 "$F/key" | tr -d ' \n')
+	{ cat "$F/key"; echo; } >"$T/long"
+	BACKUP_ENCRYPTION_KEY_FILE="$T/long" run tv-crypt -v </dev/null
+	refute_output_contains "${hex:0:16}"
+	run tv-crypt -v -d <"$F/multi.enc"
+	refute_output_contains "${hex:0:16}"
+	# Nor the raw bytes.
+	! printf '%s' "$output" | od -An -tx1 -v | tr -d ' \n' | grep -q "${hex:0:16}"
+}
+
+@test "tv-lib.sh seals and unseals by blob name, and checks the key before anything is uploaded" {
+	# shellcheck source=scripts/tv-lib.sh
+	. "$TV_SRCDIR/scripts/tv-lib.sh"
+	[ "$(tv_crypt_suffix)" = .enc ]
+	tv_crypt_check
+	tv_seal --stats "$T/seal.json" <"$F/multi" >"$T/sealed"
+	[ "$(head -c 8 "$T/sealed")" = TVCRYPT1 ]
+	[ "$(jq .bytesIn "$T/seal.json")" -eq $((3 * CHUNK + CHUNK / 2)) ]
+	tv_unseal backups/2024-01-15/tralivali_users.bson.gz.enc <"$T/sealed" | cmp - "$F/multi"
+	# A name without .enc passes through untouched.
+	tv_unseal backups/2024-01-15/tralivali_users.bson.gz <"$F/multi" | cmp - "$F/multi"
+	run tv_unseal x.bson.gz.enc <<<garbage
+	assert_status 65
+	assert_output_contains "x.bson.gz.enc: not a tv-crypt file"
+
+	# Fail closed: a key file that is set but unusable stops the flow before it uploads.
+	BACKUP_ENCRYPTION_KEY_FILE="$T/missing"
+	run tv_crypt_check
+	assert_status 64
+	run tv_seal <"$F/multi"
+	assert_status 64
+	[ "${#output}" -lt 1000 ]
+
+	unset BACKUP_ENCRYPTION_KEY_FILE
+	[ -z "$(tv_crypt_suffix)" ]
+	tv_crypt_check
+	tv_seal <"$F/multi" | cmp - "$F/multi"
+	run tv_unseal x.bson.gz.enc <"$T/sealed"
+	assert_status 64
+	assert_output_contains "x.bson.gz.enc is encrypted: set BACKUP_ENCRYPTION_KEY_FILE"
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bats
+# State and lock files never follow symbolic links: a link planted where one belongs must not
+# make a tool create, truncate or rewrite the file it points to.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	load lib/common
+	export BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state
+	mkdir -p "$BACKUP_STATE_DIR"
+	VICTIM=$BATS_TEST_TMPDIR/victim
+	printf 'precious\n' >"$VICTIM"
+}
+
+# Runs tv_lock from tv-lib.sh as a flow would, then prints the lock file's owner line.
+lock() {
+	bash -c '. "$TV_SRCDIR/scripts/tv-lib.sh"; tv_lock || exit; cat "$BACKUP_STATE_DIR/tralivali-backup.lock.owner"'
+}
+
+@test "the run lock refuses a lock file that is a symbolic link, and leaves its target alone" {
+	ln -s "$VICTIM" "$BACKUP_STATE_DIR/tralivali-backup.lock"
+	run lock
+	assert_status 77
+	assert_output_contains "refusing to use the lock file $BACKUP_STATE_DIR/tralivali-backup.lock: it is a symbolic link"
+	[ "$(cat "$VICTIM")" = precious ]
+}
+
+@test "the run lock refuses a link to a file that does not exist yet, and creates nothing" {
+	ln -s "$BATS_TEST_TMPDIR/created" "$BACKUP_STATE_DIR/tralivali-backup.lock"
+	run lock
+	assert_status 77
+	[ ! -e "$BATS_TEST_TMPDIR/created" ]
+}
+
+@test "the lock's owner record replaces a planted link instead of writing through it" {
+	ln -s "$VICTIM" "$BACKUP_STATE_DIR/tralivali-backup.lock.owner"
+	run lock
+	assert_status 0
+	[[ $output == "bash pid "* ]]
+	[ ! -L "$BACKUP_STATE_DIR/tralivali-backup.lock.owner" ]
+	[ "$(cat "$VICTIM")" = precious ]
+}
+
+@test "a busy lock never prints a file through a planted owner link" {
+	printf 'top secret\n' >"$BATS_TEST_TMPDIR/secret"
+	exec 8>>"$BACKUP_STATE_DIR/tralivali-backup.lock"
+	flock 8
+	ln -s "$BATS_TEST_TMPDIR/secret" "$BACKUP_STATE_DIR/tralivali-backup.lock.owner"
+	run lock
+	exec 8>&-
+	assert_status 75
+	assert_output_contains "held by unknown"
+	refute_output_contains "top secret"
+}
+
+@test "the circuit breaker never writes its state through a symbolic link" {
+	ln -s "$VICTIM" "$BACKUP_STATE_DIR/blob-circuit-breaker"
+	# An Azure store nothing answers for: the failed run records itself in the breaker.
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING="BlobEndpoint=http://127.0.0.1:$(tv_free_port)/a;SharedAccessSignature=sv=1&sig=x"
+	run env TV_RETRY_MAX_SECONDS=0 tv-blob-ls
+	assert_status 69
+	assert_output_contains "blob-circuit-breaker: a symbolic link, not followed: circuit breaker disabled"
+	[ "$(cat "$VICTIM")" = precious ]
+	[ -L "$BACKUP_STATE_DIR/blob-circuit-breaker" ]
+}

@@ -1,0 +1,101 @@
+/* tv-crypt: encrypts standard input to standard output with AES-256-GCM in authenticated chunks; -d decrypts. */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "crypt.h"
+#include "log.h"
+#include "stats.h"
+
+static void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: tv-crypt [-dqv] [--label name] [--stats file]\n"
+	    "the key is the file BACKUP_ENCRYPTION_KEY_FILE names: exactly 32 random bytes\n");
+	exit(status);
+}
+
+/* Writes what was moved, and under which key, to the --stats file. */
+static int
+write_stats(const char *path, const struct tv_crypt_key *k, const struct tv_crypt_counts *c)
+{
+	char id[2 * TV_CRYPT_KEY_ID_LEN + 1];
+	bson_t doc = BSON_INITIALIZER;
+	int status;
+
+	tv_crypt_key_id_hex(k->id, id);
+	BSON_APPEND_INT64(&doc, "bytesIn", (int64_t)c->bytes_in);
+	BSON_APPEND_INT64(&doc, "bytesOut", (int64_t)c->bytes_out);
+	BSON_APPEND_INT64(&doc, "chunks", (int64_t)c->chunks);
+	BSON_APPEND_UTF8(&doc, "keyId", id);
+	status = tv_stats_write(path, &doc);
+	bson_destroy(&doc);
+	return status;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "decrypt",	no_argument,		NULL, 'd' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "label",	required_argument,	NULL, 'L' },
+		{ "quiet",	no_argument,		NULL, 'q' },
+		{ "stats",	required_argument,	NULL, 'S' },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct tv_crypt_key key;
+	struct tv_crypt_counts counts;
+	const char *label = "stdin", *stats = NULL;
+	int ch, decrypt = 0, status;
+
+	tv_log_init(argv[0]);
+	while ((ch = getopt_long(argc, argv, "dhqv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			decrypt = 1;
+			break;
+		case 'h':
+			usage(0);
+			break;
+		case 'L':
+			label = optarg;
+			break;
+		case 'q':
+			tv_log_set_level(TV_LOG_QUIET);
+			break;
+		case 'S':
+			stats = optarg;
+			break;
+		case 'v':
+			tv_log_set_level(TV_LOG_VERBOSE);
+			break;
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 0)
+		usage(EX_USAGE);
+
+	if ((status = tv_crypt_key_load(&key)) != 0)
+		return status;
+	if (decrypt)
+		status = tv_crypt_decrypt(&key, STDIN_FILENO, label, STDOUT_FILENO, &counts);
+	else
+		status = tv_crypt_encrypt(&key, STDIN_FILENO, STDOUT_FILENO, &counts);
+	if (status == 0) {
+		tv_debug("%s %s: %llu bytes in, %llu bytes out, %llu chunks", decrypt ? "decrypted" : "encrypted",
+		    label, (unsigned long long)counts.bytes_in, (unsigned long long)counts.bytes_out,
+		    (unsigned long long)counts.chunks);
+		if (stats != NULL)
+			status = write_stats(stats, &key, &counts);
+	}
+	tv_crypt_key_wipe(&key);
+	return status;
+}
