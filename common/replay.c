@@ -9,41 +9,13 @@
 
 #include "oplogdiff.h"
 #include "replay.h"
+#include "replayimpl.h"
 
 /* applyOps inside applyOps is legal; a stream nesting deeper than this is not an oplog. */
 #define MAX_NESTING	8
 
-/* A transaction whose operations wait for their commit, keyed by lsid and txnNumber. */
-struct txn {
-	struct txn	*next;
-	bson_t		 lsid;
-	int64_t		 number;
-	uint32_t	 first_t, first_i;	/* its first entry, for messages */
-	uint32_t	 last_t, last_i;	/* its latest entry: the next one's prevOpTime */
-	bson_t		 ops;			/* {"0": op, "1": op, ...} */
-	uint32_t	 nops;
-};
-
-struct tv_replay {
-	tv_write_fn		 fn;
-	void			*arg;
-	char			**select;
-	size_t			 nselect;
-	char			**rename_from, **rename_to;
-	size_t			 nrename;
-	int			 have_until;
-	uint32_t		 until_t, until_i;
-	size_t			 txn_limit;
-	struct txn		*txns;
-	uint32_t		 t, i;		/* the entry being replayed */
-	struct tv_replay_counts	 counts;
-	char			 error[1024];
-};
-
-static int apply_op(struct tv_replay *r, const bson_t *op, int depth);
-
-static int __attribute__((format(printf, 2, 3)))
-fail(struct tv_replay *r, const char *fmt, ...)
+int
+tv_rp_fail(struct tv_replay *r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -64,8 +36,8 @@ tv_replay_new(tv_write_fn fn, void *arg)
 	return r;
 }
 
-static void
-txn_free(struct txn *t)
+void
+tv_rp_txn_free(struct txn *t)
 {
 	bson_destroy(&t->lsid);
 	bson_destroy(&t->ops);
@@ -80,7 +52,7 @@ tv_replay_free(struct tv_replay *r)
 	while (r->txns != NULL) {
 		struct txn *next = r->txns->next;
 
-		txn_free(r->txns);
+		tv_rp_txn_free(r->txns);
 		r->txns = next;
 	}
 	for (size_t n = 0; n < r->nselect; n++)
@@ -192,9 +164,8 @@ tv_replay_parse_position(const char *s, uint32_t *t, uint32_t *i)
 	return 0;
 }
 
-/* Finds key in doc as an embedded document in *sub; returns 1 if it is one. */
-static int
-find_document(const bson_t *doc, const char *key, bson_t *sub)
+int
+tv_rp_document(const bson_t *doc, const char *key, bson_t *sub)
 {
 	bson_iter_t it;
 	const uint8_t *data;
@@ -283,7 +254,7 @@ whole_document_set(const bson_t *o, bson_t *doc)
 	while (bson_iter_next(&it))
 		if (strcmp(bson_iter_key(&it), "$v") != 0 && strcmp(bson_iter_key(&it), "$set") != 0)
 			return 0;
-	return find_document(o, "$set", doc) && bson_has_field(doc, "_id");
+	return tv_rp_document(o, "$set", doc) && bson_has_field(doc, "_id");
 }
 
 /* An update in $v: 2 form: at most a truncation of arrays, then a $set/$unset. */
@@ -294,10 +265,10 @@ apply_diff(struct tv_replay *r, const char *coll, const bson_t *filter, const bs
 	char why[512];
 	int rc = 0;
 
-	if (!find_document(o, "diff", &diff))
-		return fail(r, "the $v: 2 update at %u.%u has no diff", r->t, r->i);
+	if (!tv_rp_document(o, "diff", &diff))
+		return tv_rp_fail(r, "the $v: 2 update at %u.%u has no diff", r->t, r->i);
 	if (tv_diff_to_updates(&diff, &truncate, &update, why, sizeof(why)) != 0)
-		rc = fail(r, "the update at %u.%u cannot be replayed: %s", r->t, r->i, why);
+		rc = tv_rp_fail(r, "the update at %u.%u cannot be replayed: %s", r->t, r->i, why);
 	if (rc == 0 && !bson_empty(&truncate))
 		rc = emit(r, TV_WRITE_TRUNCATE, coll, filter, &truncate);
 	if (rc == 0 && !bson_empty(&update))
@@ -314,8 +285,8 @@ apply_update(struct tv_replay *r, const char *coll, const bson_t *op, const bson
 	bson_iter_t it;
 	int rc;
 
-	if (id_filter(find_document(op, "o2", &o2) ? &o2 : o, &filter) != 0)
-		return fail(r, "the update at %u.%u names no _id in o2", r->t, r->i);
+	if (id_filter(tv_rp_document(op, "o2", &o2) ? &o2 : o, &filter) != 0)
+		return tv_rp_fail(r, "the update at %u.%u names no _id in o2", r->t, r->i);
 	r->counts.updates++;
 	if (bson_iter_init_find(&it, o, "$v") && BSON_ITER_HOLDS_NUMBER(&it) &&
 	    bson_iter_as_int64(&it) == 2)
@@ -323,7 +294,7 @@ apply_update(struct tv_replay *r, const char *coll, const bson_t *op, const bson
 	else if (bson_iter_init(&it, o) && bson_iter_next(&it) && bson_iter_key(&it)[0] == '$') {
 		if (bson_iter_init_find(&it, o, "$v") &&
 		    (!BSON_ITER_HOLDS_NUMBER(&it) || bson_iter_as_int64(&it) != 1))
-			rc = fail(r, "the update at %u.%u has an unknown format ($v is not 1 or 2)",
+			rc = tv_rp_fail(r, "the update at %u.%u has an unknown format ($v is not 1 or 2)",
 			    r->t, r->i);
 		else if (whole_document_set(o, &whole))
 			rc = emit(r, TV_WRITE_REPLACE, coll, &filter, &whole);
@@ -346,8 +317,8 @@ apply_crud(struct tv_replay *r, char kind, const char *coll, const bson_t *op)
 	bson_t o, filter;
 	int rc;
 
-	if (!find_document(op, "o", &o))
-		return fail(r, "the entry at %u.%u has no document o", r->t, r->i);
+	if (!tv_rp_document(op, "o", &o))
+		return tv_rp_fail(r, "the entry at %u.%u has no document o", r->t, r->i);
 	if (!selected(r, coll)) {
 		r->counts.skipped++;
 		return 0;
@@ -357,7 +328,7 @@ apply_crud(struct tv_replay *r, char kind, const char *coll, const bson_t *op)
 		return apply_update(r, coll, op, &o);
 	if (id_filter(&o, &filter) != 0) {
 		bson_destroy(&filter);
-		return fail(r, "the %s at %u.%u has no _id", kind == 'i' ? "insert" : "delete", r->t,
+		return tv_rp_fail(r, "the %s at %u.%u has no _id", kind == 'i' ? "insert" : "delete", r->t,
 		    r->i);
 	}
 	if (kind == 'i') {
@@ -403,11 +374,11 @@ index_command(struct tv_replay *r, const char *cmd, const char *coll, const bson
 
 	if (strcmp(cmd, "createIndexes") == 0)
 		append_index_spec(&specs, n++, o, "createIndexes");
-	else if (find_document(o, "indexes", &list) && bson_iter_init(&it, &list))
+	else if (tv_rp_document(o, "indexes", &list) && bson_iter_init(&it, &list))
 		while (bson_iter_next(&it))
-			if (BSON_ITER_HOLDS_DOCUMENT(&it) && find_document(&list, bson_iter_key(&it), &spec))
+			if (BSON_ITER_HOLDS_DOCUMENT(&it) && tv_rp_document(&list, bson_iter_key(&it), &spec))
 				append_index_spec(&specs, n++, &spec, NULL);
-	rc = n == 0 ? fail(r, "%s at %u.%u lists no index", cmd, r->t, r->i) :
+	rc = n == 0 ? tv_rp_fail(r, "%s at %u.%u lists no index", cmd, r->t, r->i) :
 	    emit_command(r, TV_WRITE_CREATE_INDEXES, coll, &specs);
 	bson_destroy(&specs);
 	return rc;
@@ -416,7 +387,7 @@ index_command(struct tv_replay *r, const char *cmd, const char *coll, const bson
 static int
 refuse(struct tv_replay *r, const char *cmd, const char *what)
 {
-	return fail(r, "DDL op %s%s%s at %u.%u is not supported: tv-replay cannot apply it to the "
+	return tv_rp_fail(r, "DDL op %s%s%s at %u.%u is not supported: tv-replay cannot apply it to the "
 	    "restored collections faithfully; replay --until a position before it, or restore a "
 	    "recovery point taken after it", cmd, *what ? " of " : "", what, r->t, r->i);
 }
@@ -440,23 +411,23 @@ apply_command(struct tv_replay *r, const bson_t *op, int depth)
 	const char *cmd, *coll;
 	int rc = 0;
 
-	if (!find_document(op, "o", &o) || !bson_iter_init(&it, &o) || !bson_iter_next(&it))
-		return fail(r, "the command at %u.%u has no command document o", r->t, r->i);
+	if (!tv_rp_document(op, "o", &o) || !bson_iter_init(&it, &o) || !bson_iter_next(&it))
+		return tv_rp_fail(r, "the command at %u.%u has no command document o", r->t, r->i);
 	cmd = bson_iter_key(&it);
 	coll = BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : "";
 
 	if (strcmp(cmd, "applyOps") == 0) {
 		if (depth >= MAX_NESTING)
-			return fail(r, "applyOps at %u.%u nests deeper than %d levels", r->t, r->i,
+			return tv_rp_fail(r, "applyOps at %u.%u nests deeper than %d levels", r->t, r->i,
 			    MAX_NESTING);
-		if (!find_document(&o, "applyOps", &list) || !bson_iter_init(&it, &list))
-			return fail(r, "applyOps at %u.%u holds no list of operations", r->t, r->i);
+		if (!tv_rp_document(&o, "applyOps", &list) || !bson_iter_init(&it, &list))
+			return tv_rp_fail(r, "applyOps at %u.%u holds no list of operations", r->t, r->i);
 		while (rc == 0 && bson_iter_next(&it)) {
 			bson_t inner;
 
-			if (!find_document(&list, bson_iter_key(&it), &inner))
-				return fail(r, "applyOps at %u.%u holds a non-document", r->t, r->i);
-			rc = apply_op(r, &inner, depth + 1);
+			if (!tv_rp_document(&list, bson_iter_key(&it), &inner))
+				return tv_rp_fail(r, "applyOps at %u.%u holds a non-document", r->t, r->i);
+			rc = tv_rp_apply_op(r, &inner, depth + 1);
 		}
 		return rc;
 	}
@@ -481,9 +452,9 @@ apply_command(struct tv_replay *r, const bson_t *op, int depth)
 	    strcmp(cmd, "dropIndex") != 0 && strcmp(cmd, "deleteIndex") != 0 &&
 	    strcmp(cmd, "collMod") != 0 && strcmp(cmd, "convertToCapped") != 0 &&
 	    strcmp(cmd, "emptycapped") != 0)
-		return fail(r, "unknown command %s at %u.%u", cmd, r->t, r->i);
+		return tv_rp_fail(r, "unknown command %s at %u.%u", cmd, r->t, r->i);
 	if (*coll == '\0')
-		return fail(r, "%s at %u.%u names no collection", cmd, r->t, r->i);
+		return tv_rp_fail(r, "%s at %u.%u names no collection", cmd, r->t, r->i);
 	if (!selected(r, coll)) {
 		r->counts.skipped++;
 		return 0;
@@ -505,19 +476,18 @@ apply_command(struct tv_replay *r, const bson_t *op, int depth)
 		bson_append_iter(&args, "index", 5, &it);
 		rc = emit_command(r, TV_WRITE_DROP_INDEX, coll, &args);
 	} else
-		rc = fail(r, "%s at %u.%u names no index", cmd, r->t, r->i);
+		rc = tv_rp_fail(r, "%s at %u.%u names no index", cmd, r->t, r->i);
 	bson_destroy(&args);
 	return rc;
 }
 
-/* One operation: a top-level entry outside transactions, or one inside applyOps. */
-static int
-apply_op(struct tv_replay *r, const bson_t *op, int depth)
+int
+tv_rp_apply_op(struct tv_replay *r, const bson_t *op, int depth)
 {
 	const char *kind = find_utf8(op, "op"), *ns = find_utf8(op, "ns"), *dot;
 
 	if (kind == NULL || strlen(kind) != 1)
-		return fail(r, "the entry at %u.%u has no valid op field", r->t, r->i);
+		return tv_rp_fail(r, "the entry at %u.%u has no valid op field", r->t, r->i);
 	if (*kind == 'n') {
 		r->counts.skipped++;
 		return 0;
@@ -525,177 +495,11 @@ apply_op(struct tv_replay *r, const bson_t *op, int depth)
 	if (*kind == 'c')
 		return apply_command(r, op, depth);
 	if (strchr("iud", *kind) == NULL)
-		return fail(r, "unknown op '%s' at %u.%u", kind, r->t, r->i);
+		return tv_rp_fail(r, "unknown op '%s' at %u.%u", kind, r->t, r->i);
 	if (ns == NULL || (dot = strchr(ns, '.')) == NULL || dot[1] == '\0')
-		return fail(r, "the entry at %u.%u has no namespace \"db.collection\" in ns", r->t,
+		return tv_rp_fail(r, "the entry at %u.%u has no namespace \"db.collection\" in ns", r->t,
 		    r->i);
 	return apply_crud(r, *kind, dot + 1, op);
-}
-
-/* Transactions: buffering each chain of applyOps entries until its commit. */
-
-static struct txn *
-txn_find(struct tv_replay *r, const bson_t *lsid, int64_t number)
-{
-	for (struct txn *t = r->txns; t != NULL; t = t->next)
-		if (t->number == number && bson_equal(&t->lsid, lsid))
-			return t;
-	return NULL;
-}
-
-static void
-txn_drop(struct tv_replay *r, struct txn *t)
-{
-	for (struct txn **p = &r->txns; *p != NULL; p = &(*p)->next)
-		if (*p == t) {
-			*p = t->next;
-			break;
-		}
-	txn_free(t);
-}
-
-/* Appends the operations of an applyOps list to the transaction's buffer, within the limit. */
-static int
-txn_buffer(struct tv_replay *r, struct txn *t, const bson_t *list)
-{
-	bson_iter_t it;
-
-	bson_iter_init(&it, list);
-	while (bson_iter_next(&it)) {
-		char key[16];
-		const char *k;
-		bson_t inner;
-
-		if (!find_document(list, bson_iter_key(&it), &inner))
-			return fail(r, "applyOps at %u.%u holds a non-document", r->t, r->i);
-		if (t->ops.len + inner.len > r->txn_limit)
-			return fail(r, "the transaction (txnNumber %lld) begun at %u.%u buffers more than "
-			    "%zu bytes before its commit (at %u.%u); raise --max-txn-bytes",
-			    (long long)t->number, t->first_t, t->first_i, r->txn_limit, r->t, r->i);
-		bson_uint32_to_string(t->nops++, &k, key, sizeof(key));
-		BSON_APPEND_DOCUMENT(&t->ops, k, &inner);
-	}
-	t->last_t = r->t;
-	t->last_i = r->i;
-	return 0;
-}
-
-static int
-txn_commit(struct tv_replay *r, struct txn *t)
-{
-	bson_iter_t it;
-	int rc = 0;
-
-	bson_iter_init(&it, &t->ops);
-	while (rc == 0 && bson_iter_next(&it)) {
-		bson_t inner;
-
-		find_document(&t->ops, bson_iter_key(&it), &inner);
-		rc = apply_op(r, &inner, 1);
-	}
-	txn_drop(r, t);
-	return rc;
-}
-
-/* The position the entry's prevOpTime names: 0.0 for a transaction's first entry. */
-static void
-prev_position(const bson_t *entry, uint32_t *t, uint32_t *i)
-{
-	bson_t prev;
-	bson_iter_t it;
-
-	*t = *i = 0;
-	if (find_document(entry, "prevOpTime", &prev) && bson_iter_init_find(&it, &prev, "ts") &&
-	    BSON_ITER_HOLDS_TIMESTAMP(&it))
-		bson_iter_timestamp(&it, t, i);
-}
-
-/*
- * Finds the transaction an entry continues, checking the prevOpTime chain so
- * that a stream missing the start of a transaction fails instead of applying
- * half of it.  Returns 0 with *found (NULL for a new transaction) or 65.
- */
-static int
-txn_continue(struct tv_replay *r, const bson_t *entry, const bson_t *lsid, int64_t number,
-    struct txn **found)
-{
-	uint32_t pt, pi;
-	struct txn *t = txn_find(r, lsid, number);
-
-	prev_position(entry, &pt, &pi);
-	*found = t;
-	if (pt == 0 && pi == 0 && t != NULL)
-		return fail(r, "the transaction (txnNumber %lld) begun at %u.%u begins again at %u.%u "
-		    "before its commit", (long long)number, t->first_t, t->first_i, r->t, r->i);
-	if ((pt != 0 || pi != 0) && t == NULL)
-		return fail(r, "the transaction entry at %u.%u continues one from %u.%u, which is not "
-		    "in the stream: its earlier operations are missing", r->t, r->i, pt, pi);
-	if (t != NULL && (pt != t->last_t || pi != t->last_i))
-		return fail(r, "the transaction entry at %u.%u follows %u.%u, but the transaction's "
-		    "previous entry is at %u.%u", r->t, r->i, pt, pi, t->last_t, t->last_i);
-	return 0;
-}
-
-/*
- * A transaction entry: applyOps with partialTxn (more follow) or prepare
- * (a commitTransaction follows) is buffered; applyOps without either, or a
- * commitTransaction, applies it; abortTransaction forgets it.
- */
-static int
-apply_txn(struct tv_replay *r, const bson_t *entry, const bson_t *o, const bson_t *lsid,
-    int64_t number)
-{
-	struct txn *t;
-	bson_t list;
-	int rc;
-
-	if ((rc = txn_continue(r, entry, lsid, number, &t)) != 0)
-		return rc;
-	if (bson_has_field(o, "abortTransaction")) {
-		if (t != NULL) {
-			r->counts.skipped += t->nops;
-			txn_drop(r, t);
-		}
-		return 0;
-	}
-	if (bson_has_field(o, "commitTransaction")) {
-		if (t == NULL)
-			return fail(r, "commitTransaction at %u.%u commits a transaction whose "
-			    "operations are not in the stream", r->t, r->i);
-		return txn_commit(r, t);
-	}
-	if (!find_document(o, "applyOps", &list))
-		return fail(r, "the transaction entry at %u.%u holds no applyOps list", r->t, r->i);
-	if (t == NULL) {
-		t = bson_malloc0(sizeof(*t));
-		bson_copy_to(lsid, &t->lsid);
-		bson_init(&t->ops);
-		t->number = number;
-		t->first_t = r->t;
-		t->first_i = r->i;
-		t->next = r->txns;
-		r->txns = t;
-	}
-	if ((rc = txn_buffer(r, t, &list)) != 0)
-		return rc;
-	if (bson_has_field(o, "partialTxn") || bson_has_field(o, "prepare"))
-		return 0;
-	return txn_commit(r, t);
-}
-
-/* Returns 1 if the entry belongs to a transaction: a command with lsid and txnNumber. */
-static int
-transaction_of(const bson_t *entry, const bson_t *o, bson_t *lsid, int64_t *number)
-{
-	bson_iter_t it;
-
-	if (!find_document(entry, "lsid", lsid) || !bson_iter_init_find(&it, entry, "txnNumber") ||
-	    !BSON_ITER_HOLDS_NUMBER(&it))
-		return 0;
-	*number = bson_iter_as_int64(&it);
-	/* Retryable writes carry an lsid too; only these commands make up transactions. */
-	return bson_has_field(o, "applyOps") || bson_has_field(o, "commitTransaction") ||
-	    bson_has_field(o, "abortTransaction");
 }
 
 int
@@ -709,7 +513,7 @@ tv_replay_entry(struct tv_replay *r, const bson_t *entry)
 
 	r->error[0] = '\0';
 	if (!bson_iter_init_find(&it, entry, "ts") || !BSON_ITER_HOLDS_TIMESTAMP(&it))
-		return fail(r, "an entry has no timestamp ts: not an oplog entry");
+		return tv_rp_fail(r, "an entry has no timestamp ts: not an oplog entry");
 	bson_iter_timestamp(&it, &t, &i);
 	if (r->have_until && (t > r->until_t || (t == r->until_t && i > r->until_i)))
 		return TV_REPLAY_STOP;
@@ -721,8 +525,8 @@ tv_replay_entry(struct tv_replay *r, const bson_t *entry)
 	}
 	r->counts.last_t = t;
 	r->counts.last_i = i;
-	if (kind != NULL && strcmp(kind, "c") == 0 && find_document(entry, "o", &o) &&
-	    transaction_of(entry, &o, &lsid, &number))
-		return apply_txn(r, entry, &o, &lsid, number);
-	return apply_op(r, entry, 0);
+	if (kind != NULL && strcmp(kind, "c") == 0 && tv_rp_document(entry, "o", &o) &&
+	    tv_rp_transaction_of(entry, &o, &lsid, &number))
+		return tv_rp_apply_txn(r, entry, &o, &lsid, number);
+	return tv_rp_apply_op(r, entry, 0);
 }
