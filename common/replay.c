@@ -1,4 +1,4 @@
-/* replay.c: oplog entries into idempotent writes; transactions held until their commit. */
+/* replay.c: oplog entries into idempotent writes: CRUD, $v: 2 diffs, applyOps and DDL. */
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -294,8 +294,8 @@ apply_update(struct tv_replay *r, const char *coll, const bson_t *op, const bson
 	else if (bson_iter_init(&it, o) && bson_iter_next(&it) && bson_iter_key(&it)[0] == '$') {
 		if (bson_iter_init_find(&it, o, "$v") &&
 		    (!BSON_ITER_HOLDS_NUMBER(&it) || bson_iter_as_int64(&it) != 1))
-			rc = tv_rp_fail(r, "the update at %u.%u has an unknown format ($v is not 1 or 2)",
-			    r->t, r->i);
+			rc = tv_rp_fail(r, "the update at %u.%u has an unknown format "
+			    "($v is not 1 or 2)", r->t, r->i);
 		else if (whole_document_set(o, &whole))
 			rc = emit(r, TV_WRITE_REPLACE, coll, &filter, &whole);
 		else {
@@ -328,8 +328,8 @@ apply_crud(struct tv_replay *r, char kind, const char *coll, const bson_t *op)
 		return apply_update(r, coll, op, &o);
 	if (id_filter(&o, &filter) != 0) {
 		bson_destroy(&filter);
-		return tv_rp_fail(r, "the %s at %u.%u has no _id", kind == 'i' ? "insert" : "delete", r->t,
-		    r->i);
+		return tv_rp_fail(r, "the %s at %u.%u has no _id",
+		    kind == 'i' ? "insert" : "delete", r->t, r->i);
 	}
 	if (kind == 'i') {
 		r->counts.inserts++;
@@ -376,7 +376,7 @@ index_command(struct tv_replay *r, const char *cmd, const char *coll, const bson
 		append_index_spec(&specs, n++, o, "createIndexes");
 	else if (tv_rp_document(o, "indexes", &list) && bson_iter_init(&it, &list))
 		while (bson_iter_next(&it))
-			if (BSON_ITER_HOLDS_DOCUMENT(&it) && tv_rp_document(&list, bson_iter_key(&it), &spec))
+			if (tv_rp_document(&list, bson_iter_key(&it), &spec))
 				append_index_spec(&specs, n++, &spec, NULL);
 	rc = n == 0 ? tv_rp_fail(r, "%s at %u.%u lists no index", cmd, r->t, r->i) :
 	    emit_command(r, TV_WRITE_CREATE_INDEXES, coll, &specs);
@@ -421,12 +421,14 @@ apply_command(struct tv_replay *r, const bson_t *op, int depth)
 			return tv_rp_fail(r, "applyOps at %u.%u nests deeper than %d levels", r->t, r->i,
 			    MAX_NESTING);
 		if (!tv_rp_document(&o, "applyOps", &list) || !bson_iter_init(&it, &list))
-			return tv_rp_fail(r, "applyOps at %u.%u holds no list of operations", r->t, r->i);
+			return tv_rp_fail(r, "applyOps at %u.%u holds no list of operations", r->t,
+			    r->i);
 		while (rc == 0 && bson_iter_next(&it)) {
 			bson_t inner;
 
 			if (!tv_rp_document(&list, bson_iter_key(&it), &inner))
-				return tv_rp_fail(r, "applyOps at %u.%u holds a non-document", r->t, r->i);
+				return tv_rp_fail(r, "applyOps at %u.%u holds a non-document", r->t,
+				    r->i);
 			rc = tv_rp_apply_op(r, &inner, depth + 1);
 		}
 		return rc;

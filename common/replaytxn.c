@@ -131,7 +131,8 @@ tv_rp_apply_txn(struct tv_replay *r, const bson_t *entry, const bson_t *o, const
 		return txn_commit(r, t);
 	}
 	if (!tv_rp_document(o, "applyOps", &list))
-		return tv_rp_fail(r, "the transaction entry at %u.%u holds no applyOps list", r->t, r->i);
+		return tv_rp_fail(r, "the transaction entry at %u.%u holds no applyOps list", r->t,
+		    r->i);
 	if (t == NULL) {
 		t = bson_malloc0(sizeof(*t));
 		bson_copy_to(lsid, &t->lsid);
