@@ -122,7 +122,8 @@ cmd_list(int argc, char *argv[])
 		return status;
 	}
 	if (cat.nfolders > 0) {
-		store = tv_store_open();
+		/* Reading manifests is the restore role's business. */
+		store = tv_store_open_role(TV_ROLE_RESTORE);
 		status = tv_catalog_load_manifests(&cat, store);
 		tv_store_close(store);
 		for (size_t i = 0; i < cat.nfolders; i++)

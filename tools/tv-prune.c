@@ -239,7 +239,7 @@ main(int argc, char *argv[])
 		return status;
 	}
 	if (cat.nfolders > 0 || cat.nslices > 0 || cat.nbreaks > 0)
-		store = tv_store_open();
+		store = tv_store_open_role(TV_ROLE_PRUNE);
 	/* Retention fails closed: nothing is deleted unless every manifest was read or is truly absent. */
 	if (cat.nfolders > 0 && (status = tv_catalog_load_manifests(&cat, store)) != 0)
 		log_unreadable(&cat);

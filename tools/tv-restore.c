@@ -194,12 +194,15 @@ read_metadata(const char *path, bson_t *meta)
 {
 	bson_error_t err;
 	bson_json_reader_t *reader = bson_json_reader_new_from_file(path, &err);
+	int got;
 
 	if (reader == NULL)
 		tv_fatal(EX_NOINPUT, "cannot read %s: %s", path, err.message);
 	bson_init(meta);
-	if (bson_json_reader_read(reader, meta, &err) != 1)
-		tv_fatal(EX_DATAERR, "%s: not a metadata JSON object: %s", path, err.message);
+	/* At the end of the input (an empty file) libbson sets no error message. */
+	if ((got = bson_json_reader_read(reader, meta, &err)) != 1)
+		tv_fatal(EX_DATAERR, "%s: not a metadata JSON object: %s", path,
+		    got == 0 ? "the file is empty" : err.message);
 	bson_json_reader_destroy(reader);
 	if (meta->len > MAX_METADATA)
 		tv_fatal(EX_DATAERR, "%s: too big for a metadata file", path);
