@@ -277,6 +277,7 @@ static const struct tv_store_ops azure_ops = {
 	az_stat,
 	az_del,
 	az_close,
+	az_container,
 };
 
 struct tv_store *

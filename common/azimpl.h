@@ -91,5 +91,7 @@ int	az_get(struct tv_store *store, const char *name, int fd);
 int	az_stat(struct tv_store *store, const char *name, struct tv_blob *blob);
 int	az_del(struct tv_store *store, const char *name);
 int	az_list(struct tv_store *store, const char *prefix, tv_list_fn fn, void *arg);
+/* Returns 0 if the container exists, 66 quietly if not (Get Container Properties). */
+int	az_container(struct tv_store *store);
 
 #endif

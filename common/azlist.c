@@ -180,3 +180,12 @@ az_list(struct tv_store *store, const char *prefix, tv_list_fn fn, void *arg)
 	free(l.v);
 	return rc;
 }
+
+int
+az_container(struct tv_store *store)
+{
+	struct azure *az = (struct azure *)store;
+	struct req rq = { .method = "HEAD", .query = { { "restype", "container" } } };
+
+	return az_request(az, az->curl, &rq, "checking the container");
+}

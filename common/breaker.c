@@ -17,6 +17,7 @@
 #include "config.h"
 #include "io.h"
 #include "log.h"
+#include "statedir.h"
 
 #define STATE_FILE	"blob-circuit-breaker"
 
@@ -24,6 +25,7 @@ struct state {
 	long	failures;	/* failed runs in a row */
 	long	opened;		/* when the breaker opened (epoch seconds), 0 if closed */
 	long	probing;	/* when a half-open probe started, 0 if none */
+	char	run[40];	/* TV_RUN_ID of the run that failed last, "-" if none */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -31,42 +33,17 @@ static int recorded;		/* this run's outcome is already written */
 static int probe;		/* this run is the half-open probe */
 static int was_clean;		/* the breaker was closed with no failures when this run began */
 
-/* Creates dir and its parents; returns 0 if it exists and is writable. */
-static int
-usable_dir(const char *dir)
-{
-	char *p = strdup(dir);
-
-	for (char *s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		mkdir(p, 0755);
-		*s = '/';
-	}
-	mkdir(p, 0755);
-	free(p);
-	return access(dir, W_OK | X_OK);
-}
-
 /* Opens the state file, locked; returns -1 (and the breaker is off) if no state directory is usable. */
 static int
 open_state(void)
 {
-	const char *dir = tv_config_get("BACKUP_STATE_DIR", NULL), *xdg = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-	char alt[4096], *path;
+	const char *dir = tv_state_dir();
+	char *path;
 	int fd;
 
-	if (usable_dir(dir) != 0) {
-		if (xdg != NULL && *xdg != '\0')
-			snprintf(alt, sizeof(alt), "%s/tralivali-backup", xdg);
-		else
-			snprintf(alt, sizeof(alt), "%s/.local/state/tralivali-backup", home ? home : "");
-		tv_debug("state directory %s not writable, using %s", dir, alt);
-		dir = alt;
-		if (usable_dir(dir) != 0) {
-			tv_warn("no writable state directory (%s): circuit breaker disabled", dir);
-			return -1;
-		}
+	if (dir == NULL) {
+		tv_warn("no writable state directory: circuit breaker disabled");
+		return -1;
 	}
 	if (asprintf(&path, "%s/" STATE_FILE, dir) < 0)
 		tv_fatal(EX_OSERR, "out of memory");
@@ -90,7 +67,7 @@ read_state(int fd, struct state *s)
 
 	memset(s, 0, sizeof(*s));
 	buf[n > 0 ? n : 0] = '\0';
-	if (sscanf(buf, "%ld %ld %ld", &s->failures, &s->opened, &s->probing) < 1)
+	if (sscanf(buf, "%ld %ld %ld %39s", &s->failures, &s->opened, &s->probing, s->run) < 1)
 		memset(s, 0, sizeof(*s));
 }
 
@@ -99,7 +76,8 @@ static void
 write_state(int fd, const struct state *s)
 {
 	char buf[128];
-	int n = snprintf(buf, sizeof(buf), "%ld %ld %ld\n", s->failures, s->opened, s->probing);
+	int n = snprintf(buf, sizeof(buf), "%ld %ld %ld %s\n", s->failures, s->opened, s->probing,
+	    *s->run ? s->run : "-");
 
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
 		tv_warn("cannot record the circuit breaker state: %s", strerror(errno));
@@ -148,7 +126,7 @@ tv_breaker_success(void)
 	if (!recorded) {
 		recorded = 1;
 		if (!was_clean && (fd = open_state()) >= 0) {
-			struct state closed = { 0, 0, 0 };
+			struct state closed = { 0, 0, 0, "" };
 
 			write_state(fd, &closed);
 			if (probe)
@@ -162,6 +140,7 @@ void
 tv_breaker_failure(void)
 {
 	long threshold = tv_config_get_long("BACKUP_CIRCUIT_BREAKER_FAILURE_THRESHOLD", NULL, 1, 1000000);
+	const char *run = getenv("TV_RUN_ID");
 	struct state s;
 	int fd;
 
@@ -169,6 +148,14 @@ tv_breaker_failure(void)
 	if (!recorded && (fd = open_state()) >= 0) {
 		recorded = 1;
 		read_state(fd, &s);
+		/* A flow runs several tools; its run counts once, however many of them fail. */
+		if (run != NULL && *run != '\0' && strcmp(run, s.run) == 0 && !probe) {
+			close(fd);
+			pthread_mutex_unlock(&lock);
+			return;
+		}
+		if (run != NULL && *run != '\0')
+			snprintf(s.run, sizeof(s.run), "%s", run);
 		s.failures++;
 		if ((probe || s.failures >= threshold) && s.opened == 0)
 			tv_warn("Circuit breaker opened after %ld failed attempts in a row", s.failures);
@@ -179,4 +166,32 @@ tv_breaker_failure(void)
 		write_state(fd, &s);
 	}
 	pthread_mutex_unlock(&lock);
+}
+
+int
+tv_breaker_query(struct tv_breaker_state *q)
+{
+	long now = (long)time(NULL);
+	struct state s;
+	int fd = open_state();
+
+	memset(q, 0, sizeof(*q));
+	if (fd < 0)
+		return -1;
+	read_state(fd, &s);
+	close(fd);
+	q->failures = s.failures;
+	q->threshold = tv_config_get_long("BACKUP_CIRCUIT_BREAKER_FAILURE_THRESHOLD", NULL, 1, 1000000);
+	q->opened = s.opened;
+	if (s.opened == 0)
+		q->state = TV_BREAKER_CLOSED;
+	else if (s.probing != 0 && now < s.probing + timeout_seconds()) {
+		q->state = TV_BREAKER_PROBING;
+		q->until = s.probing + timeout_seconds();
+	} else if (now < s.opened + timeout_seconds()) {
+		q->state = TV_BREAKER_OPEN;
+		q->until = s.opened + timeout_seconds();
+	} else
+		q->state = TV_BREAKER_HALF_OPEN;
+	return 0;
 }

@@ -466,6 +466,22 @@ fs_close(struct tv_store *store)
 	free(fs);
 }
 
+/* The container is the directory ROOT/C; writes create it, reads never do. */
+static int
+fs_container(struct tv_store *store)
+{
+	struct filestore *fs = (struct filestore *)store;
+	struct stat st;
+
+	if (stat(fs->dir, &st) != 0)
+		return errno == ENOENT ? EX_NOINPUT : syserr("stat", fs->dir);
+	if (!S_ISDIR(st.st_mode)) {
+		tv_error("%s: not a directory, so not a container", fs->dir);
+		return EX_IOERR;
+	}
+	return 0;
+}
+
 static const struct tv_store_ops file_ops = {
 	"file",
 	fs_upload_begin,
@@ -479,6 +495,7 @@ static const struct tv_store_ops file_ops = {
 	fs_stat,
 	fs_del,
 	fs_close,
+	fs_container,
 };
 
 struct tv_store *

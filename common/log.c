@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lifeline.h"
 #include "log.h"
 
 static const char *progname = "tv";
@@ -17,6 +18,12 @@ tv_log_init(const char *name)
 	const char *slash = strrchr(name, '/');
 
 	progname = slash ? slash + 1 : name;
+	/*
+	 * Every tool calls this first, so this one place makes every stage die with
+	 * the flow that started it: after kill -9 of tv-backup its stages would
+	 * otherwise run on, holding the lock the script took for them.
+	 */
+	tv_lifeline();
 }
 
 const char *

@@ -8,7 +8,7 @@
 /* Verbosity: -q shows errors and warnings only, -v adds debug lines. */
 enum tv_log_level { TV_LOG_QUIET = 0, TV_LOG_NORMAL = 1, TV_LOG_VERBOSE = 2 };
 
-/* Names the program for error messages and sets the starting verbosity. */
+/* Names the program for error messages, and ties its life to its flow's (lifeline.h). */
 void tv_log_init(const char *progname);
 /* Returns the program name given to tv_log_init. */
 const char *tv_progname(void);

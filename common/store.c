@@ -332,6 +332,12 @@ tv_store_delete(struct tv_store *store, const char *name)
 	return rc ? rc : store->ops->del(store, name);
 }
 
+int
+tv_store_container(struct tv_store *store)
+{
+	return store->ops->container(store);
+}
+
 /* Appends s to f as a JSON string. */
 static void
 json_string(FILE *f, const char *s)

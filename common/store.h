@@ -103,6 +103,8 @@ int tv_store_list(struct tv_store *store, const char *prefix, tv_list_fn fn, voi
 int tv_store_stat(struct tv_store *store, const char *name, struct tv_blob *blob);
 /* Deletes blob name; a blob that is already gone is not an error. */
 int tv_store_delete(struct tv_store *store, const char *name);
+/* Returns 0 if the store's container exists, 66 (not logged) if it does not. */
+int tv_store_container(struct tv_store *store);
 
 /* Writes r to path as JSON, atomically. */
 int tv_receipt_write(const struct tv_receipt *r, const char *path);

@@ -20,6 +20,7 @@ struct tv_store_ops {
 	int	(*stat)(struct tv_store *, const char *, struct tv_blob *);
 	int	(*del)(struct tv_store *, const char *);
 	void	(*close)(struct tv_store *);
+	int	(*container)(struct tv_store *);
 };
 
 /* The part of a store every backend shares; backends embed it first in their own struct. */

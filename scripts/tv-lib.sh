@@ -38,8 +38,28 @@ tv_info() { [ "$TV_VERBOSE" -lt 0 ] || tv__log INF "$*"; }
 tv_debug() { [ "$TV_VERBOSE" -lt 1 ] || tv__log DBG "$TV_PROG: $*"; }
 # Logs a warning prefixed by the program name.
 tv_warn() { tv__log WRN "$TV_PROG: $*"; }
-# Logs an error prefixed by the program name.
-tv_error() { tv__log ERR "$TV_PROG: $*"; }
+# Logs an error prefixed by the program name; the run's first error becomes its record's cause.
+tv_error() {
+	tv__cause "$TV_PROG: $*"
+	tv__log ERR "$TV_PROG: $*"
+}
+
+# Remembers $1 as the run's cause unless one is known.  A file, so errors logged in subshells count too.
+tv__cause() {
+	[ -n "${TV_WORK:-}" ] && [ -d "$TV_WORK" ] || {
+		TV__EARLY_CAUSE=${TV__EARLY_CAUSE:-$1}
+		return 0
+	}
+	[ -s "$TV_WORK/.cause" ] || printf '%s\n' "$1" >"$TV_WORK/.cause" 2>/dev/null || TV__EARLY_CAUSE=${TV__EARLY_CAUSE:-$1}
+}
+
+# Copies stage logs to stderr; their first error line becomes the run's cause unless one is known.
+tv_show_logs() {
+	local line
+	cat "$@" >&2
+	line=$(grep -h -m 1 '^\[[^]]* ERR\] ' "$@" 2>/dev/null | head -n 1) || true
+	[ -z "$line" ] || tv__cause "${line#*ERR\] }"
+}
 # Logs an error and exits with the given status.
 tv_die() {
 	local status=$1
@@ -177,11 +197,24 @@ tv__wrap_tools TV_ALL_SECRETS TV_FLOWS
 tv_scope_secrets
 
 # Creates $TV_WORK, a private directory removed at exit, and runs tv_at_exit (if defined) first.
+# Work directories of runs killed with SIGKILL (their pid gone) are removed on the way.
 tv_make_workdir() {
-	TV_WORK=$(mktemp -d "${TMPDIR:-/tmp}/$TV_PROG.XXXXXX")
+	local tmp=${TMPDIR:-/tmp} out old
 	trap tv__exit EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	for old in "$tmp/$TV_PROG".??????; do
+		[ -f "$old/.pid" ] && ! kill -0 "$(cat "$old/.pid")" 2>/dev/null && rm -rf "$old"
+	done
+	out=$(mktemp -d "$tmp/$TV_PROG.XXXXXX" 2>&1) ||
+		tv_die 74 "cannot create a work directory in $tmp (TMPDIR): ${out##*: }"
+	TV_WORK=$out
+	# The stages die with this script (libtv lifeline.h), even through the subshells between them.
+	export TV_FLOW_PID=$$
+	echo "$$" >"$TV_WORK/.pid" || tv_die 74 "cannot write in the work directory $TV_WORK: is $tmp (TMPDIR) full?"
+	# Stage logs go to files here; on a full disk they are lost, so say so.
+	printf '%4096s' '' >"$TV_WORK/.space" 2>/dev/null && rm -f "$TV_WORK/.space" ||
+		tv_warn "$tmp (TMPDIR) is full or nearly: stage logs and temporary files may be lost"
 }
 
 tv__exit() {
@@ -189,8 +222,100 @@ tv__exit() {
 	if declare -F tv_at_exit >/dev/null; then
 		tv_at_exit || true
 	fi
-	rm -rf "$TV_WORK"
+	tv__run_end "$status" || true
+	[ -z "${TV_WORK:-}" ] || rm -rf "$TV_WORK"
 	exit "$status"
+}
+
+# Starts this run's record: kind (backup, pitr, recover, prune, rehearse) and id (default a fresh
+# one).  Call after tv_make_workdir; the EXIT trap records the end, status, exit code and cause in
+# the store's and the state directory's runs/.  Returns 69 (saying until when) while the circuit
+# breaker is open, so a run fails fast instead of spending its retries on a store known to be down.
+tv_run_begin() {
+	local err
+	TV_RUN_KIND=$1
+	TV_RUN_ID=${2:-$(tv_object_id)}
+	# The flow's tools count as one run for the circuit breaker.
+	export TV_RUN_ID
+	TV_RUN_T0=$(date +%s.%N)
+	TV_RUN_START=$(tv_utc "$(tv_now)" %FT%TZ)
+	# Progress lines (libtv progress.h) reach the terminal even from stages whose stderr is a log file.
+	if [ -t 2 ] && [ "$TV_VERBOSE" -ge 0 ]; then
+		exec 8>&2
+		export TV_PROGRESS_FD=8
+	fi
+	err=$(tv-state --breaker --check 2>&1) || {
+		local status=$?
+		printf '%s\n' "$err" >&2
+		tv__cause "${err#*ERR\] }"
+		return "$status"
+	}
+}
+
+# Adds the fields of JSON object file $1 (e.g. per-collection numbers) to this run's record.
+tv_run_note() {
+	local note=$TV_WORK/.run-note.json
+	[ -s "$note" ] || echo '{}' >"$note"
+	jq -s '.[0] * .[1]' "$note" "$1" >"$note.new" && mv "$note.new" "$note"
+}
+
+# Adds a backup manifest's numbers (folder, size, documents per collection) to this run's record.
+tv_run_note_manifest() {
+	jq '{backup: {id, folder: .filePath, size}, collections: [.collections[] | {name, documents, bsonBytes, compressedBytes}]}' \
+		"$1" >"$TV_WORK/.run-manifest.json" && tv_run_note "$TV_WORK/.run-manifest.json"
+}
+
+# Stores a run record: kind, id, start (ISO-8601), t0 (date +%s.%N at the start, or ""), exit
+# status, cause and a JSON object of the flow's numbers.
+tv__record() {
+	jq -cn --arg kind "$1" --arg id "$2" --arg start "$3" --arg t0 "$4" --arg now "$(date +%s.%N)" \
+		--argjson exitCode "$5" --arg cause "$6" --arg host "$(uname -n)" --arg program "$TV_PROG" \
+		--argjson note "$7" \
+		'(if $t0 == "" then 0 else (($now | tonumber) - ($t0 | tonumber)) end) as $d |
+		 {kind: $kind, id: $id, start: $start,
+		  end: ($start | fromdateiso8601 + ($d | floor) | todateiso8601),
+		  durationSeconds: ($d * 100 | round / 100),
+		  status: (if $exitCode == 0 then "Completed" else "Failed" end), exitCode: $exitCode,
+		  cause: (if $cause == "" then null else $cause end), host: $host, program: $program} + $note' |
+		tv-state -q --save-run - || tv_warn "this run could not be recorded"
+}
+
+# Records a step a flow runs as its own run of kind $1 (tv-backup's retention is a prune run):
+# its exit status $2, $3 its start (date +%s.%N), and $4 the cause if it failed.
+tv_run_record() {
+	local start cause=${4:-}
+	start=$(tv_utc "${3%.*}" %FT%TZ)
+	[ "$2" -ne 0 ] || cause=
+	tv__record "$1" "$(tv_object_id)" "$start" "$3" "$2" "$cause" '{}'
+}
+
+# Writes this run's record and, if BACKUP_METRICS_FILE is set, the metrics; never changes the run's status.
+tv__run_end() {
+	local status=$1 kind=${TV_RUN_KIND:-} cause=${TV__EARLY_CAUSE:-} note='{}'
+	# A run that died before tv_run_begin (no work directory) is still recorded under its program's kind.
+	if [ -z "$kind" ]; then
+		case $TV_PROG in
+		tv-backup | tv-pitr | tv-recover | tv-rehearse) kind=${TV_PROG#tv-} ;;
+		*) return 0 ;;
+		esac
+		[ "$status" -ne 0 ] || return 0
+		TV_RUN_START=$(date -u +%FT%TZ)
+	fi
+	if [ -n "${TV_WORK:-}" ] && [ -d "$TV_WORK" ]; then
+		[ ! -s "$TV_WORK/.cause" ] || cause=$(head -n 1 "$TV_WORK/.cause")
+		[ ! -s "$TV_WORK/.run-note.json" ] || note=$(cat "$TV_WORK/.run-note.json")
+	fi
+	if [ "$status" -ne 0 ] && [ -z "$cause" ]; then
+		cause="$TV_PROG failed (exit $status) without logging why"
+		tv__log ERR "$cause"
+	fi
+	tv__record "$kind" "${TV_RUN_ID:-$(tv_object_id)}" "$TV_RUN_START" "${TV_RUN_T0:-}" "$status" "$cause" "$note"
+	if [ -n "${BACKUP_METRICS_FILE:-}" ]; then
+		# tv-status's own exit code (0 to 3) is the health it saw, not a failure to write.
+		status=0
+		tv-status -q --local --prom "$BACKUP_METRICS_FILE" >/dev/null || status=$?
+		[ "$status" -le 3 ] || tv_warn "cannot write the metrics file $BACKUP_METRICS_FILE"
+	fi
 }
 
 # Writes who holds the lock to file $1: into a fresh file renamed over it, which replaces a symbolic
@@ -215,24 +340,24 @@ tv__read_owner() {
 # A child run by a lock holder (tv-recover's safety backup) inherits TV_LOCK_HELD and skips it.
 # With a name (tv_lock pitr), takes that flow's own lock instead, in the same directory.
 tv_lock() {
-	local name=${1:-} what=${1:+$TV_PROG}
+	local name=${1:-} what=${1:+$TV_PROG} dir
 	[ -z "$name" ] && [ -n "${TV_LOCK_HELD:-}" ] && return 0
-	local dir=${BACKUP_STATE_DIR:-/var/lib/tralivali-backup}
-	# Like the circuit breaker's state: a user who cannot write the system directory gets their own.
-	if [ -z "${BACKUP_STATE_DIR:-}" ] && ! { mkdir -p "$dir" && [ -w "$dir" ]; } 2>/dev/null; then
-		dir=${XDG_STATE_HOME:-$HOME/.local/state}/tralivali-backup
-	fi
+	# The directory comes from libtv, so the lock, the breaker and the C tools' lock share one.
+	dir=$(tv-state --dir) || {
+		tv_error "no state directory for the lock (set BACKUP_STATE_DIR to a writable directory)"
+		return "$EX_TEMPFAIL"
+	}
 	if [ -n "$name" ]; then
 		TV_LOCK_FILE=$dir/tralivali-backup-$name.lock
 	else
-		TV_LOCK_FILE=${TV_LOCK_FILE:-$dir/tralivali-backup.lock}
+		TV_LOCK_FILE=${TV_LOCK_FILE:-$(tv-state --lock-path)}
 	fi
 	# A planted symbolic link would have us create or rewrite whatever file it points to.
 	if [ -L "$TV_LOCK_FILE" ]; then
 		tv_error "refusing to use the lock file $TV_LOCK_FILE: it is a symbolic link"
 		return "$EX_NOPERM"
 	fi
-	mkdir -p "$(dirname "$TV_LOCK_FILE")" && exec 9>>"$TV_LOCK_FILE" || {
+	exec 9>>"$TV_LOCK_FILE" || {
 		tv_error "cannot open the lock file $TV_LOCK_FILE (set BACKUP_STATE_DIR to a writable directory)"
 		return "$EX_TEMPFAIL"
 	}
@@ -242,6 +367,26 @@ tv_lock() {
 	fi
 	tv__write_owner "$TV_LOCK_FILE.owner"
 	[ -n "$name" ] || export TV_LOCK_HELD=$TV_LOCK_FILE
+}
+
+# Exits 66 naming it if the store has no container of the configured name: a typo in
+# BACKUP_BLOB_CONTAINER_NAME would otherwise list as a store without backups.
+tv_require_container() {
+	local err status=0
+	err=$(tv-blob-ls -q --container-exists 2>&1) || status=$?
+	[ "$status" -eq 0 ] && return 0
+	printf '%s\n' "$err" >&2
+	tv__cause "${err#*ERR\] }"
+	exit "$status"
+}
+
+# Says so when a backup is about to create its container (the first write does), so that a
+# mistyped container name shows up in the log of the first run.
+tv_note_new_container() {
+	local status=0
+	tv-blob-ls -q --container-exists 2>/dev/null || status=$?
+	[ "$status" -ne "$EX_NOINPUT" ] ||
+		tv_info "Creating container ${BACKUP_BLOB_CONTAINER_NAME:-backups}: it does not exist yet (check BACKUP_BLOB_CONTAINER_NAME if backups were expected there)"
 }
 
 # Prints the folder prefix of a backup named by a date or a later folder of the day

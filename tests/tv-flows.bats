@@ -206,9 +206,10 @@ regenerate() {
 	before=$(fingerprint users)
 	run --separate-stderr tv-recover 2024-01-15
 	assert_status 0
-	[ "$(tr -s ' ' <<<"${lines[1]}")" = "COLLECTION NOW IN BACKUP" ]
-	[ "$(tr -s ' ' <<<"${lines[2]}")" = "users 60 60" ]
-	[ "$(tr -s ' ' <<<"${lines[3]}")" = "invites 10 10" ]
+	[ "$(tr -s ' ' <<<"${lines[2]}")" = "COLLECTION NOW (EST.) AT TARGET" ]
+	[ "$(tr -s ' ' <<<"${lines[3]}")" = "users 60 60" ]
+	[ "$(tr -s ' ' <<<"${lines[4]}")" = "invites 10 10" ]
+	[[ $output == *"Writes after 2024-01-15T03:00:00Z are not restored."* ]]
 	[[ $output == *"Nothing was changed. Run again with --yes to restore."* ]]
 	[ "$(fingerprint users)" = "$before" ]
 	[ "$(tv-blob-ls safety/)" = "" ]
@@ -290,7 +291,7 @@ regenerate() {
 	run tv-recover 2024-01-15 --yes --no-safety-backup
 	assert_status 65
 	assert_output_contains "manifest says"
-	assert_output_contains "the collection was left as it was"
+	assert_output_contains "every collection is as it was"
 	[ "$(fingerprint messages)" = "$before" ]
 }
 

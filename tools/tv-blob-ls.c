@@ -7,6 +7,7 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "config.h"
 #include "log.h"
 #include "store.h"
 
@@ -19,7 +20,8 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout, "usage: tv-blob-ls [-qv] [--role backup|restore|prune] [--json] [prefix]\n"
-	    "       tv-blob-ls [-qv] [--role backup|restore|prune] --can read|list|write|delete\n");
+	    "       tv-blob-ls [-qv] [--role backup|restore|prune] --can read|list|write|delete\n"
+	    "       tv-blob-ls [-qv] [--role backup|restore|prune] --container-exists\n");
 	exit(status);
 }
 
@@ -87,6 +89,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "can",	required_argument,	NULL, 'c' },
+		{ "container-exists", no_argument,	NULL, 'C' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "quiet",	no_argument,		NULL, 'q' },
@@ -100,7 +103,7 @@ main(int argc, char *argv[])
 	struct tv_store *store;
 	const char *can_word = NULL;
 	char perm = 0;
-	int ch, status;
+	int ch, status, container = 0;
 
 	tv_log_init(argv[0]);
 	while ((ch = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
@@ -111,6 +114,9 @@ main(int argc, char *argv[])
 				usage(EX_USAGE);
 			}
 			can_word = optarg;
+			break;
+		case 'C':
+			container = 1;
 			break;
 		case 'h':
 			usage(0);
@@ -133,12 +139,20 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1 || (perm != 0 && (argc > 0 || p.json)))
+	if (argc > 1 || ((perm != 0 || container) && (argc > 0 || p.json)) || (perm != 0 && container))
 		usage(EX_USAGE);
 
 	store = tv_store_open_role(role);
 	if (perm != 0) {
 		status = can(store, role, can_word, perm);
+		tv_store_close(store);
+		return status;
+	}
+	/* A listing of a missing container is empty; this tells a typo in its name from no backups. */
+	if (container) {
+		if ((status = tv_store_container(store)) == EX_NOINPUT)
+			tv_error("container %s does not exist (BACKUP_BLOB_CONTAINER_NAME)",
+			    tv_config_get("BACKUP_BLOB_CONTAINER_NAME", NULL));
 		tv_store_close(store);
 		return status;
 	}

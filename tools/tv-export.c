@@ -13,6 +13,7 @@
 #include "io.h"
 #include "log.h"
 #include "mongo.h"
+#include "progress.h"
 #include "stats.h"
 
 /* Big enough that small documents cost few write(2) calls, small next to the 64 MiB budget. */
@@ -220,6 +221,8 @@ export(struct tv_mongo *m, const char *name, const bson_t *query, int32_t batch,
 {
 	mongoc_collection_t *coll = mongoc_database_get_collection(m->db, name);
 	bson_t *opts = BCON_NEW("batchSize", BCON_INT32(batch));
+	struct tv_progress *progress;
+	int64_t estimate;
 	mongoc_cursor_t *cursor;
 	struct tv_writer w;
 	const bson_t *doc;
@@ -234,12 +237,17 @@ export(struct tv_mongo *m, const char *name, const bson_t *query, int32_t batch,
 	bson_destroy(&info);
 	if (tv_writer_init(&w, STDOUT_FILENO, OUT_BUFFER) == -1)
 		tv_fatal(EX_OSERR, "out of memory");
+	/* The ETA comes from the server's cheap estimate, asked only when a terminal shows it. */
+	estimate = tv_progress_wanted() ? mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL, NULL) : 0;
+	progress = tv_progress_start(name, estimate > 0 ? (unsigned long long)estimate : 0);
 	cursor = mongoc_collection_find_with_opts(coll, query, opts, NULL);
 	while (mongoc_cursor_next(cursor, &doc)) {
 		if (tv_writer_put(&w, bson_get_data(doc), doc->len) == -1)
 			tv_fatal_errno(EX_IOERR, "cannot write to stdout");
 		n++;
+		tv_progress_add(progress, 1, doc->len);
 	}
+	tv_progress_end(progress);
 	if (mongoc_cursor_error(cursor, &err))
 		tv_mongo_fatal(&err, "export of %s failed after %llu documents", name, n);
 	if (tv_writer_flush(&w) == -1)

@@ -18,6 +18,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "log.h"
+#include "statedir.h"
 #include "store.h"
 
 #define ROOT		"backups"
@@ -224,6 +225,9 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc != 0)
 		usage(EX_USAGE);
+	/* Deleting while a backup or restore runs could remove what it is about to use. */
+	if (!dry_run && (status = tv_state_lock("tv-prune")) != 0)
+		return status;
 
 	retention = tv_config_get_long("BACKUP_RETENTION_DAYS", retention_flag, 0, 100000);
 	now = time(NULL);

@@ -6,7 +6,9 @@
  * Documents are built one at a time into a reused buffer: memory stays constant
  * whatever the count.  Every identifier is a function of the seed, the
  * collection and the index, so messages reference users and conversations that
- * the same seed generates in the other collections.
+ * the same seed generates in the other collections.  Given the sizes of the
+ * referenced collections (--users, --conversations, --files), every reference
+ * resolves: the data is referentially consistent, as tv-rehearse checks.
  */
 
 #include <getopt.h>
@@ -21,9 +23,10 @@
 #include "io.h"
 #include "log.h"
 
-/* How many users and conversations the references in other collections point into. */
+/* How many users, conversations and files references point into, unless --users etc. say. */
 #define NUSERS		5000
 #define NCONVERSATIONS	20000
+#define NFILES		1000000
 /* 2024-01-01T00:00:00Z in milliseconds: the first document's creation time. */
 #define EPOCH_MS	1704067200000LL
 
@@ -31,6 +34,7 @@ enum coll { USERS, CONVERSATIONS, MESSAGES, INVITES, FILES, NCOLLS };
 static const char *collnames[NCOLLS] = { "users", "conversations", "messages", "invites", "files" };
 
 struct gen {
+	uint32_t	 nrefs[NCOLLS];	/* documents the referenced collections hold */
 	uint64_t	 seed;
 	uint64_t	 state;		/* xorshift state for values */
 	int64_t		 clock_ms;	/* creation time of the current document */
@@ -103,9 +107,9 @@ append_ref(bson_t *b, const char *key, const struct gen *g, enum coll c, uint64_
 static uint64_t
 some_user(struct gen *g)
 {
-	uint32_t r = below(g, NUSERS);
+	uint32_t r = below(g, g->nrefs[USERS]), talkers = g->nrefs[USERS] / 20;
 
-	return chance(g, 60) ? r % (NUSERS / 20) : r;
+	return chance(g, 60) ? r % (talkers ? talkers : 1) : r;
 }
 
 static const char *first_names[] = {
@@ -313,7 +317,7 @@ gen_message(struct gen *g, uint64_t i, bson_t *b, char *text)
 	uint32_t nreads, r;
 
 	append_ref(b, "_id", g, MESSAGES, i);
-	append_ref(b, "conversationId", g, CONVERSATIONS, below(g, NCONVERSATIONS));
+	append_ref(b, "conversationId", g, CONVERSATIONS, below(g, g->nrefs[CONVERSATIONS]));
 	append_ref(b, "senderId", g, USERS, some_user(g));
 	make_text(g, text, text_length(g));
 	BSON_APPEND_UTF8(b, "content", text);
@@ -326,7 +330,7 @@ gen_message(struct gen *g, uint64_t i, bson_t *b, char *text)
 	BSON_APPEND_BOOL(b, "isDeleted", chance(g, 2));
 	BSON_APPEND_ARRAY_BEGIN(b, "attachments", &arr);
 	if (chance(g, 4)) {
-		append_ref(&arr, "0", g, FILES, below(g, 1000000));
+		append_ref(&arr, "0", g, FILES, below(g, g->nrefs[FILES]));
 	}
 	bson_append_array_end(b, &arr);
 	BSON_APPEND_ARRAY_BEGIN(b, "readBy", &arr);
@@ -353,7 +357,7 @@ gen_invite(struct gen *g, uint64_t i, bson_t *b)
 	append_later(b, "expiresAt", g, 604800000);
 	BSON_APPEND_BOOL(b, "isUsed", used);
 	if (used)
-		append_ref(b, "usedBy", g, USERS, below(g, NUSERS));
+		append_ref(b, "usedBy", g, USERS, below(g, g->nrefs[USERS]));
 	else
 		BSON_APPEND_NULL(b, "usedBy");
 }
@@ -376,7 +380,7 @@ gen_file(struct gen *g, uint64_t i, bson_t *b)
 	snprintf(name, sizeof(name), "%s.%s", base, types[t][1]);
 	snprintf(path, sizeof(path), "files/%" PRIu64 "/%s.%s", i % NCONVERSATIONS, hex, types[t][1]);
 	BSON_APPEND_OID(b, "_id", &oid);
-	append_ref(b, "conversationId", g, CONVERSATIONS, below(g, NCONVERSATIONS));
+	append_ref(b, "conversationId", g, CONVERSATIONS, below(g, g->nrefs[CONVERSATIONS]));
 	append_ref(b, "uploaderId", g, USERS, some_user(g));
 	BSON_APPEND_UTF8(b, "fileName", name);
 	BSON_APPEND_UTF8(b, "mimeType", types[t][0]);
@@ -387,11 +391,24 @@ gen_file(struct gen *g, uint64_t i, bson_t *b)
 	BSON_APPEND_BOOL(b, "isDeleted", chance(g, 3));
 }
 
-static void
-usage(void)
+static void __attribute__((noreturn))
+usage(int status)
 {
-	fprintf(stderr, "usage: tv-gendata [-qv] [-s seed] users|conversations|messages|invites|files count\n");
-	exit(EX_USAGE);
+	fprintf(status ? stderr : stdout, "usage: tv-gendata [-qv] [-s seed] [--users n] [--conversations n] [--files n]\n"
+	    "                  users|conversations|messages|invites|files count\n");
+	exit(status);
+}
+
+/* Parses a --users/--conversations/--files size: references then point only at documents that exist. */
+static uint32_t
+refs_size(const char *arg)
+{
+	char *end;
+	unsigned long n = strtoul(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || arg[0] == '-' || n == 0 || n > UINT32_MAX)
+		usage(EX_USAGE);
+	return (uint32_t)n;
 }
 
 int
@@ -403,38 +420,59 @@ main(int argc, char *argv[])
 	enum coll c;
 	char *end, *text;
 	int ch, status = EX_OK;
+	static const struct option longopts[] = {
+		{ "conversations",	required_argument,	NULL, 'C' },
+		{ "files",		required_argument,	NULL, 'F' },
+		{ "help",		no_argument,		NULL, 'h' },
+		{ "users",		required_argument,	NULL, 'U' },
+		{ NULL,			0,			NULL, 0 }
+	};
 
 	tv_log_init(argv[0]);
-	while ((ch = getopt(argc, argv, "qs:v")) != -1) {
+	g.nrefs[USERS] = NUSERS;
+	g.nrefs[CONVERSATIONS] = NCONVERSATIONS;
+	g.nrefs[FILES] = NFILES;
+	while ((ch = getopt_long(argc, argv, "hqs:v", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'C':
+			g.nrefs[CONVERSATIONS] = refs_size(optarg);
+			break;
+		case 'F':
+			g.nrefs[FILES] = refs_size(optarg);
+			break;
+		case 'U':
+			g.nrefs[USERS] = refs_size(optarg);
+			break;
+		case 'h':
+			usage(0);
 		case 'q':
 			tv_log_set_level(TV_LOG_QUIET);
 			break;
 		case 's':
 			seed = strtoull(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0')
-				usage();
+				usage(EX_USAGE);
 			break;
 		case 'v':
 			tv_log_set_level(TV_LOG_VERBOSE);
 			break;
 		default:
-			usage();
+			usage(EX_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 
 	if (argc != 2)
-		usage();
+		usage(EX_USAGE);
 	for (c = 0; c < NCOLLS; c++)
 		if (strcmp(argv[0], collnames[c]) == 0)
 			break;
 	if (c == NCOLLS)
-		usage();
+		usage(EX_USAGE);
 	count = strtoull(argv[1], &end, 10);
 	if (*argv[1] == '\0' || *end != '\0' || argv[1][0] == '-')
-		usage();
+		usage(EX_USAGE);
 
 	g.seed = seed;
 	g.state = mix64(seed * NCOLLS + c) | 1;
