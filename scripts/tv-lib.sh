@@ -282,6 +282,11 @@ tv__run_end() {
 	if [ -n "${TV_WORK:-}" ] && [ -d "$TV_WORK" ]; then
 		[ ! -s "$TV_WORK/.cause" ] || cause=$(head -n 1 "$TV_WORK/.cause")
 		[ ! -s "$TV_WORK/.run-note.json" ] || note=$(cat "$TV_WORK/.run-note.json")
+		# A full TMPDIR explains the failure better than what it made fail, and ate the stages' logs.
+		if [ "$status" -ne 0 ] && ! { printf '%4096s' '' >"$TV_WORK/.space"; } 2>/dev/null; then
+			cause="$TV_PROG: ${TMPDIR:-/tmp} (TMPDIR) is full (No space left on device): the stages' logs may be lost"
+			tv__log ERR "$cause"
+		fi
 	fi
 	if [ "$status" -ne 0 ] && [ -z "$cause" ]; then
 		cause="$TV_PROG failed (exit $status) without logging why"

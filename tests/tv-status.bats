@@ -212,10 +212,24 @@ EOF
 	[ "$(id -u)" -eq 0 ] || skip "mounting a small tmpfs needs root"
 	mkdir "$BATS_TEST_TMPDIR/full"
 	mount -t tmpfs -o size=64k tmpfs "$BATS_TEST_TMPDIR/full" || skip "cannot mount a tmpfs here"
+	# Room to start, not to finish: the stages' files fill it.
+	dd if=/dev/zero of="$BATS_TEST_TMPDIR/full/filler" bs=1k count=52 2>/dev/null
+	TMPDIR=$BATS_TEST_TMPDIR/full run tv-backup -q
+	umount "$BATS_TEST_TMPDIR/full"
+	assert_status 74
+	assert_output_contains "$BATS_TEST_TMPDIR/full (TMPDIR) is full (No space left on device)"
+	run records
+	jq -e '.status == "Failed" and .exitCode == 74 and (.cause | contains("(TMPDIR) is full"))' <<<"$output"
+}
+
+@test "a TMPDIR already full: the run cannot even start, and says why" {
+	[ "$(id -u)" -eq 0 ] || skip "mounting a small tmpfs needs root"
+	mkdir "$BATS_TEST_TMPDIR/full"
+	mount -t tmpfs -o size=64k tmpfs "$BATS_TEST_TMPDIR/full" || skip "cannot mount a tmpfs here"
 	dd if=/dev/zero of="$BATS_TEST_TMPDIR/full/filler" bs=4k 2>/dev/null || true
 	TMPDIR=$BATS_TEST_TMPDIR/full run tv-backup -q
 	umount "$BATS_TEST_TMPDIR/full"
-	[ "$status" -ne 0 ]
+	assert_status 74
 	assert_output_contains "No space left on device"
 	run records
 	jq -e '.status == "Failed" and (.cause | test("No space left|full"))' <<<"$output"
