@@ -143,6 +143,21 @@ check_endpoint(struct azure *az, const char *setting)
 	az->endpoint_path = slash ? slash : "";
 }
 
+/* Copies the permissions a SAS grants (its sp= letters) into az->base.grants; none if it has no sp=. */
+static void
+sas_grants(struct azure *az)
+{
+	for (const char *p = az->sas; *p != '\0'; p += strcspn(p, "&"), p += *p == '&') {
+		if (strncmp(p, "sp=", 3) == 0) {
+			size_t n = strcspn(p + 3, "&");
+
+			if (n < sizeof(az->base.grants))
+				snprintf(az->base.grants, sizeof(az->base.grants), "%.*s", (int)n, p + 3);
+			return;
+		}
+	}
+}
+
 static void
 parse_connection_string(struct azure *az, const char *setting, const char *cs)
 {
@@ -179,9 +194,11 @@ parse_connection_string(struct azure *az, const char *setting, const char *cs)
 		decode_key(az, setting, key);
 		free(az->sas);
 		az->sas = NULL;
+		strcpy(az->base.grants, "racwdl");
 	} else if (az->sas != NULL) {
 		if (az->sas[0] == '?')
 			memmove(az->sas, az->sas + 1, strlen(az->sas));
+		sas_grants(az);
 	} else
 		tv_fatal(EX_USAGE, "%s: needs AccountKey or SharedAccessSignature", setting);
 }

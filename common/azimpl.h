@@ -71,6 +71,12 @@ int	az_write_request(struct azure *az, CURL *curl, struct req *rq, const char *w
 void	az_describe_error(const struct req *rq, char *out, size_t cap);
 /* Get Blob Properties into rq; logs "no such blob" for 66. */
 int	az_head(struct azure *az, const char *name, struct req *rq);
+/*
+ * Returns the code of an HTTP status line of len bytes ("HTTP/1.1 200 OK",
+ * and libcurl's "HTTP/2 200 " for HTTP/2, which TLS connections negotiate),
+ * or 0 if it has none.
+ */
+long	az_status_code(const char *line, size_t len);
 /* Parses an HTTP date ("Mon, 15 Jan 2024 03:00:07 GMT"); 0 if it is not one. */
 time_t	az_http_date(const char *s);
 

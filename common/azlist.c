@@ -38,7 +38,9 @@ list_start(void *arg, const XML_Char *el, const XML_Char **attr)
 	l->textlen = 0;
 	l->text[0] = '\0';
 	if (strcmp(el, "Blob") == 0) {
+		/* A Blob opened inside another (hostile XML) drops the unfinished one. */
 		l->in_blob = 1;
+		free(l->cur.name);
 		memset(&l->cur, 0, sizeof(l->cur));
 	} else if (strcmp(el, "Properties") == 0)
 		l->in_properties = 1;
@@ -53,9 +55,12 @@ list_end(void *arg, const XML_Char *el)
 		COPY(l->marker, l->text);
 	else if (!l->in_blob)
 		return;
-	else if (strcmp(el, "Name") == 0 && !l->in_properties)
-		l->cur.name = strdup(l->text);
-	else if (strcmp(el, "Content-Length") == 0)
+	else if (strcmp(el, "Name") == 0 && !l->in_properties) {
+		/* One name per blob: a repeated Name element replaces the one before. */
+		free(l->cur.name);
+		if ((l->cur.name = strdup(l->text)) == NULL)
+			tv_fatal(EX_OSERR, "out of memory");
+	} else if (strcmp(el, "Content-Length") == 0)
 		l->cur.size = strtoull(l->text, NULL, 10);
 	else if (strcmp(el, "Last-Modified") == 0)
 		l->cur.mtime = az_http_date(l->text);

@@ -47,6 +47,20 @@ req_path(struct azure *az, const struct req *rq, char *path, size_t cap)
 		url_encode(path, cap, rq->blob, 1);
 	}
 }
+long
+az_status_code(const char *line, size_t len)
+{
+	const char *sp = memchr(line, ' ', len);
+	size_t i = sp != NULL ? (size_t)(sp - line) + 1 : len;
+	long code = 0;
+	int digits = 0;
+
+	for (; i < len && digits < 3 && line[i] >= '0' && line[i] <= '9'; i++, digits++)
+		code = code * 10 + (line[i] - '0');
+	/* Exactly three digits: "2000000" is not a 200. */
+	return digits == 3 && (i == len || line[i] < '0' || line[i] > '9') ? code : 0;
+}
+
 static size_t
 on_header(char *line, size_t size, size_t n, void *arg)
 {
@@ -57,7 +71,7 @@ on_header(char *line, size_t size, size_t n, void *arg)
 
 	if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
 		/* A new response (after 100 Continue or a redirect) starts afresh. */
-		rq->status = strtol(line + 9, NULL, 10);
+		rq->status = az_status_code(line, len);
 		rq->etag[0] = rq->md5[0] = rq->sha256[0] = rq->code[0] = rq->modified[0] = '\0';
 		rq->retry_after = -1;
 		rq->length = 0;

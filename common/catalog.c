@@ -11,8 +11,8 @@
 #include "log.h"
 
 #define MANIFEST	"manifest.json"
-#define SLICE_SUFFIX	".bson.gz"
-#define BREAK_SUFFIX	".break"
+/* tv-pitr's record of where a new chain begins. */
+#define CHAIN_START_SUFFIX	".start.json"
 
 void
 tv_catalog_init(struct tv_catalog *cat, const char *root)
@@ -81,40 +81,37 @@ add_folder_blob(struct tv_catalog *cat, const char *name, unsigned long long siz
 		f->has_manifest = 1;
 }
 
-/* Adds name if it is an oplog slice or break record: oplog/YYYY-MM-DD/{T.I}-{T.I}.bson.gz[.enc] or ….break… */
+/* Adds name if it is an oplog slice, break record or chain start: oplog/YYYY-MM-DD/{T.I}-{T.I}{suffix}. */
 static void
 add_oplog_blob(struct tv_catalog *cat, const char *name, unsigned long long size)
 {
-	const char *base = name + sizeof(TV_OPLOG_ROOT), *suffix, *dash;
-	char pos[32];
-	struct tv_position from, to;
+	const char *base = name + sizeof(TV_OPLOG_ROOT), *dash, *suffix;
+	char pos[TV_OPPOS_LEN];
+	struct tv_oppos from, to;
 	struct tv_slice *s;
-	int is_break;
 
 	if (strncmp(name, TV_OPLOG_ROOT "/", sizeof(TV_OPLOG_ROOT)) != 0 || strlen(base) < 12 || base[10] != '/')
 		return;
 	base += 11;
+	/* The second position ends at its second dot: "1705287600.1-1705287660.4.bson.gz". */
 	if ((dash = strchr(base, '-')) == NULL || (suffix = strchr(dash, '.')) == NULL ||
-	    (suffix = strchr(suffix + 1, '.')) == NULL)
-		return;
-	if (strcmp(suffix, SLICE_SUFFIX) == 0 || strcmp(suffix, SLICE_SUFFIX ".enc") == 0)
-		is_break = 0;
-	else if (strncmp(suffix, BREAK_SUFFIX, strlen(BREAK_SUFFIX)) == 0)
-		is_break = 1;
-	else
-		return;
-	if ((size_t)(dash - base) >= sizeof(pos) || (size_t)(suffix - dash - 1) >= sizeof(pos))
+	    (suffix = strchr(suffix + 1, '.')) == NULL ||
+	    (size_t)(dash - base) >= sizeof(pos) || (size_t)(suffix - dash - 1) >= sizeof(pos))
 		return;
 	snprintf(pos, sizeof(pos), "%.*s", (int)(dash - base), base);
-	if (tv_position_parse(pos, &from) != 0)
+	if (tv_oppos_parse(pos, &from) != 0)
 		return;
 	snprintf(pos, sizeof(pos), "%.*s", (int)(suffix - dash - 1), dash + 1);
-	if (tv_position_parse(pos, &to) != 0)
+	if (tv_oppos_parse(pos, &to) != 0)
 		return;
-	if (is_break)
-		s = grow(&cat->breaks, &cat->nbreaks, sizeof(*s));
-	else
+	if (strcmp(suffix, TV_SLICE_SUFFIX) == 0 || strcmp(suffix, TV_SLICE_SUFFIX ".enc") == 0)
 		s = grow(&cat->slices, &cat->nslices, sizeof(*s));
+	else if (strcmp(suffix, TV_BREAK_SUFFIX) == 0)
+		s = grow(&cat->breaks, &cat->nbreaks, sizeof(*s));
+	else if (strcmp(suffix, CHAIN_START_SUFFIX) == 0)
+		s = grow(&cat->starts, &cat->nstarts, sizeof(*s));
+	else
+		return;		/* a slice's index, or not ours */
 	if ((s->name = strdup(name)) == NULL)
 		tv_fatal(EX_OSERR, "out of memory");
 	s->from = from;
@@ -233,19 +230,18 @@ static int
 by_position(const void *a, const void *b)
 {
 	const struct tv_slice *x = a, *y = b;
-	int c = tv_position_cmp(&x->from, &y->from);
+	int c = tv_oppos_cmp(&x->from, &y->from);
 
-	return c ? c : tv_position_cmp(&x->to, &y->to);
+	return c ? c : tv_oppos_cmp(&x->to, &y->to);
 }
 
-/* Returns the break record between slices a and b (a before b), or NULL. */
+/* Returns the record in v[n] (a break or a chain start) that lies between slices a and b, or NULL. */
 static const struct tv_slice *
-break_between(const struct tv_catalog *cat, const struct tv_slice *a, const struct tv_slice *b)
+record_between(const struct tv_slice *v, size_t n, const struct tv_slice *a, const struct tv_slice *b)
 {
-	for (size_t i = 0; i < cat->nbreaks; i++)
-		if (tv_position_cmp(&cat->breaks[i].from, &a->to) >= 0 &&
-		    tv_position_cmp(&cat->breaks[i].from, &b->from) < 0)
-			return &cat->breaks[i];
+	for (size_t i = 0; i < n; i++)
+		if (tv_oppos_cmp(&v[i].from, &a->to) >= 0 && tv_oppos_cmp(&v[i].from, &b->from) <= 0)
+			return &v[i];
 	return NULL;
 }
 
@@ -253,26 +249,35 @@ int
 tv_catalog_chain(struct tv_catalog *cat)
 {
 	struct tv_range *r = NULL;
-	const struct tv_slice *brk;
+	const struct tv_slice *prev, *rec;
 
 	if (cat->nslices > 0)
 		qsort(cat->slices, cat->nslices, sizeof(*cat->slices), by_position);
 	if (cat->nbreaks > 0)
 		qsort(cat->breaks, cat->nbreaks, sizeof(*cat->breaks), by_position);
+	if (cat->nstarts > 0)
+		qsort(cat->starts, cat->nstarts, sizeof(*cat->starts), by_position);
 	for (size_t i = 0; i < cat->nslices; i++) {
 		const struct tv_slice *s = &cat->slices[i];
+		int c;
 
-		if (tv_position_cmp(&s->from, &s->to) > 0) {
+		if (tv_oppos_cmp(&s->from, &s->to) > 0) {
 			tv_error("%s: its first position is after its last", s->name);
 			cat->chain_status = EX_DATAERR;
 		}
-		if (i > 0 && tv_position_cmp(&s->from, &cat->slices[i - 1].to) <= 0) {
-			tv_error("oplog slices %s and %s overlap", cat->slices[i - 1].name, s->name);
-			cat->chain_status = EX_DATAERR;
-			r = NULL;
-		} else if (i > 0 && (brk = break_between(cat, &cat->slices[i - 1], s)) != NULL) {
-			tv_debug("the oplog chain breaks between %s and %s (%s)", cat->slices[i - 1].name,
-			    s->name, brk->name);
+		prev = i > 0 ? &cat->slices[i - 1] : NULL;
+		if (prev != NULL && (c = tv_oppos_cmp(&s->from, &prev->to)) != 0) {
+			if (c < 0) {
+				tv_error("oplog slices %s and %s overlap", prev->name, s->name);
+				cat->chain_status = EX_DATAERR;
+			} else if ((rec = record_between(cat->breaks, cat->nbreaks, prev, s)) != NULL ||
+			    (rec = record_between(cat->starts, cat->nstarts, prev, s)) != NULL)
+				tv_debug("the oplog chain ends at %s (%s)", prev->name, rec->name);
+			else {
+				tv_error("hole in the oplog chain between %s and %s: no slice, break or chain start "
+				    "covers it", prev->name, s->name);
+				cat->chain_status = EX_DATAERR;
+			}
 			r = NULL;
 		}
 		if (r == NULL) {
@@ -326,14 +331,12 @@ state_name(enum tv_folder_state s)
 
 /* Appends position p as "T.I" under key, and its time as ISO-8601 under iso_key. */
 static void
-append_position(bson_t *doc, const char *iso_key, const char *key, const struct tv_position *p)
+append_position(bson_t *doc, const char *iso_key, const char *key, const struct tv_oppos *p)
 {
-	char buf[32];
+	char buf[TV_OPPOS_LEN > TV_ISO_LEN ? TV_OPPOS_LEN : TV_ISO_LEN];
 
-	tv_iso_format((time_t)p->t, buf, sizeof(buf));
-	BSON_APPEND_UTF8(doc, iso_key, buf);
-	tv_position_format(p, buf, sizeof(buf));
-	BSON_APPEND_UTF8(doc, key, buf);
+	BSON_APPEND_UTF8(doc, iso_key, tv_oppos_iso(p, buf));
+	BSON_APPEND_UTF8(doc, key, tv_oppos_format(p, buf));
 }
 
 /* Appends slice s under key as {name, from, fromPosition, to, toPosition[, size]}. */
@@ -479,6 +482,9 @@ tv_catalog_free(struct tv_catalog *cat)
 		free(cat->slices[i].name);
 	for (size_t i = 0; i < cat->nbreaks; i++)
 		free(cat->breaks[i].name);
+	for (size_t i = 0; i < cat->nstarts; i++)
+		free(cat->starts[i].name);
+	free(cat->starts);
 	free(cat->folders);
 	free(cat->slices);
 	free(cat->breaks);

@@ -16,14 +16,15 @@
  * incomplete (no manifest: a run died, or a prune was cut short), failed (the
  * manifest says Failed) or invalid (the manifest cannot be read or checked).
  *
- * Oplog slices are oplog/YYYY-MM-DD/{T.I}-{T.I}.bson.gz[.enc] (first and last
- * entry).  A break record oplog/YYYY-MM-DD/{T.I}-{T.I}.break[...] says the
- * capture lost the entries after the first position up to the second.  Slices
- * in position order form continuous ranges; a range ends at a break, and two
- * slices that overlap are a fault of the chain.
+ * Oplog slices are named as oplog.h says: oplog/YYYY-MM-DD/{from}-{to}.bson.gz
+ * (or .bson.gz.enc), holding the entries after from up to to, so a chain is
+ * continuous when each slice starts where the one before it ends.  A break
+ * record ({from}-{to}.break.json) says the entries after from up to to are
+ * lost; a chain start ({T.I}-{T.I}.start.json, written by tv-pitr) says a new
+ * chain begins after T.I.  A range ends at a break or before a chain start;
+ * a slice that starts before the one before it ends (an overlap), or after it
+ * with neither a break nor a chain start between (a hole), is a fault.
  */
-
-#define TV_OPLOG_ROOT	"oplog"
 
 enum tv_folder_state {
 	TV_FOLDER_INCOMPLETE,	/* no manifest.json */
@@ -47,8 +48,8 @@ struct tv_folder {
 
 struct tv_slice {
 	char			*name;
-	struct tv_position	 from;
-	struct tv_position	 to;
+	struct tv_oppos	 from;
+	struct tv_oppos	 to;
 	unsigned long long	 size;
 };
 
@@ -66,9 +67,11 @@ struct tv_catalog {
 	size_t			 nslices;
 	struct tv_slice		*breaks;	/* by first position */
 	size_t			 nbreaks;
+	struct tv_slice		*starts;	/* chain starts, by position */
+	size_t			 nstarts;
 	struct tv_range		*ranges;
 	size_t			 nranges;
-	int			 chain_status;	/* 65 once two slices overlap, else 0 */
+	int			 chain_status;	/* 65 once two slices overlap or leave a hole, else 0 */
 };
 
 /* Prepares an empty catalogue of the folders under root. */
@@ -77,7 +80,7 @@ void tv_catalog_init(struct tv_catalog *cat, const char *root);
 int tv_catalog_read_listing(struct tv_catalog *cat, FILE *in, const char *inname);
 /* Reads and checks every folder's manifest; returns 0 or the first error's exit code (every folder is still classified, reason says why). */
 int tv_catalog_load_manifests(struct tv_catalog *cat, struct tv_store *store);
-/* Orders the slices into ranges; returns 0, or 65 after logging each overlap, naming the slices. */
+/* Orders the slices into ranges; returns 0, or 65 after logging each overlap or hole, naming the slices. */
 int tv_catalog_chain(struct tv_catalog *cat);
 /* Fills points (room for nfolders) with the recovery points, oldest createdAt first; returns how many. */
 size_t tv_catalog_points(const struct tv_catalog *cat, const struct tv_folder **points);

@@ -24,6 +24,8 @@ struct setting {
 static const struct setting settings[] = {
 	{ "MONGODB_URI", "ConnectionStrings.MongoDB", "mongodb://127.0.0.1:27017/tralivali", 1 },
 	{ "BACKUP_BLOB_STORAGE_CONNECTION_STRING", "BackupWorker.BlobStorageConnectionString", NULL, 1 },
+	{ "BACKUP_RESTORE_CONNECTION_STRING", "BackupWorker.RestoreConnectionString", NULL, 1 },
+	{ "BACKUP_PRUNE_CONNECTION_STRING", "BackupWorker.PruneConnectionString", NULL, 1 },
 	{ "BACKUP_BLOB_CONTAINER_NAME", "BackupWorker.BlobContainerName", "backups", 0 },
 	{ "BACKUP_CRON_SCHEDULE", "BackupWorker.CronSchedule", "0 3 * * *", 0 },
 	{ "BACKUP_RETENTION_DAYS", "BackupWorker.RetentionDays", "30", 0 },

@@ -83,22 +83,24 @@ tv_crypt_key_load(struct tv_crypt_key *k)
 	const char *path = getenv(KEY_VAR);
 	struct stat st;
 	ssize_t n;
-	int fd, status = 0;
+	int fd, err, status = 0;
 
 	if (path == NULL || *path == '\0') {
 		tv_error("%s is not set: it must name a file of %d random bytes", KEY_VAR, TV_CRYPT_KEY_LEN);
 		return EX_USAGE;
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		tv_error("%s: cannot read %s: %s", KEY_VAR, path, strerror(errno));
-		return errno == EACCES || errno == EPERM ? EX_NOPERM : EX_USAGE;
+		err = errno;
+		tv_error("%s: cannot read %s: %s", KEY_VAR, path, strerror(err));
+		return err == EACCES || err == EPERM ? EX_NOPERM : EX_USAGE;
 	}
 	/* A pipe (a secret manager's <(...)) is fine; a regular file should be its owner's alone. */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXG | S_IRWXO)))
 		tv_warn("%s: %s is open to other users: chmod 600 it", KEY_VAR, path);
 	if ((n = tv_read_full(fd, raw, sizeof(raw))) == -1) {
-		tv_error("%s: cannot read %s: %s", KEY_VAR, path, strerror(errno));
-		status = errno == EACCES || errno == EPERM ? EX_NOPERM : EX_USAGE;
+		err = errno;
+		tv_error("%s: cannot read %s: %s", KEY_VAR, path, strerror(err));
+		status = err == EACCES || err == EPERM ? EX_NOPERM : EX_USAGE;
 	} else if (n != TV_CRYPT_KEY_LEN) {
 		tv_error("%s: %s holds %s%zd bytes, but a key is exactly %d random bytes "
 		    "(head -c %d /dev/urandom > key)", KEY_VAR, path, n > TV_CRYPT_KEY_LEN ? "more than " : "",

@@ -512,6 +512,8 @@ tv_filestore_open(const char *root, const char *container)
 		tv_fatal(EX_OSERR, "out of memory");
 	fs->base.ops = &file_ops;
 	fs->base.container = strdup(container);
+	/* File permissions are the operating system's to enforce, at each call. */
+	strcpy(fs->base.grants, "racwdl");
 	tv_debug("file store %s", fs->dir);
 	return &fs->base;
 }

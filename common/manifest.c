@@ -2,7 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +13,10 @@
 #include "io.h"
 #include "log.h"
 #include "manifest.h"
+#include "store.h"
 
 #define MANIFEST_MAX	(1024 * 1024)	/* far above any real manifest */
+#define SMALL_JSON_MAX	(64 * 1024)	/* a --stats file */
 
 int
 tv_collection_name_ok(const char *s)
@@ -79,42 +81,6 @@ tv_blob_name_ok(const char *name, const char *folder, const char *base)
 		return 0;
 	name += flen + 1 + blen;
 	return *name == '\0' || strcmp(name, ".enc") == 0;
-}
-
-int
-tv_position_parse(const char *s, struct tv_position *p)
-{
-	unsigned long long t, i;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	t = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '.' || t > UINT32_MAX || end[1] < '0' || end[1] > '9')
-		return -1;
-	i = strtoull(end + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || i > UINT32_MAX)
-		return -1;
-	p->t = (uint32_t)t;
-	p->i = (uint32_t)i;
-	return 0;
-}
-
-void
-tv_position_format(const struct tv_position *p, char *buf, size_t len)
-{
-	snprintf(buf, len, "%" PRIu32 ".%" PRIu32, p->t, p->i);
-}
-
-int
-tv_position_cmp(const struct tv_position *a, const struct tv_position *b)
-{
-	if (a->t != b->t)
-		return a->t < b->t ? -1 : 1;
-	if (a->i != b->i)
-		return a->i < b->i ? -1 : 1;
-	return 0;
 }
 
 time_t
@@ -339,13 +305,13 @@ get_document(const bson_t *doc, const char *key, bson_t *sub, int *present)
 
 /* Parses the position field key of sub ("where" names it in errors). */
 static int
-need_position(const bson_t *sub, const char *where, const char *key, struct tv_position *p,
+need_position(const bson_t *sub, const char *where, const char *key, struct tv_oppos *p,
     char err[TV_MANIFEST_ERR_MAX])
 {
 	int present;
 	const char *s = get_string(sub, key, &present);
 
-	if (s == NULL || tv_position_parse(s, p) != 0)
+	if (s == NULL || tv_oppos_parse(s, p) != 0)
 		return bad(err, "%s%s: %s", where, key, present ? "not an oplog position \"T.I\"" : "missing");
 	return 0;
 }
@@ -374,12 +340,12 @@ parse_snapshot(const bson_t *doc, const char *folder, struct tv_manifest *m, cha
 	if ((rc = need_position(&sub, "consistentAt.", "start", &m->consistent_start, err)) != 0 ||
 	    (rc = need_position(&sub, "consistentAt.", "end", &m->consistent_end, err)) != 0)
 		return rc;
-	if (tv_position_cmp(&m->consistent_start, &m->consistent_end) > 0)
+	if (tv_oppos_cmp(&m->consistent_start, &m->consistent_end) > 0)
 		return bad(err, "consistentAt: start is after end");
 	if (!get_document(doc, "oplog", &sub, &present))
 		return bad(err, "oplog: %s", present ? "not an object" : "missing (consistentAt needs it)");
 	if ((rc = need_string(&sub, "oplog.", "file", &m->oplog_file, err)) != 0 ||
-	    (rc = check_name("oplog.", "file", m->oplog_file, folder, "oplog.bson.gz", err)) != 0 ||
+	    (rc = check_name("oplog.", "file", m->oplog_file, folder, "oplog" TV_SLICE_SUFFIX, err)) != 0 ||
 	    (rc = need_sha256(&sub, "oplog.", "sha256", 0, m->oplog_sha256, err)) != 0 ||
 	    (rc = need_count(&sub, "oplog.", "entries", &m->oplog_entries, err)) != 0)
 		return rc;
@@ -475,6 +441,82 @@ tv_manifest_read_file(int fd, const char *name, const char *folder, struct tv_ma
 	return rc;
 }
 
+/* Reads a small JSON file (a --stats file) into *doc; returns 0, 65 or 74. */
+static int
+read_json_file(const char *path, bson_t **doc)
+{
+	char buf[SMALL_JSON_MAX];
+	bson_error_t err;
+	ssize_t n;
+	int fd, saved;
+
+	if ((fd = open(path, O_RDONLY)) == -1) {
+		saved = errno;
+		tv_error("%s: %s", path, strerror(saved));
+		return saved == ENOENT ? EX_NOINPUT : EX_IOERR;
+	}
+	n = tv_read_full(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0) {
+		tv_error("%s: %s", path, strerror(errno));
+		return EX_IOERR;
+	}
+	if ((*doc = bson_new_from_json((const uint8_t *)buf, n, &err)) == NULL) {
+		tv_error("%s: not JSON: %s", path, err.message);
+		return EX_DATAERR;
+	}
+	return 0;
+}
+
+/* Returns the non-negative integer at key in doc, or -1. */
+static int64_t
+json_count(const bson_t *doc, const char *key)
+{
+	bson_iter_t it;
+	int64_t v;
+
+	if (!bson_iter_init_find(&it, doc, key) || !(BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)))
+		return -1;
+	v = bson_iter_as_int64(&it);
+	return v < 0 ? -1 : v;
+}
+
+int
+tv_manifest_collection_from(const char *stats_path, const char *receipt, const char *metadata_receipt,
+    struct tv_manifest_collection *c)
+{
+	struct tv_receipt r = { 0 };
+	bson_t *stats;
+	bson_iter_t it;
+	int rc;
+
+	if ((rc = read_json_file(stats_path, &stats)) != 0)
+		return rc;
+	if (!bson_iter_init_find(&it, stats, "collection") || !BSON_ITER_HOLDS_UTF8(&it) ||
+	    (c->documents = json_count(stats, "documents")) < 0 ||
+	    (c->bson_bytes = json_count(stats, "bsonBytes")) < 0) {
+		tv_error("%s: not tv-export statistics ({collection, documents, bsonBytes})", stats_path);
+		bson_destroy(stats);
+		return EX_DATAERR;
+	}
+	c->name = bson_strdup(bson_iter_utf8(&it, NULL));
+	bson_destroy(stats);
+	if ((rc = tv_receipt_read(&r, receipt)) != 0)
+		return rc;
+	c->file = bson_strdup(r.name);
+	c->compressed_bytes = (int64_t)r.size;
+	memcpy(c->sha256, r.sha256, sizeof(c->sha256));
+	tv_receipt_free(&r);
+	if (metadata_receipt != NULL) {
+		if ((rc = tv_receipt_read(&r, metadata_receipt)) != 0)
+			return rc;
+		c->metadata_file = bson_strdup(r.name);
+		memcpy(c->metadata_sha256, r.sha256, sizeof(c->metadata_sha256));
+		tv_receipt_free(&r);
+	}
+	return 0;
+}
+
 /* Appends the collection entries. */
 static void
 append_collections(const struct tv_manifest *m, bson_t *doc)
@@ -507,7 +549,7 @@ append_collections(const struct tv_manifest *m, bson_t *doc)
 void
 tv_manifest_append(const struct tv_manifest *m, bson_t *doc)
 {
-	char pos[24];
+	char pos[TV_OPPOS_LEN];
 	bson_t sub;
 
 	BSON_APPEND_UTF8(doc, "id", m->id);
@@ -523,10 +565,8 @@ tv_manifest_append(const struct tv_manifest *m, bson_t *doc)
 		break;
 	case TV_SNAPSHOT_CONSISTENT:
 		BSON_APPEND_DOCUMENT_BEGIN(doc, "consistentAt", &sub);
-		tv_position_format(&m->consistent_start, pos, sizeof(pos));
-		BSON_APPEND_UTF8(&sub, "start", pos);
-		tv_position_format(&m->consistent_end, pos, sizeof(pos));
-		BSON_APPEND_UTF8(&sub, "end", pos);
+		BSON_APPEND_UTF8(&sub, "start", tv_oppos_format(&m->consistent_start, pos));
+		BSON_APPEND_UTF8(&sub, "end", tv_oppos_format(&m->consistent_end, pos));
 		bson_append_document_end(doc, &sub);
 		BSON_APPEND_DOCUMENT_BEGIN(doc, "oplog", &sub);
 		BSON_APPEND_UTF8(&sub, "file", m->oplog_file);

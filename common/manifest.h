@@ -8,6 +8,8 @@
 
 #include <bson/bson.h>
 
+#include "oplog.h"
+
 /*
  * A manifest comes from the store and is untrusted: a name in it becomes a
  * blob name, a collection name becomes a database collection.  Parsing checks
@@ -19,12 +21,6 @@
 #define TV_MANIFEST_ERR_MAX	256
 /* The longest collection name a manifest may hold. */
 #define TV_COLLECTION_NAME_MAX	120
-
-/* An oplog position, written "T.I": seconds since the epoch and the increment within that second. */
-struct tv_position {
-	uint32_t	t;
-	uint32_t	i;
-};
 
 /* One collection's dump and metadata in a backup folder. */
 struct tv_manifest_collection {
@@ -56,8 +52,8 @@ struct tv_manifest {
 	struct tv_manifest_collection *collections;
 	size_t		 ncollections;
 	enum tv_snapshot snapshot;
-	struct tv_position consistent_start;	/* TV_SNAPSHOT_CONSISTENT only */
-	struct tv_position consistent_end;
+	struct tv_oppos consistent_start;	/* TV_SNAPSHOT_CONSISTENT only */
+	struct tv_oppos consistent_end;
 	char		*oplog_file;		/* {folder}/oplog.bson.gz[.enc] */
 	char		 oplog_sha256[65];
 	int64_t		 oplog_entries;
@@ -70,12 +66,6 @@ int tv_folder_ok(const char *s, time_t *when);
 /* Returns 1 if name is {folder}/{base}, or that followed by ".enc" (client-side encryption), else 0. */
 int tv_blob_name_ok(const char *name, const char *folder, const char *base);
 
-/* Parses "T.I"; returns 0, or -1 if s is not one. */
-int tv_position_parse(const char *s, struct tv_position *p);
-/* Writes p as "T.I" into buf (at least 24 bytes). */
-void tv_position_format(const struct tv_position *p, char *buf, size_t len);
-/* Compares two positions like strcmp. */
-int tv_position_cmp(const struct tv_position *a, const struct tv_position *b);
 /* Parses an ISO-8601 UTC time (YYYY-MM-DD[THH:MM[:SS[.fff]]][Z]); returns -1 if s is not one. */
 time_t tv_iso_time(const char *s);
 /* Writes t as YYYY-MM-DDTHH:MM:SSZ into buf (at least 21 bytes). */
@@ -91,6 +81,13 @@ int tv_manifest_parse(const char *buf, size_t len, const char *folder, struct tv
 /* Reads a manifest JSON file (at most 1 MiB) and parses it; returns 0, 65 (err filled) or 74. */
 int tv_manifest_read_file(int fd, const char *name, const char *folder, struct tv_manifest *m,
     char err[TV_MANIFEST_ERR_MAX]);
+/*
+ * Fills collection entry c from tv-export's --stats file ({collection, documents,
+ * bsonBytes}) and the tv-blob-put receipts of its dump and (if not NULL) its
+ * metadata; returns 0 or an exit code after logging why.
+ */
+int tv_manifest_collection_from(const char *stats, const char *receipt, const char *metadata_receipt,
+    struct tv_manifest_collection *c);
 /* Appends the manifest's fields to doc, in the order manifest.json has them. */
 void tv_manifest_append(const struct tv_manifest *m, bson_t *doc);
 /* Releases what a manifest holds. */

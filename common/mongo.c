@@ -113,7 +113,7 @@ tv_mongo_connect(struct tv_mongo *m, const char *uri_flag, const char *db_flag)
 	if ((m->dbname = strdup(dbname)) == NULL)
 		tv_fatal(EX_OSERR, "out of memory");
 	m->client = mongoc_client_new_from_uri_with_error(uri, &err);
-	mongoc_uri_destroy(uri);
+	m->uri = uri;
 	if (m->client == NULL)
 		tv_fatal(EX_USAGE, "invalid MongoDB URI %s: %s", m->where, err.message);
 	mongoc_client_set_error_api(m->client, MONGOC_ERROR_API_VERSION_2);
@@ -127,6 +127,16 @@ tv_mongo_connect(struct tv_mongo *m, const char *uri_flag, const char *db_flag)
 	m->db = mongoc_client_get_database(m->client, m->dbname);
 }
 
+mongoc_client_t *
+tv_mongo_client_new(const struct tv_mongo *m)
+{
+	mongoc_client_t *client = mongoc_client_new_from_uri(m->uri);
+
+	if (client != NULL)
+		mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+	return client;
+}
+
 void
 tv_mongo_close(struct tv_mongo *m)
 {
@@ -134,6 +144,8 @@ tv_mongo_close(struct tv_mongo *m)
 		mongoc_database_destroy(m->db);
 	if (m->client != NULL)
 		mongoc_client_destroy(m->client);
+	if (m->uri != NULL)
+		mongoc_uri_destroy(m->uri);
 	free(m->dbname);
 	free(m->where);
 	memset(m, 0, sizeof(*m));

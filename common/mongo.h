@@ -16,6 +16,7 @@ struct tv_mongo {
 	mongoc_database_t	*db;
 	char			*dbname;
 	char			*where;		/* the redacted URI, for messages */
+	mongoc_uri_t		*uri;		/* for more clients: tv_mongo_client_new */
 };
 
 /*
@@ -24,6 +25,8 @@ struct tv_mongo {
  * Exits 69 naming the host if no server answers, 77 if authentication fails.
  */
 void tv_mongo_connect(struct tv_mongo *m, const char *uri_flag, const char *db_flag);
+/* Returns another client to the same server, for a thread of its own, or NULL if out of memory. */
+mongoc_client_t *tv_mongo_client_new(const struct tv_mongo *m);
 /* Closes the connection and shuts the driver down. */
 void tv_mongo_close(struct tv_mongo *m);
 /* Returns the sysexits(3) code for a driver or server error. */

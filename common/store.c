@@ -18,12 +18,45 @@
 #include "store.h"
 #include "storeimpl.h"
 
+static const char *const role_names[] = { "backup", "restore", "prune" };
+static const char *const role_settings[] = { NULL, "BACKUP_RESTORE_CONNECTION_STRING",
+    "BACKUP_PRUNE_CONNECTION_STRING" };
+
+int
+tv_store_role_parse(const char *name, enum tv_store_role *role)
+{
+	for (size_t i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
+		if (strcmp(name, role_names[i]) == 0) {
+			*role = (enum tv_store_role)i;
+			return 0;
+		}
+	tv_error("--role: not a role (backup, restore, prune): %s", name);
+	return EX_USAGE;
+}
+
+const char *
+tv_store_role_name(enum tv_store_role role)
+{
+	return role_names[role];
+}
+
 struct tv_store *
 tv_store_open(void)
 {
-	const char *cs = tv_config_get("BACKUP_BLOB_STORAGE_CONNECTION_STRING", NULL);
+	return tv_store_open_role(TV_ROLE_BACKUP);
+}
+
+struct tv_store *
+tv_store_open_role(enum tv_store_role role)
+{
+	const char *setting = "BACKUP_BLOB_STORAGE_CONNECTION_STRING", *cs = NULL;
 	const char *container = tv_config_get("BACKUP_BLOB_CONTAINER_NAME", NULL);
 
+	if (role_settings[role] != NULL && (cs = tv_config_get(role_settings[role], NULL)) != NULL && *cs != '\0')
+		setting = role_settings[role];
+	else
+		cs = tv_config_get(setting, NULL);
+	tv_debug("store role %s, credential from %s", role_names[role], setting);
 	if (cs == NULL || *cs == '\0')
 		tv_fatal(EX_USAGE, "no blob store: set BACKUP_BLOB_STORAGE_CONNECTION_STRING "
 		    "(an Azure connection string, or file:/path for a local directory)");
@@ -33,7 +66,21 @@ tv_store_open(void)
 		    container ? container : "");
 	if (strncmp(cs, "file:", 5) == 0)
 		return tv_filestore_open(cs + 5, container);
-	return tv_azure_open("BACKUP_BLOB_STORAGE_CONNECTION_STRING", cs, container);
+	return tv_azure_open(setting, cs, container);
+}
+
+int
+tv_store_may(const struct tv_store *store, char perm)
+{
+	if (store->grants[0] == '\0') {
+		tv_warn("cannot tell what this shared access signature permits (no sp=, a stored access policy?); "
+		    "assuming it may not");
+		return 0;
+	}
+	/* Creating a blob needs create or write; an add-only credential cannot commit block lists. */
+	if (perm == 'w')
+		return strchr(store->grants, 'w') != NULL || strchr(store->grants, 'c') != NULL;
+	return strchr(store->grants, perm) != NULL;
 }
 
 void

@@ -38,8 +38,40 @@ struct tv_blob {
 /* Called once per blob of a listing, in name order; a nonzero return stops the listing with that code. */
 typedef int (*tv_list_fn)(const struct tv_blob *blob, void *arg);
 
-/* Opens the store BACKUP_BLOB_STORAGE_CONNECTION_STRING names, with container BACKUP_BLOB_CONTAINER_NAME; exits on failure. */
+/*
+ * Who opens the store.  Each role may have its own credential, so that each
+ * holds only the permissions it needs (least privilege); an unset one falls
+ * back to BACKUP_BLOB_STORAGE_CONNECTION_STRING (each also as NAME_FILE or
+ * in appsettings.json).
+ *   backup   writes new blobs (create, write; no read, no delete: writes are
+ *            create-only): BACKUP_BLOB_STORAGE_CONNECTION_STRING.
+ *   restore  reads and lists (verify, restore, the flows' listings):
+ *            BACKUP_RESTORE_CONNECTION_STRING.
+ *   prune    lists, reads and deletes (retention): BACKUP_PRUNE_CONNECTION_STRING.
+ * tv-blob-put writes as backup; tv-blob-get and tv-blob-ls default to
+ * restore; tv-prune is prune.
+ */
+enum tv_store_role {
+	TV_ROLE_BACKUP,
+	TV_ROLE_RESTORE,
+	TV_ROLE_PRUNE,
+};
+
+/* Opens the store with the backup role's credential, container BACKUP_BLOB_CONTAINER_NAME; exits on failure. */
 struct tv_store *tv_store_open(void);
+/* Opens the store with the credential of role; exits on failure. */
+struct tv_store *tv_store_open_role(enum tv_store_role role);
+/* Returns the name of a role: backup, restore or prune. */
+const char *tv_store_role_name(enum tv_store_role role);
+/* Sets *role from its name (backup, restore, prune); returns 0, or 64 after logging why. */
+int tv_store_role_parse(const char *name, enum tv_store_role *role);
+/*
+ * Returns 1 if the store's credential grants perm: 'r' read, 'l' list, 'w'
+ * write (create or write), 'd' delete.  An account key or a file store grants
+ * all; a SAS grants what its sp= says.  0 if not, or if it cannot be known
+ * (a SAS under a stored access policy).
+ */
+int tv_store_may(const struct tv_store *store, char perm);
 /* Releases a store. */
 void tv_store_close(struct tv_store *store);
 /* Returns 0 if name is a usable blob name, else logs why and returns 64. */

@@ -27,6 +27,7 @@ struct tv_store_ops {
 struct tv_store {
 	const struct tv_store_ops	*ops;
 	char				*container;
+	char				 grants[16];	/* permission letters (r, a, c, w, d, l), "" if unknown */
 };
 
 /* The part of an upload every backend shares; backends embed it first in their own struct. */

@@ -1,7 +1,9 @@
 /* fuzz-azerr: the XML body of a failed Azure response, turned into the message a tool prints. */
 
-#include "../common/azure.c"
+#include <stdlib.h>
+#include <string.h>
 
+#include "azimpl.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -13,12 +15,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char out[1024];
 
 	memset(&rq, 0, sizeof(rq));
-	/* The request code keeps at most errbody's size, as on_body does. */
+	/* A response keeps at most errbody's size of its body. */
 	rq.errlen = size < sizeof(rq.errbody) ? size : sizeof(rq.errbody);
 	memcpy(rq.errbody, data, rq.errlen);
 	rq.status = 403;
 	COPY(rq.code, "AuthorizationFailure");
-	describe_error(&rq, out, sizeof(out));
+	az_describe_error(&rq, out, sizeof(out));
 	if (strlen(out) >= sizeof(out))
 		abort();
 	return 0;

@@ -2,10 +2,10 @@
  * fuzz-connstr: BACKUP_BLOB_STORAGE_CONNECTION_STRING, parsed as tv_azure_open
  * does, and redacted as the messages that quote it are.
  *
- * The parser is static in the Azure backend, so the harness compiles that file in.
+ * The parser is static in azconn.c, so the harness compiles that file in.
  */
 
-#include "../common/azure.c"
+#include "../common/azconn.c"
 
 #include "fuzz.h"
 
@@ -27,8 +27,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *cs = fuzz_string(data, size), *r;
 
 	memset(&az, 0, sizeof(az));
+	unsetenv("BACKUP_ALLOW_INSECURE_HTTP");
 	if (FUZZ_CATCH_FATAL(fatal) == 0)
-		parse_connection_string(&az, cs);
+		parse_connection_string(&az, "BACKUP_BLOB_STORAGE_CONNECTION_STRING", cs);
 	FUZZ_END_CATCH();
 	free(az.account);
 	free(az.sas);

@@ -1,4 +1,10 @@
-/* fuzz-crypt: tv-crypt -d on hostile input: headers, chunk framing, tags. */
+/*
+ * fuzz-crypt: tv-crypt -d on hostile input (headers, chunk framing, tags), and
+ * the input as plaintext through a round trip that must give it back, then
+ * with one bit flipped, which must be refused without writing anything.
+ */
+
+#include <sys/mman.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +14,62 @@
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Reads a memory file whole; the caller frees it. */
+static unsigned char *
+slurp(int fd, size_t *len)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+	unsigned char *buf = malloc((size_t)end + 1);
+
+	if (end < 0 || buf == NULL || pread(fd, buf, (size_t)end, 0) != end)
+		abort();
+	*len = (size_t)end;
+	return buf;
+}
+
+static int
+memory_file(void)
+{
+	int fd = memfd_create("fuzz-output", MFD_CLOEXEC);
+
+	if (fd == -1)
+		abort();
+	return fd;
+}
+
+static void
+round_trip(const struct tv_crypt_key *key, const uint8_t *data, size_t size)
+{
+	int in = fuzz_fd(data, size), enc = memory_file(), dec = memory_file(), status;
+	struct tv_crypt_counts c;
+	unsigned char *sealed, *opened;
+	size_t sealed_len, opened_len, at;
+
+	if (tv_crypt_encrypt(key, in, enc, &c) != 0 || lseek(enc, 0, SEEK_SET) != 0 ||
+	    tv_crypt_decrypt(key, enc, "fuzz", dec, &c) != 0)
+		abort();
+	opened = slurp(dec, &opened_len);
+	if (opened_len != size || (size > 0 && memcmp(opened, data, size) != 0))
+		abort();
+	free(opened);
+
+	/* The input picks the bit; the key id's bytes (12..19) make it another key's file. */
+	sealed = slurp(enc, &sealed_len);
+	at = size > 0 ? ((size_t)data[0] * 257 + data[size - 1]) % sealed_len : 0;
+	sealed[at] ^= (unsigned char)(1u << (size % 8));
+	close(in);
+	in = fuzz_fd(sealed, sealed_len);
+	if (ftruncate(dec, 0) != 0 || lseek(dec, 0, SEEK_SET) != 0)
+		abort();
+	status = tv_crypt_decrypt(key, in, "fuzz", dec, &c);
+	if (status != (at >= 12 && at < 20 ? 77 : 65) || lseek(dec, 0, SEEK_END) != 0)
+		abort();
+	free(sealed);
+	close(in);
+	close(enc);
+	close(dec);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -27,5 +89,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (c.bytes_out > size || (status == 0 && c.bytes_in != size))
 		abort();
 	close(fd);
+	round_trip(&key, data, size);
 	return 0;
 }

@@ -151,27 +151,49 @@ tv_scope_secrets() {
 # Runs command $2... with the secrets named in array $1 (those that are set) in its environment.
 tv__with_secrets() {
 	local -n names=$1
-	local v
+	local v pid status
 	shift
+	if [ "$BASHPID" = "$$" ]; then
+		(
+			for v in "${names[@]}"; do
+				[ -z "${!v+x}" ] || export "${v?}"
+			done
+			exec "$@"
+		)
+		return
+	fi
+	# In a subshell (a pipeline stage, $(...), a background job) the caller may signal this
+	# process, as `kill $!` does: the tool runs as its child, and the signal is passed on.
 	(
 		for v in "${names[@]}"; do
 			[ -z "${!v+x}" ] || export "${v?}"
 		done
 		exec "$@"
-	)
+	) <&0 &
+	pid=$!
+	trap 'kill -TERM "$pid" 2>/dev/null' TERM INT HUP
+	while :; do
+		wait "$pid" && status=0 || status=$?
+		kill -0 "$pid" 2>/dev/null || break
+	done
+	trap - TERM INT HUP
+	return "$status"
 }
 
-# One function per tool, named like it, so that the flows' pipelines read as before.
-for tv__tool in "${TV_MONGO_TOOLS[@]}"; do
-	eval "$tv__tool() { tv__with_secrets TV_MONGO_SECRETS $tv__tool \"\$@\"; }"
-done
-for tv__tool in "${TV_STORE_TOOLS[@]}"; do
-	eval "$tv__tool() { tv__with_secrets TV_STORE_SECRETS $tv__tool \"\$@\"; }"
-done
-for tv__tool in "${TV_FLOWS[@]}"; do
-	eval "$tv__tool() { tv__with_secrets TV_ALL_SECRETS $tv__tool \"\$@\"; }"
-done
-unset tv__tool
+# Defines a function named like each tool in array $2 that is installed (so that `command -v`
+# still tells whether it is), which runs it with the secrets of array $1.
+tv__wrap_tools() {
+	local -n tools=$2
+	local t
+	for t in "${tools[@]}"; do
+		! type -P "$t" >/dev/null || eval "$t() { tv__with_secrets $1 $t \"\$@\"; }"
+	done
+}
+
+# The flows' pipelines read as before: `tv-export ... | tv-gzip | tv-blob-put ...`.
+tv__wrap_tools TV_MONGO_SECRETS TV_MONGO_TOOLS
+tv__wrap_tools TV_STORE_SECRETS TV_STORE_TOOLS
+tv__wrap_tools TV_ALL_SECRETS TV_FLOWS
 tv_scope_secrets
 
 # Creates $TV_WORK, a private directory removed at exit, and runs tv_at_exit (if defined) first.

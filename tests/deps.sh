@@ -16,9 +16,10 @@ MONGO_TOOLS_VERSION=v0.0.0-20250715155915-887641268977
 TOXIPROXY_VERSION=v2.12.0
 
 BUILD_PACKAGES=(autoconf automake libtool make gcc pkg-config
-	libbson-dev libmongoc-dev zlib1g-dev libdeflate-dev libcurl4-openssl-dev libssl-dev libexpat1-dev)
+	libbson-dev libmongoc-dev zlib1g-dev libdeflate-dev libcurl4-openssl-dev libssl-dev libexpat1-dev
+	libmicrohttpd-dev)
 TEST_PACKAGES=(bats curl openssl pigz gzip time hyperfine shellcheck jq cron
-	golang-go npm)
+	golang-go npm chromium)
 
 log() { printf 'deps: %s\n' "$*" >&2; }
 
@@ -112,6 +113,13 @@ install_azurite() {
 	npm install --prefix "$TV_DEPS_DIR" --no-audit --no-fund --silent azurite >/dev/null
 }
 
+# puppeteer-core drives Debian's chromium for the dashboard test; it downloads no browser itself.
+install_puppeteer() {
+	[ -d "$TV_DEPS_DIR/node_modules/puppeteer-core" ] && return 0
+	log "installing puppeteer-core from npm"
+	npm install --prefix "$TV_DEPS_DIR" --no-audit --no-fund --silent puppeteer-core >/dev/null
+}
+
 main() {
 	mkdir -p "$TV_DEPS_DIR/bin"
 	if [ "${1:-}" = --build ]; then
@@ -123,6 +131,7 @@ main() {
 	install_ferretdb
 	install_mongo_tools
 	install_azurite
+	install_puppeteer
 	install_toxiproxy
 	install_fuzzer
 	log "ready: $TV_DEPS_DIR"

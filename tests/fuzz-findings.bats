@@ -15,3 +15,10 @@ setup() {
 	assert_status 64
 	[[ $stderr == *"$T/appsettings.json: not a JSON object: the file is empty" ]]
 }
+
+@test "an empty metadata file is named as empty too (the same libbson call in tv-restore)" {
+	: >"$T/users.metadata.json"
+	run --separate-stderr tv-restore -c users --metadata "$T/users.metadata.json" </dev/null
+	assert_status 65
+	[[ $stderr == *"$T/users.metadata.json: not a metadata JSON object: the file is empty" ]]
+}

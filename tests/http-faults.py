@@ -2,18 +2,20 @@
 """http-faults.py: a reverse proxy in front of a real server that answers some requests
 itself with an HTTP error, to test how clients retry.
 
-usage: http-faults.py LISTEN_PORT UPSTREAM_PORT STATUS COUNT [MATCH [RETRY_AFTER]]
+usage: http-faults.py LISTEN_PORT UPSTREAM_PORT STATUS COUNT [MATCH [RETRY_AFTER [after]]]
 
 The first COUNT requests whose "METHOD path?query" contains MATCH (default: all) get
-STATUS with an Azure-style XML error body (and Retry-After if given); COUNT -1 means
-every one.  Everything else is forwarded to 127.0.0.1:UPSTREAM_PORT unchanged.  Each
-injected fault is logged on stderr."""
+STATUS with an Azure-style XML error body (and Retry-After if given, "" for none); COUNT
+-1 means every one.  With "after", those requests are forwarded first and only their
+reply is replaced: a request that worked but whose answer was lost.  Everything else is
+forwarded to 127.0.0.1:UPSTREAM_PORT unchanged.  Each injected fault is logged on stderr."""
 import http.client, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 listen, upstream, status, count = (int(a) for a in sys.argv[1:5])
 match = sys.argv[5] if len(sys.argv) > 5 else ""
-retry_after = sys.argv[6] if len(sys.argv) > 6 else None
+retry_after = sys.argv[6] if len(sys.argv) > 6 and sys.argv[6] else None
+after = len(sys.argv) > 7 and sys.argv[7] == "after"
 lock = threading.Lock()
 HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "upgrade"}
 
@@ -36,6 +38,8 @@ class Proxy(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         if self.inject():
+            if after:
+                self.forward(body)
             sys.stderr.write(f"http-faults: {status} for {self.command} {self.path}\n")
             reply = b'<?xml version="1.0" encoding="utf-8"?><Error><Code>Injected</Code><Message>fault</Message></Error>'
             self.send_response(status)
@@ -47,11 +51,19 @@ class Proxy(BaseHTTPRequestHandler):
             if self.command != "HEAD":
                 self.wfile.write(reply)
             return
+        self.reply(*self.forward(body))
+
+    def forward(self, body):
+        """Sends the request upstream; returns the response and its body."""
         conn = http.client.HTTPConnection("127.0.0.1", upstream)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
         conn.request(self.command, self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
+        conn.close()
+        return resp, data
+
+    def reply(self, resp, data):
         self.send_response(resp.status, resp.reason)
         for k, v in resp.getheaders():
             if k.lower() not in HOP and k.lower() != "content-length":
@@ -60,7 +72,6 @@ class Proxy(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-        conn.close()
 
     do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = handle_any
 

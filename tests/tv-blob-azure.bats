@@ -228,6 +228,85 @@ setup() {
 	refute_output_contains "refusing"
 }
 
+@test "a backup SAS (sp=wc) uploads, but never overwrites, and cannot read, list or delete" {
+	local backup
+	backup=$(tv_az_sas_connection_string wc)
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=$backup
+	run bash -c 'printf one | tv-blob-put b/x'
+	assert_status 0
+	run bash -c 'printf two | tv-blob-put b/x'
+	assert_status 73
+	assert_output_contains "b/x already exists in the store; nothing was overwritten"
+	run tv-blob-get --role backup b/x
+	assert_status 77
+	run tv-blob-ls --role backup
+	assert_status 77
+	run tv-blob-ls --role backup --can write
+	assert_status 0
+	run tv-blob-ls --role backup --can delete
+	assert_status 1
+	assert_output_contains "the backup role's credential may not delete"
+	run tv-blob-ls --role backup --can read
+	assert_status 1
+	# The service itself refuses the delete the credential does not grant.
+	run curl -s -o /dev/null -w '%{http_code}' -X DELETE \
+		"$AZURITE_BLOB_ENDPOINT/$BACKUP_BLOB_CONTAINER_NAME/b/x?$(tv_az_account_sas 2099-01-01T00:00:00Z wc)"
+	[ "$output" = 403 ]
+	[ "$(az_curl GET "/$BACKUP_BLOB_CONTAINER_NAME/b/x")" = one ]
+}
+
+@test "a restore SAS (sp=rl) reads and lists in the restore role, and cannot write or delete" {
+	printf data | tv-blob-put -q r/x
+	# The backup credential cannot read: reads work only through BACKUP_RESTORE_CONNECTION_STRING.
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=$(tv_az_sas_connection_string wc)
+	export BACKUP_RESTORE_CONNECTION_STRING=$(tv_az_sas_connection_string rl)
+	[ "$(tv-blob-get -q r/x)" = data ]
+	[ "$(tv-blob-ls | cut -f1,2)" = "$(printf 'r/x\t4')" ]
+	run tv-blob-ls --can delete
+	assert_status 1
+	run tv-blob-ls --can write
+	assert_status 1
+	run tv-blob-ls --can list
+	assert_status 0
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=$BACKUP_RESTORE_CONNECTION_STRING
+	run bash -c 'printf x | tv-blob-put r/y'
+	assert_status 77
+	run curl -s -o /dev/null -w '%{http_code}' -X DELETE \
+		"$AZURITE_BLOB_ENDPOINT/$BACKUP_BLOB_CONTAINER_NAME/r/x?$(tv_az_account_sas 2099-01-01T00:00:00Z rl)"
+	[ "$output" = 403 ]
+}
+
+@test "a prune SAS (sp=rdl) lists, reads and deletes: tv-prune uses it, the backup credential cannot" {
+	local d
+	for d in 2000-01-01 2000-01-02; do
+		printf u | tv-blob-put -q "backups/$d/tralivali_users.bson.gz"
+		jq -cn --arg f "backups/$d/" --arg t "${d}T00:00:00Z" '{id: "0123456789abcdef01234567",
+			createdAt: $t, type: "manual", status: "Completed", filePath: $f, size: 0, collections: [],
+			snapshot: "per-collection"}' | tv-blob-put -q "backups/$d/manifest.json"
+	done
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=$(tv_az_sas_connection_string wc)
+	export BACKUP_PRUNE_CONNECTION_STRING=$(tv_az_sas_connection_string rdl)
+	run tv-blob-ls --can delete
+	assert_status 1
+	run tv-blob-ls --role prune --can delete
+	assert_status 0
+	run bash -c 'tv-blob-ls --role prune backups/ | tv-prune --retention-days 1 --keep-min 1 --now 2000-02-01'
+	assert_status 0
+	assert_output_contains "Cleaned up 1 old backup(s)"
+	[ "$(tv-blob-ls --role prune backups/ | cut -f1)" = "$(printf '%s\n' backups/2000-01-02/manifest.json backups/2000-01-02/tralivali_users.bson.gz)" ]
+}
+
+@test "an account key may do everything; a SAS without sp= is assumed to grant nothing" {
+	run tv-blob-ls --can delete
+	assert_status 0
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING="BlobEndpoint=$AZURITE_BLOB_ENDPOINT;SharedAccessSignature=si=policy&sv=2019-12-12&sig=c2VjcmV0"
+	run tv-blob-ls --role prune --can delete
+	assert_status 1
+	assert_output_contains "cannot tell what this shared access signature permits"
+	run tv-blob-ls --can erase
+	assert_status 64
+}
+
 @test "tv-blob-ls prints name, size and UTC time sorted by name, filtered by prefix" {
 	printf 12 | tv-blob-put -q backups/2024-01-02/b
 	printf 1 | tv-blob-put -q backups/2024-01-01/a

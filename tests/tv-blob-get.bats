@@ -38,3 +38,10 @@ setup() {
 	assert_status 65
 	[[ "$stderr" == *"SHA-256 mismatch"* ]]
 }
+
+@test "--help prints the usage on stdout and exits 0" {
+	run --separate-stderr tv-blob-get --help
+	assert_status 0
+	[[ $output == "usage: tv-blob-get "* ]]
+	[ -z "$stderr" ]
+}

@@ -46,3 +46,46 @@ setup() {
 	assert_status 0
 	[ -z "$output" ]
 }
+
+@test "--help prints the usage on stdout and exits 0" {
+	run --separate-stderr tv-blob-ls --help
+	assert_status 0
+	[[ $output == "usage: tv-blob-ls "* ]]
+	[ -z "$stderr" ]
+}
+
+@test "--can: a file store's credential may do everything; the question lists nothing" {
+	printf x | tv-blob-put -q a
+	local p
+	for p in read list write delete; do
+		run --separate-stderr tv-blob-ls --role prune --can "$p"
+		assert_status 0
+		[ -z "$output" ]
+	done
+	run tv-blob-ls --can erase
+	assert_status 64
+	assert_output_contains "--can: read, list, write or delete, not erase"
+	run tv-blob-ls --can delete a/
+	assert_status 64
+}
+
+@test "each role picks its own connection string, else BACKUP_BLOB_STORAGE_CONNECTION_STRING" {
+	printf main | tv-blob-put -q a
+	mkdir -p "$BATS_TEST_TMPDIR/restore/backups" "$BATS_TEST_TMPDIR/prune/backups"
+	printf r >"$BATS_TEST_TMPDIR/restore/backups/r"
+	printf p >"$BATS_TEST_TMPDIR/prune/backups/p"
+	[ "$(tv-blob-ls --role backup | cut -f1)" = a ]
+	[ "$(tv-blob-ls --role restore | cut -f1)" = a ]
+	export BACKUP_RESTORE_CONNECTION_STRING=file:$BATS_TEST_TMPDIR/restore
+	printf 'file:%s' "$BATS_TEST_TMPDIR/prune" >"$BATS_TEST_TMPDIR/prune.cs"
+	export BACKUP_PRUNE_CONNECTION_STRING_FILE=$BATS_TEST_TMPDIR/prune.cs
+	[ "$(tv-blob-ls | cut -f1)" = r ]
+	[ "$(tv-blob-ls --role restore | cut -f1)" = r ]
+	[ "$(tv-blob-ls --role prune | cut -f1)" = p ]
+	[ "$(tv-blob-ls --role backup | cut -f1)" = a ]
+	[ "$(tv-blob-get r)" = r ]
+	[ "$(tv-blob-get --role backup a)" = main ]
+	run tv-blob-ls --role admin
+	assert_status 64
+	assert_output_contains "--role: not a role (backup, restore, prune): admin"
+}

@@ -140,3 +140,10 @@ setup() {
 	assert_status 64
 	assert_output_contains "BACKUP_BLOB_STORAGE_CONNECTION_STRING"
 }
+
+@test "--help prints the usage on stdout and exits 0" {
+	run --separate-stderr tv-blob-put --help
+	assert_status 0
+	[[ $output == "usage: tv-blob-put "* ]]
+	[ -z "$stderr" ]
+}

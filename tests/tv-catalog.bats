@@ -152,10 +152,13 @@ for p in sys.argv[1:]:
 	manifest backups/2024-01-16 '.status = "Failed"' | tv-blob-put -q backups/2024-01-16/manifest.json
 	printf 'x' | tv-blob-put -q backups/2024-01-17/tralivali_users.bson.gz
 	printf 'x' | tv-blob-put -q safety/2024-01-17T000000Z/manifest.json
-	for s in 1705287600.1-1705287660.4 1705287661.1-1705287700.4 1705287800.1-1705287900.4; do
+	for s in 1705287600.1-1705287660.4 1705287660.4-1705287700.4 1705287800.1-1705287900.4; do
 		printf 'x' | tv-blob-put -q "oplog/2024-01-15/$s.bson.gz"
+		printf '{}' | tv-blob-put -q "oplog/2024-01-15/$s.json"
 	done
-	printf 'x' | tv-blob-put -q oplog/2024-01-15/1705287700.4-1705287800.1.break.json
+	# The capture lost what followed 1705287700.4; a new chain began after 1705287800.1.
+	printf 'x' | tv-blob-put -q oplog/2024-01-15/1705287700.4-1705287790.1.break.json
+	printf 'x' | tv-blob-put -q oplog/2024-01-15/1705287800.1-1705287800.1.start.json
 	run --separate-stderr bash -c 'tv-blob-ls | tv-catalog list'
 	assert_status 0
 	jq -e '(.backups | map(.filePath)) == ["backups/2024-01-15/", "backups/2024-01-15T150000Z/"]
@@ -169,34 +172,51 @@ for p in sys.argv[1:]:
 		and .oplog.chainOk and (.oplog | has("all") | not)' <<<"$output"
 }
 
+@test "list exits 65 naming a hole in the chain, and a chain start or break closes a range instead" {
+	printf 'x' | tv-blob-put -q oplog/2024-01-15/1705287600.1-1705287660.4.bson.gz
+	printf 'x' | tv-blob-put -q oplog/2024-01-15/1705287670.1-1705287700.1.bson.gz
+	run --separate-stderr bash -c 'tv-blob-ls | tv-catalog list'
+	assert_status 65
+	[[ $stderr == *"hole in the oplog chain between oplog/2024-01-15/1705287600.1-1705287660.4.bson.gz and oplog/2024-01-15/1705287670.1-1705287700.1.bson.gz"* ]]
+	jq -e '(.pitr | length) == 2 and (.oplog.chainOk | not)' <<<"$output"
+	printf 'x' | tv-blob-put -q oplog/2024-01-15/1705287670.1-1705287670.1.start.json
+	run --separate-stderr bash -c 'tv-blob-ls | tv-catalog list'
+	assert_status 0
+	jq -e '(.pitr | map(.fromPosition)) == ["1705287600.1", "1705287670.1"] and .oplog.chainOk' <<<"$output"
+}
+
 @test "list exits 65 naming overlapping slices and invalid manifests, and still prints the rest" {
 	manifest backups/2024-01-15 | tv-blob-put -q backups/2024-01-15/manifest.json
 	manifest backups/2024-01-16 '.collections[0].name = "../x"' | tv-blob-put -q backups/2024-01-16/manifest.json
 	printf 'x' | tv-blob-put -q oplog/2024-01-15/1705287600.1-1705287660.4.bson.gz
-	printf 'x' | tv-blob-put -q oplog/2024-01-15/1705287660.4-1705287700.1.bson.gz
+	printf 'x' | tv-blob-put -q oplog/2024-01-15/1705287650.1-1705287700.1.bson.gz
 	run --separate-stderr bash -c 'tv-blob-ls | tv-catalog list --slices'
 	assert_status 65
-	[[ $stderr == *"oplog slices oplog/2024-01-15/1705287600.1-1705287660.4.bson.gz and oplog/2024-01-15/1705287660.4-1705287700.1.bson.gz overlap"* ]]
+	[[ $stderr == *"oplog slices oplog/2024-01-15/1705287600.1-1705287660.4.bson.gz and oplog/2024-01-15/1705287650.1-1705287700.1.bson.gz overlap"* ]]
 	[[ $stderr == *'backups/2024-01-16/manifest.json: not a valid manifest: collections[0].name: "../x" is not a collection name'* ]]
 	jq -e '(.backups | length) == 1 and .incomplete[0].state == "invalid" and (.oplog.chainOk | not)
 		and (.oplog.all | length) == 2' <<<"$output"
 }
 
-@test "oplog-check counts a slice's entries and checks them against its name" {
-	oplog_stream 1705287600.1 1705287600.2 1705287660.4 >slice.bson
+@test "oplog-check counts a slice's entries and checks they lie within its name's bounds" {
+	oplog_stream 1705287600.2 1705287601.1 1705287660.4 >slice.bson
 	run --separate-stderr tv-catalog oplog-check --slice oplog/2024-01-15/1705287600.1-1705287660.4.bson.gz --stats s.json <slice.bson
 	assert_status 0
 	[ "$(jq -c . s.json)" = '{"entries":3}' ]
-	run tv-catalog oplog-check --slice oplog/2024-01-15/1705287600.1-1705287660.5.bson.gz <slice.bson
+	# An idle slice holds nothing, and is valid.
+	tv-catalog oplog-check -q --slice oplog/2024-01-15/1705287600.1-1705287660.4.bson.gz </dev/null
+	run tv-catalog oplog-check --slice oplog/2024-01-15/1705287600.1-1705287660.3.bson.gz <slice.bson
 	assert_status 65
-	assert_output_contains "holds entries 1705287600.1 to 1705287660.4, not what its name says"
-	oplog_stream 1705287600.1 1705287600.1 >dup.bson
-	run tv-catalog oplog-check --slice oplog/2024-01-15/1705287600.1-1705287600.1.bson.gz <dup.bson
+	assert_output_contains "holds entries 1705287600.2 to 1705287660.4, not all after 1705287600.1 and up to 1705287660.3"
+	oplog_stream 1705287600.2 1705287600.2 >dup.bson
+	run tv-catalog oplog-check --slice oplog/2024-01-15/1705287600.1-1705287600.5.bson.gz <dup.bson
 	assert_status 65
 	assert_output_contains "entry 1 is not after the one before it"
 	head -c 20 slice.bson >cut.bson
 	run tv-catalog oplog-check --slice oplog/2024-01-15/1705287600.1-1705287660.4.bson.gz <cut.bson
 	assert_status 65
+	run tv-catalog oplog-check --slice oplog/2024-01-16/1705287600.1-1705287660.4.bson.gz </dev/null
+	assert_status 64
 }
 
 @test "oplog-check checks a backup's oplog lies after its start and up to its end" {

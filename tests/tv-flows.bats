@@ -164,6 +164,10 @@ regenerate() {
 	[[ $(tr -s ' ' <<<"$output") == *"backups/2024-01-15 messages ok ok ok 400/400 OK"* ]]
 	run tv-verify --latest
 	assert_status 0
+	# What cron runs: nothing printed when all is well, the table when not.
+	run tv-verify -q --latest
+	assert_status 0
+	[ -z "$output" ]
 }
 
 @test "tv-verify finds a corrupted blob and fails" {
@@ -171,7 +175,7 @@ regenerate() {
 	# Replace the dump behind the manifest's back: the store's own checksum is then right,
 	# only the manifest knows it is not the backup.
 	tv-gendata -s 99 messages 5 | gzip | tamper backups/2024-01-15/tralivali_messages.bson.gz
-	run --separate-stderr tv-verify 2024-01-15
+	run --separate-stderr tv-verify -q 2024-01-15
 	assert_status 65
 	[[ $(tr -s ' ' <<<"$output") == *"users ok ok ok 60/60 OK"* ]]
 	[[ $(tr -s ' ' <<<"$output") == *"messages FAIL ok ok 5/400 FAIL"* ]]
@@ -202,9 +206,10 @@ regenerate() {
 	before=$(fingerprint users)
 	run --separate-stderr tv-recover 2024-01-15
 	assert_status 0
-	[ "$(tr -s ' ' <<<"${lines[1]}")" = "COLLECTION NOW IN BACKUP" ]
-	[ "$(tr -s ' ' <<<"${lines[2]}")" = "users 60 60" ]
-	[ "$(tr -s ' ' <<<"${lines[3]}")" = "invites 10 10" ]
+	[ "$(tr -s ' ' <<<"${lines[2]}")" = "COLLECTION NOW (EST.) AT TARGET" ]
+	[ "$(tr -s ' ' <<<"${lines[3]}")" = "users 60 60" ]
+	[ "$(tr -s ' ' <<<"${lines[4]}")" = "invites 10 10" ]
+	[[ $output == *"Writes after 2024-01-15T03:00:00Z are not restored."* ]]
 	[[ $output == *"Nothing was changed. Run again with --yes to restore."* ]]
 	[ "$(fingerprint users)" = "$before" ]
 	[ "$(tv-blob-ls safety/)" = "" ]
@@ -286,7 +291,7 @@ regenerate() {
 	run tv-recover 2024-01-15 --yes --no-safety-backup
 	assert_status 65
 	assert_output_contains "manifest says"
-	assert_output_contains "the collection was left as it was"
+	assert_output_contains "every collection is as it was"
 	[ "$(fingerprint messages)" = "$before" ]
 }
 
@@ -429,6 +434,69 @@ forge_backup() {
 	assert_status 0
 	[[ $stderr == *"collection READ_ME_TO_RECOVER exists in the database but is not backed up (not a TralliValli collection)"* ]]
 	[[ $stderr != *"collection users exists"* ]]
+}
+
+@test "on a replica set a backup is consistent: the oplog between its exports is stored with it" {
+	# A server of its own, with an oplog.
+	tv_start_mongo
+	tv_enable_oplog
+	regenerate users 60
+	regenerate messages 50
+	# A write lands while the backup runs: a tv-export that inserts a user as messages starts.
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	printf '#!/usr/bin/env bash\n[[ " $* " != *" -c messages "* ]] || "%s" %s >/dev/null\nexec "%s" "$@"\n' \
+		"$TV_BUILDDIR/tests/tv-mongo-cmd" "'{\"insert\": \"users\", \"documents\": [{\"_id\": \"during\"}]}'" \
+		"$(command -v tv-export)" >"$BATS_TEST_TMPDIR/bin/tv-export"
+	chmod +x "$BATS_TEST_TMPDIR/bin/tv-export"
+	run --separate-stderr env PATH="$BATS_TEST_TMPDIR/bin:$PATH" TV_NOW=2024-06-01T03:00Z tv-backup --collections users,messages
+	assert_status 0
+	tv-blob-get backups/2024-06-01/manifest.json >"$BATS_TEST_TMPDIR/m.json"
+	jq -e '(.consistentAt.start | test("^[0-9]+[.][0-9]+$")) and .consistentAt.start < .consistentAt.end
+		and .oplog.file == "backups/2024-06-01/oplog.bson.gz" and .oplog.entries == 1 and (has("snapshot") | not)
+		and (.collections[] | select(.name == "users") | .documents) == 60' "$BATS_TEST_TMPDIR/m.json"
+	[[ $(tv-blob-get backups/2024-06-01/oplog.bson.gz | gzip -dc | bsondump --quiet 2>/dev/null) == *'"_id":"during"'* ]]
+	run --separate-stderr tv-verify 2024-06-01
+	assert_status 0
+	[[ $(tr -s ' ' <<<"$output") == *"backups/2024-06-01 oplog ok ok ok 1/1 OK"* ]]
+	run --separate-stderr tv-list --table
+	assert_status 0
+	[[ ${lines[1]} == *" users,messages  consistent  backups/2024-06-01/ "* ]]
+	tv_stop_mongo
+}
+
+# Deletes blob $1 behind the tools' back, as an operator's mistake or a failing disk would.
+remove_blob() {
+	if [[ $BACKUP_BLOB_STORAGE_CONNECTION_STRING == file:* ]]; then
+		rm "${BACKUP_BLOB_STORAGE_CONNECTION_STRING#file:}/$BACKUP_BLOB_CONTAINER_NAME/$1"
+	else
+		load lib/azure
+		az_curl DELETE "/$BACKUP_BLOB_CONTAINER_NAME/$1" -o /dev/null
+	fi
+}
+
+@test "tv-list shows the oplog range tv-pitr ships; tv-verify checks the slices and finds a hole in the chain" {
+	tv_start_mongo
+	tv_enable_oplog
+	local i
+	for i in 1 2 3 4; do
+		"$TV_BUILDDIR/tests/tv-mongo-cmd" "{\"insert\": \"users\", \"documents\": [{\"_id\": \"pitr$i\"}]}" >/dev/null
+		tv-pitr -q
+	done
+	local slices
+	slices=$(tv-blob-ls oplog/ | cut -f 1 | grep '\.bson\.gz$')
+	[ "$(wc -l <<<"$slices")" -eq 3 ]
+	run --separate-stderr tv-list --json
+	assert_status 0
+	jq -e --arg from "$(sed -n 1p <<<"$slices" | sed 's|.*/||; s|-.*||')" --arg to "$(sed -n 3p <<<"$slices" | sed 's|.*-||; s|\.bson\.gz$||')" \
+		'.pitr | length == 1 and .[0].fromPosition == $from and .[0].toPosition == $to' <<<"$output"
+	run --separate-stderr tv-verify --slices
+	assert_status 0
+	[ "$(grep -c ' oplog slice .* OK$' <<<"$output")" -eq 3 ]
+	remove_blob "$(sed -n 2p <<<"$slices")"
+	run --separate-stderr tv-verify --slices
+	assert_status 65
+	[[ $stderr == *"hole in the oplog chain between $(sed -n 1p <<<"$slices") and $(sed -n 3p <<<"$slices")"* ]]
+	tv_stop_mongo
 }
 
 @test "a stage killed with SIGKILL fails the backup and commits nothing" {

@@ -75,6 +75,11 @@ tralivali.messages i m1" ]
 	tv-oplog --since "$a" --until "$b" --stats "$BATS_TEST_TMPDIR/stats.json" >"$BATS_TEST_TMPDIR/out.bson"
 	[ "$(entries "$BATS_TEST_TMPDIR/out.bson")" = "tralivali.users i s2" ]
 	[ "$(jq -r '[.since, .first, .last, .scannedLast] | join(" ")' "$BATS_TEST_TMPDIR/stats.json")" = "$a $b $b $b" ]
+	# The catalogue's checker agrees: every entry after a, up to b, in order.
+	tv-catalog oplog-check --after "$a" --until "$b" --entries 1 <"$BATS_TEST_TMPDIR/out.bson"
+	# A backup during which nothing was written: its oplog is empty.
+	tv-oplog --since "$b" --until "$b" >"$BATS_TEST_TMPDIR/none.bson"
+	[ ! -s "$BATS_TEST_TMPDIR/none.bson" ]
 }
 
 @test "without --until a read ends at the newest entry when it started, and names its slice" {

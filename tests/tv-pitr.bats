@@ -40,7 +40,7 @@ insert() {
 
 # Prints the names of the stored slices, oldest first.
 slices() {
-	tv-blob-ls oplog/ | cut -f 1 | grep '\.bson\.gz$' || true
+	tv-blob-ls oplog/ | cut -f 1 | grep -E '\.bson\.gz(\.enc)?$' || true
 }
 
 # Prints the day folder of position $1.
@@ -146,14 +146,44 @@ a2" ]
 @test "with no slice, the chain starts after the newest backup's consistent end" {
 	insert before-backup
 	end=$(tv-oplog --last)
+	# A recovery point as tv-backup leaves it on a replica set, as far as tv-pitr reads it.
 	jq -n --arg pos "$end" '{id: "0123456789abcdef01234567", createdAt: "2026-01-01T00:00:00Z",
 		type: "manual", status: "Completed", filePath: "backups/2026-01-01/", size: 0,
-		collections: [], consistentAt: {start: $pos, "end": $pos}}' | tv-blob-put -q backups/2026-01-01/manifest.json
+		collections: [], consistentAt: {start: $pos, "end": $pos},
+		oplog: {file: "backups/2026-01-01/oplog.bson.gz", sha256: ("0" * 64), entries: 0}}' |
+		tv-blob-put -q backups/2026-01-01/manifest.json
 	insert after-backup
 	run -0 tv-pitr
 	assert_output_contains "The oplog chain starts at $end"
 	assert_output_contains "the end of the newest backup's consistent snapshot"
 	[ "$(slice_ids "$(slices)")" = after-backup ]
+}
+
+@test "with BACKUP_ENCRYPTION_KEY_FILE, slices are encrypted (.bson.gz.enc) and the chain continues after them" {
+	head -c 32 /dev/urandom >"$BATS_TEST_TMPDIR/key"
+	chmod 600 "$BATS_TEST_TMPDIR/key"
+	export BACKUP_ENCRYPTION_KEY_FILE=$BATS_TEST_TMPDIR/key
+	tv-pitr -q
+	insert e1
+	tv-pitr -q
+	insert e2
+	tv-pitr -q
+	run slices
+	[ "${#lines[@]}" -eq 2 ]
+	[[ ${lines[0]} == *.bson.gz.enc && ${lines[1]} == *.bson.gz.enc ]]
+	b=${lines[1]##*/}
+	b=${b%.bson.gz.enc}
+	[[ ${lines[0]} == *"-${b%-*}.bson.gz.enc" ]]
+	tv-oplog --since "${b%-*}" --until "${b#*-}" >"$BATS_TEST_TMPDIR/want.bson"
+	tv-blob-get "${lines[1]}" | tv-crypt -d | gzip -d >"$BATS_TEST_TMPDIR/got.bson"
+	assert_same_file "$BATS_TEST_TMPDIR/want.bson" "$BATS_TEST_TMPDIR/got.bson"
+	[ "$(tv-blob-get "${lines[1]%.bson.gz.enc}.json" | jq -r .slice)" = "${lines[1]}" ]
+	# A key that does not load stores nothing.
+	head -c 5 /dev/urandom >"$BATS_TEST_TMPDIR/key"
+	insert e3
+	run tv-pitr
+	[ "$status" -ne 0 ]
+	[ "$(slices | wc -l)" -eq 2 ]
 }
 
 @test "--follow ships a write within seconds, in slices that continue the chain" {
@@ -218,6 +248,7 @@ a2" ]
 	now=$(tv-oplog --last)
 	run -0 tv-pitr
 	assert_output_contains "The oplog chain starts at $now"
+	assert_output_contains "the chain broke at $lost and no later slice or backup to continue from"
 }
 
 @test "tv-cron-install --pitr adds an every-minute tv-pitr entry beside the backup's" {
@@ -227,4 +258,12 @@ a2" ]
 	grep -qx "\* \* \* \* \* root $TV_SRCDIR/scripts/tv-pitr --env-file /etc/tralivali-backup/environment >>/var/log/tv.log 2>&1" "$TV_CRONTAB_FILE"
 	run -0 tv-cron-install --env-file /etc/tralivali-backup/environment --log /var/log/tv.log
 	! grep -q tv-pitr "$TV_CRONTAB_FILE"
+}
+
+@test "the chain's end is found however old it is: one ten days back that the oplog no longer holds is a break" {
+	old=$(($(date -u +%s) - 10 * 86400)).1
+	echo '{}' | tv-blob-put -q "oplog/$(day "$old")/$old-$old.start.json"
+	run -65 tv-pitr
+	assert_output_contains "the oplog no longer reaches back to $old"
+	[ -n "$(tv-blob-ls "oplog/$(day "$old")/$old-" | grep '\.break\.json')" ]
 }

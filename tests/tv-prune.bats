@@ -190,19 +190,19 @@ backups/2023-01-01/tralivali_users.bson.gz" ]
 	make_backup 2024-01-01T100000Z Completed '{"snapshot": null, "consistentAt": {"start": "1704103200.5", "end": "1704103260.1"},
 		"oplog": {"file": "backups/2024-01-01T100000Z/oplog.bson.gz", "sha256": "'"$(printf '%064d' 0)"'", "entries": 3}}'
 	make_slice 1704067200.1-1704070800.9
-	make_slice 1704070900.1-1704080000.1 break
+	make_slice 1704070800.9-1704099600.1 break
 	make_slice 1704099600.1-1704103200.5
-	make_slice 1704103200.6-1704106800.2
+	make_slice 1704103200.5-1704106800.2
 	run --separate-stderr bash -c 'tv-blob-ls | tv-prune -n --retention-days 30 --keep-min 1 --now 2024-06-01'
 	assert_status 0
 	[ "$output" = "backups/2023-06-01/manifest.json
 backups/2023-06-01/tralivali_messages.bson.gz
 backups/2023-06-01/tralivali_users.bson.gz
 oplog/2024-01-01/1704067200.1-1704070800.9.bson.gz
-oplog/2024-01-01/1704070900.1-1704080000.1.break.json" ]
+oplog/2024-01-01/1704070800.9-1704099600.1.break.json" ]
 	[[ $stderr == *"Would clean up 1 old backup(s) (dry run)"* ]]
 	tv-blob-ls | tv-prune -q --retention-days 30 --keep-min 1 --now 2024-06-01
-	[ "$(slices_left | tr '\n' ' ')" = "1704099600.1-1704103200.5.bson.gz 1704103200.6-1704106800.2.bson.gz " ]
+	[ "$(slices_left | tr '\n' ' ')" = "1704099600.1-1704103200.5.bson.gz 1704103200.5-1704106800.2.bson.gz " ]
 }
 
 @test "with no recovery point kept, no oplog slice is deleted" {

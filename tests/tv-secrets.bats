@@ -76,3 +76,22 @@ setup() {
 	grep -q "^BACKUP_BLOB_STORAGE_CONNECTION_STRING_FILE=$BATS_TEST_TMPDIR/cs$" "$DUMPS/tv-blob-put"
 	! grep -q "^BACKUP_BLOB_STORAGE_CONNECTION_STRING=" "$DUMPS/tv-gzip"
 }
+
+@test "a tool that is not installed stays unknown to command -v after tv-lib.sh" {
+	run env PATH=/usr/bin:/bin bash -c '. "$TV_SRCDIR/scripts/tv-lib.sh"; command -v tv-oplog || echo absent'
+	assert_status 0
+	[ "$output" = absent ]
+	run bash -c '. "$TV_SRCDIR/scripts/tv-lib.sh"; type -t tv-export; type -t tv-gzip'
+	[ "$output" = "$(printf 'function\nfile')" ]
+}
+
+@test "a tool a flow starts in the background stops when the flow signals it" {
+	# The fake tool finishes its work (the marker) unless the TERM the flow sends reaches it.
+	printf '#!/bin/bash\ntrap "exit 143" TERM\nsleep 2 & wait\ntouch "%s/finished"\n' "$BATS_TEST_TMPDIR" \
+		>"$BATS_TEST_TMPDIR/bin/tv-restore"
+	chmod +x "$BATS_TEST_TMPDIR/bin/tv-restore"
+	run bash -c '. "$TV_SRCDIR/scripts/tv-lib.sh"; tv-restore & p=$!; sleep 0.5; kill -TERM "$p"; wait "$p"'
+	assert_status 143
+	sleep 2.5
+	[ ! -e "$BATS_TEST_TMPDIR/finished" ]
+}

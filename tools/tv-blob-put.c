@@ -13,12 +13,12 @@
 
 enum mode { PUT, STAGE, COMMIT, ABORT };
 
-static void
-usage(void)
+static void __attribute__((noreturn))
+usage(int status)
 {
-	fprintf(stderr, "usage: tv-blob-put [-qv] [--receipt file] name\n"
+	fprintf(status ? stderr : stdout, "usage: tv-blob-put [-qv] [--receipt file] name\n"
 	    "       tv-blob-put [-qv] --no-commit | --commit | --abort --receipt file name\n");
-	exit(EX_USAGE);
+	exit(status);
 }
 
 /* Uploads standard input as name, leaving it uncommitted; fills r. */
@@ -79,6 +79,7 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "abort",	no_argument,		NULL, 'A' },
 		{ "commit",	no_argument,		NULL, 'C' },
+		{ "help",	no_argument,		NULL, 'h' },
 		{ "no-commit",	no_argument,		NULL, 'N' },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "receipt",	required_argument,	NULL, 'r' },
@@ -92,15 +93,17 @@ main(int argc, char *argv[])
 	int ch, status;
 
 	tv_log_init(argv[0]);
-	while ((ch = getopt_long(argc, argv, "qv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'A':
 		case 'C':
 		case 'N':
 			if (mode != PUT)
-				usage();
+				usage(EX_USAGE);
 			mode = ch == 'A' ? ABORT : ch == 'C' ? COMMIT : STAGE;
 			break;
+		case 'h':
+			usage(0);
 		case 'q':
 			tv_log_set_level(TV_LOG_QUIET);
 			break;
@@ -111,13 +114,13 @@ main(int argc, char *argv[])
 			tv_log_set_level(TV_LOG_VERBOSE);
 			break;
 		default:
-			usage();
+			usage(EX_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc != 1 || (mode != PUT && receipt == NULL))
-		usage();
+		usage(EX_USAGE);
 	name = argv[0];
 	if ((status = tv_store_check_name(name)) != 0)
 		return status;

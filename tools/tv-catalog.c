@@ -22,10 +22,9 @@
 #include "io.h"
 #include "log.h"
 #include "manifest.h"
+#include "oplog.h"
 #include "stats.h"
 #include "store.h"
-
-#define SMALL_JSON_MAX	(64 * 1024)	/* a --stats file or receipt */
 
 static void
 usage(int status)
@@ -118,10 +117,13 @@ cmd_list(int argc, char *argv[])
 		usage(EX_USAGE);
 
 	tv_catalog_init(&cat, root);
-	if ((status = tv_catalog_read_listing(&cat, stdin, "stdin")) != 0)
+	if ((status = tv_catalog_read_listing(&cat, stdin, "stdin")) != 0) {
+		tv_catalog_free(&cat);
 		return status;
+	}
 	if (cat.nfolders > 0) {
-		store = tv_store_open();
+		/* Reading manifests is the restore role's business. */
+		store = tv_store_open_role(TV_ROLE_RESTORE);
 		status = tv_catalog_load_manifests(&cat, store);
 		tv_store_close(store);
 		for (size_t i = 0; i < cat.nfolders; i++)
@@ -179,8 +181,10 @@ cmd_folder(int argc, char *argv[])
 	snprintf(later, sizeof(later), "%s/%.10sT%.2s%.2s%.2sZ", root, iso, iso + 11, iso + 14, iso + 17);
 
 	tv_catalog_init(&cat, root);
-	if ((status = tv_catalog_read_listing(&cat, stdin, "stdin")) != 0)
+	if ((status = tv_catalog_read_listing(&cat, stdin, "stdin")) != 0) {
+		tv_catalog_free(&cat);
 		return status;
+	}
 	/* Any blob, complete backup or not, means the folder is someone's: never write into it. */
 	for (size_t i = 0; i < cat.nfolders; i++) {
 		day_taken |= strcmp(cat.folders[i].name, day) == 0;
@@ -198,45 +202,6 @@ cmd_folder(int argc, char *argv[])
 	return fflush(stdout) == 0 ? 0 : EX_IOERR;
 }
 
-/* Reads a small JSON file (a --stats file) into *doc; returns 0, 65 or 74. */
-static int
-read_json_file(const char *path, bson_t **doc)
-{
-	char buf[SMALL_JSON_MAX];
-	bson_error_t err;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY)) == -1) {
-		tv_error("%s: %s", path, strerror(errno));
-		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
-	}
-	n = tv_read_full(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < 0) {
-		tv_error("%s: %s", path, strerror(errno));
-		return EX_IOERR;
-	}
-	if ((*doc = bson_new_from_json((const uint8_t *)buf, n, &err)) == NULL) {
-		tv_error("%s: not JSON: %s", path, err.message);
-		return EX_DATAERR;
-	}
-	return 0;
-}
-
-/* Returns the non-negative integer at key in doc, or -1. */
-static int64_t
-json_count(const bson_t *doc, const char *key)
-{
-	bson_iter_t it;
-	int64_t v;
-
-	if (!bson_iter_init_find(&it, doc, key) || !(BSON_ITER_HOLDS_INT32(&it) || BSON_ITER_HOLDS_INT64(&it)))
-		return -1;
-	v = bson_iter_as_int64(&it);
-	return v < 0 ? -1 : v;
-}
-
 /* Paths given for one collection. */
 struct part {
 	const char	*stats;
@@ -244,52 +209,16 @@ struct part {
 	const char	*metadata_receipt;
 };
 
-/* Fills collection entry c from tv-export's stats and the two receipts; returns 0 or an exit code. */
-static int
-build_collection(const struct part *p, struct tv_manifest_collection *c)
-{
-	struct tv_receipt r = { 0 };
-	bson_t *stats;
-	bson_iter_t it;
-	int rc;
-
-	if ((rc = read_json_file(p->stats, &stats)) != 0)
-		return rc;
-	if (!bson_iter_init_find(&it, stats, "collection") || !BSON_ITER_HOLDS_UTF8(&it) ||
-	    (c->documents = json_count(stats, "documents")) < 0 ||
-	    (c->bson_bytes = json_count(stats, "bsonBytes")) < 0) {
-		tv_error("%s: not tv-export statistics ({collection, documents, bsonBytes})", p->stats);
-		bson_destroy(stats);
-		return EX_DATAERR;
-	}
-	c->name = bson_strdup(bson_iter_utf8(&it, NULL));
-	bson_destroy(stats);
-	if ((rc = tv_receipt_read(&r, p->receipt)) != 0)
-		return rc;
-	c->file = bson_strdup(r.name);
-	c->compressed_bytes = (int64_t)r.size;
-	memcpy(c->sha256, r.sha256, sizeof(c->sha256));
-	tv_receipt_free(&r);
-	if (p->metadata_receipt != NULL) {
-		if ((rc = tv_receipt_read(&r, p->metadata_receipt)) != 0)
-			return rc;
-		c->metadata_file = bson_strdup(r.name);
-		memcpy(c->metadata_sha256, r.sha256, sizeof(c->metadata_sha256));
-		tv_receipt_free(&r);
-	}
-	return 0;
-}
-
 /* Parses --consistent-at START-END. */
 static void
-parse_range(const char *arg, struct tv_position *start, struct tv_position *end)
+parse_range(const char *arg, struct tv_oppos *start, struct tv_oppos *end)
 {
 	char buf[64], *dash;
 
 	if (strlen(arg) >= sizeof(buf) || (dash = strchr(strcpy(buf, arg), '-')) == NULL)
 		tv_fatal(EX_USAGE, "--consistent-at: not T.I-T.I: %s", arg);
 	*dash = '\0';
-	if (tv_position_parse(buf, start) != 0 || tv_position_parse(dash + 1, end) != 0)
+	if (tv_oppos_parse(buf, start) != 0 || tv_oppos_parse(dash + 1, end) != 0)
 		tv_fatal(EX_USAGE, "--consistent-at: not T.I-T.I: %s", arg);
 }
 
@@ -411,7 +340,8 @@ cmd_manifest(int argc, char *argv[])
 		tv_fatal(EX_OSERR, "out of memory");
 	for (size_t i = 0; i < nstats && rc == 0; i++) {
 		m.ncollections++;
-		if ((rc = build_collection(&parts[i], &m.collections[i])) == 0)
+		if ((rc = tv_manifest_collection_from(parts[i].stats, parts[i].receipt, parts[i].metadata_receipt,
+		    &m.collections[i])) == 0)
 			m.size += m.collections[i].compressed_bytes;
 	}
 	if (rc == 0 && oplog_receipt != NULL) {
@@ -477,41 +407,26 @@ cmd_check(int argc, char *argv[])
 	return rc;
 }
 
-/* Returns the "ts" of an oplog entry, or -1 if it has none. */
-static int
-entry_ts(const bson_t *doc, struct tv_position *p)
-{
-	bson_iter_t it;
-
-	if (!bson_iter_init_find(&it, doc, "ts") || !BSON_ITER_HOLDS_TIMESTAMP(&it))
-		return -1;
-	bson_iter_timestamp(&it, &p->t, &p->i);
-	return 0;
-}
-
-/* Parses a slice name's {T.I}-{T.I} into first and last. */
+/* Parses a slice name's bounds, an encrypted slice's (.enc) too. */
 static void
-slice_positions(const char *name, struct tv_position *first, struct tv_position *last)
+slice_bounds(const char *name, struct tv_oppos *from, struct tv_oppos *to)
 {
-	const char *base = strrchr(name, '/');
-	char buf[80], *dash, *dot;
+	char buf[256];
+	size_t len = strlen(name);
 
-	base = base ? base + 1 : name;
-	if (strlen(base) >= sizeof(buf))
+	if (len >= sizeof(buf))
 		tv_fatal(EX_USAGE, "--slice: not an oplog slice name: %s", name);
-	strcpy(buf, base);
-	if ((dash = strchr(buf, '-')) == NULL || (dot = strchr(dash, '.')) == NULL ||
-	    (dot = strchr(dot + 1, '.')) == NULL)
-		tv_fatal(EX_USAGE, "--slice: not an oplog slice name ({T.I}-{T.I}.bson.gz): %s", name);
-	*dash = *dot = '\0';
-	if (tv_position_parse(buf, first) != 0 || tv_position_parse(dash + 1, last) != 0)
-		tv_fatal(EX_USAGE, "--slice: not an oplog slice name ({T.I}-{T.I}.bson.gz): %s", name);
+	memcpy(buf, name, len + 1);
+	if (len > 4 && strcmp(buf + len - 4, ".enc") == 0)
+		buf[len - 4] = '\0';
+	if (tv_slice_parse(buf, from, to) != 0)
+		tv_fatal(EX_USAGE, "--slice: not an oplog slice name (oplog/YYYY-MM-DD/T.I-T.I.bson.gz): %s", name);
 }
 
 /*
  * Checks an oplog stream on stdin: valid BSON, every entry with a ts, in
- * increasing order; a slice's first and last entries are the ones its name
- * says; a backup's oplog lies after --after and up to --until.
+ * increasing order, all after the slice's first position (or --after) and up
+ * to its last (or --until), as its name or the manifest says.
  */
 static int
 cmd_oplog_check(int argc, char *argv[])
@@ -526,11 +441,11 @@ cmd_oplog_check(int argc, char *argv[])
 		COMMON_LONGOPTS,
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct tv_position lo = { 0, 0 }, hi = { 0, 0 }, ts, prev = { 0, 0 }, first = { 0, 0 };
+	struct tv_oppos lo = { 0, 0 }, hi = { 0, 0 }, ts, prev = { 0, 0 }, first = { 0, 0 };
 	const char *slice = NULL, *after = NULL, *until = NULL, *entries_arg = NULL, *stats = NULL;
 	const char *what;
 	struct tv_bson_reader *r;
-	char a[24], b[24];
+	char a[TV_OPPOS_LEN], b[TV_OPPOS_LEN], la[TV_OPPOS_LEN], lb[TV_OPPOS_LEN];
 	bson_t doc, *out;
 	uint64_t n = 0;
 	int ch, res, rc = 0;
@@ -563,19 +478,19 @@ cmd_oplog_check(int argc, char *argv[])
 	    (slice == NULL && (after == NULL || until == NULL)))
 		usage(EX_USAGE);
 	if (slice != NULL)
-		slice_positions(slice, &lo, &hi);
-	else if (tv_position_parse(after, &lo) != 0 || tv_position_parse(until, &hi) != 0)
+		slice_bounds(slice, &lo, &hi);
+	else if (tv_oppos_parse(after, &lo) != 0 || tv_oppos_parse(until, &hi) != 0)
 		tv_fatal(EX_USAGE, "--after/--until: not an oplog position T.I");
 	what = slice ? slice : "the backup's oplog";
 
 	r = tv_bson_reader_open(STDIN_FILENO, what);
 	while ((res = tv_bson_reader_next(r, &doc)) == 1) {
-		if (entry_ts(&doc, &ts) != 0) {
+		if (tv_oppos_of_entry(&doc, &ts) != 0) {
 			tv_error("%s: entry %llu has no ts timestamp", what, (unsigned long long)n);
 			rc = EX_DATAERR;
 			break;
 		}
-		if (n > 0 && tv_position_cmp(&ts, &prev) <= 0) {
+		if (n > 0 && tv_oppos_cmp(&ts, &prev) <= 0) {
 			tv_error("%s: entry %llu is not after the one before it", what, (unsigned long long)n);
 			rc = EX_DATAERR;
 			break;
@@ -591,14 +506,9 @@ cmd_oplog_check(int argc, char *argv[])
 	tv_bson_reader_close(r);
 	if (rc != 0)
 		return rc;
-	tv_position_format(&first, a, sizeof(a));
-	tv_position_format(&prev, b, sizeof(b));
-	if (slice != NULL && (n == 0 || tv_position_cmp(&first, &lo) != 0 || tv_position_cmp(&prev, &hi) != 0)) {
-		tv_error("%s: holds entries %s to %s, not what its name says", slice, n ? a : "-", n ? b : "-");
-		return EX_DATAERR;
-	}
-	if (slice == NULL && n > 0 && (tv_position_cmp(&first, &lo) <= 0 || tv_position_cmp(&prev, &hi) > 0)) {
-		tv_error("%s: holds entries %s to %s, outside %s-%s", what, a, b, after, until);
+	if (n > 0 && (tv_oppos_cmp(&first, &lo) <= 0 || tv_oppos_cmp(&prev, &hi) > 0)) {
+		tv_error("%s: holds entries %s to %s, not all after %s and up to %s", what, tv_oppos_format(&first, a),
+		    tv_oppos_format(&prev, b), tv_oppos_format(&lo, la), tv_oppos_format(&hi, lb));
 		return EX_DATAERR;
 	}
 	if (entries_arg != NULL && strtoull(entries_arg, NULL, 10) != n) {

@@ -38,6 +38,9 @@
 #define MAX_THREADS	12
 /* The read buffer for headers and for streaming foreign members through zlib. */
 #define INBUF		(256 * 1024)
+/* Output of a foreign member: this many parts of this size, inflated while others are written. */
+#define ZPARTS		4
+#define ZPART		(1 << 20)
 
 enum mode { COMPRESS, DECOMPRESS, TEST };
 
@@ -355,38 +358,206 @@ tv_member(struct input *in, size_t maxmember, size_t *msize, size_t *isize)
 	return *msize >= HDR_LEN + TRAILER_LEN && *msize <= maxmember && *isize <= CHUNK;
 }
 
-/* Inflates one member written by another tool, streaming, with zlib. */
+/*
+ * Another tool's member is one deflate stream: it cannot be cut up for the
+ * workers.  As pigz -d does, the inflating thread does nothing else: a
+ * second thread computes the CRC-32 and writes, part by part, out of a
+ * buffer of ZPARTS parts.
+ */
+struct zwriter {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;		/* a part was handed over, or written */
+	unsigned char	*buf;		/* ZPARTS parts of ZPART bytes */
+	size_t		 len[ZPARTS];
+	uint64_t	 filled;	/* parts handed over */
+	uint64_t	 drained;	/* parts checked and written */
+	int		 done;		/* no more parts will come */
+	int		 write;		/* 0 when only testing */
+	int		 err;		/* errno of a failed write */
+	uint32_t	 crc;		/* of the parts drained: the writer's alone until joined */
+	uint64_t	 size;
+};
+
+static void *
+zwriter_main(void *arg)
+{
+	struct zwriter *zw = arg;
+	size_t i;
+
+	pthread_mutex_lock(&zw->mu);
+	for (;;) {
+		while (zw->drained == zw->filled && !zw->done)
+			pthread_cond_wait(&zw->cv, &zw->mu);
+		if (zw->drained == zw->filled)
+			break;
+		i = zw->drained % ZPARTS;
+		pthread_mutex_unlock(&zw->mu);
+		zw->crc = libdeflate_crc32(zw->crc, zw->buf + i * ZPART, zw->len[i]);
+		zw->size += zw->len[i];
+		if (zw->write && zw->err == 0 &&
+		    tv_write_all(STDOUT_FILENO, zw->buf + i * ZPART, zw->len[i]) == -1)
+			zw->err = errno;
+		pthread_mutex_lock(&zw->mu);
+		zw->drained++;
+		pthread_cond_broadcast(&zw->cv);
+	}
+	pthread_mutex_unlock(&zw->mu);
+	return NULL;
+}
+
+/* Hands len bytes of the current part to the writer and returns the next free part. */
+static unsigned char *
+zwriter_next(struct zwriter *zw, size_t len)
+{
+	unsigned char *part;
+
+	pthread_mutex_lock(&zw->mu);
+	if (len > 0) {
+		zw->len[zw->filled % ZPARTS] = len;
+		zw->filled++;
+		pthread_cond_broadcast(&zw->cv);
+	}
+	while (zw->filled - zw->drained == ZPARTS)
+		pthread_cond_wait(&zw->cv, &zw->mu);
+	part = zw->buf + (zw->filled % ZPARTS) * ZPART;
+	pthread_mutex_unlock(&zw->mu);
+	return part;
+}
+
+/* Lets the writer finish the parts handed over and joins it. */
+static void
+zwriter_stop(struct zwriter *zw, pthread_t tid)
+{
+	pthread_mutex_lock(&zw->mu);
+	zw->done = 1;
+	pthread_cond_broadcast(&zw->cv);
+	pthread_mutex_unlock(&zw->mu);
+	pthread_join(tid, NULL);
+	pthread_cond_destroy(&zw->cv);
+	pthread_mutex_destroy(&zw->mu);
+}
+
+/* Skips len bytes of input, or reports the member starting at start as truncated. */
+static void
+in_skip(struct pool *p, struct input *in, size_t len, uint64_t start)
+{
+	size_t avail;
+
+	while (len > 0) {
+		if ((avail = in_fill(in, 1)) == 0)
+			truncated(p, in, start);
+		avail = avail < len ? avail : len;
+		in->pos += avail;
+		len -= avail;
+	}
+}
+
+/* Skips a zero-terminated header field (file name, comment). */
+static void
+in_skip_string(struct pool *p, struct input *in, uint64_t start)
+{
+	const unsigned char *nul;
+	size_t avail;
+
+	for (;;) {
+		if ((avail = in_fill(in, 1)) == 0)
+			truncated(p, in, start);
+		if ((nul = memchr(in->buf + in->pos, 0, avail)) != NULL) {
+			in->pos = (size_t)(nul - in->buf) + 1;
+			return;
+		}
+		in->pos += avail;
+	}
+}
+
+/* Skips a member's header (RFC 1952), so that zlib inflates the raw deflate data after it. */
+static void
+skip_header(struct pool *p, struct input *in, uint64_t start)
+{
+	const unsigned char *h;
+	unsigned char flags;
+
+	if (in_fill(in, 10) < 10)
+		truncated(p, in, start);
+	h = in->buf + in->pos;
+	if (h[2] != 8 || (h[3] & 0xe0) != 0)
+		tv_fatal(EX_DATAERR, "corrupt gzip member at byte offset %" PRIu64
+		    ": %s", start, h[2] != 8 ? "unknown compression method" : "reserved flags set");
+	flags = h[3];
+	in->pos += 10;
+	if (flags & 4) {
+		if (in_fill(in, 2) < 2)
+			truncated(p, in, start);
+		h = in->buf + in->pos;
+		in->pos += 2;
+		in_skip(p, in, (size_t)h[0] | (size_t)h[1] << 8, start);
+	}
+	if (flags & 8)
+		in_skip_string(p, in, start);
+	if (flags & 16)
+		in_skip_string(p, in, start);
+	if (flags & 2)
+		in_skip(p, in, 2, start);
+}
+
+/* Inflates one member written by another tool, streaming, with zlib; checks its CRC-32 and size. */
 static void
 inflate_member(struct pool *p, struct input *in)
 {
-	unsigned char *out = in->zout;
+	struct zwriter zw = { .buf = in->zout, .write = p->mode != TEST };
 	uint64_t start = in_offset(in);
+	const unsigned char *t;
+	pthread_t tid;
 	z_stream z;
 	size_t avail;
-	int r;
+	int r = Z_OK;
 
+	skip_header(p, in, start);
 	memset(&z, 0, sizeof(z));
-	/* 15 + 16: a gzip wrapper only; zlib checks the CRC-32 and ISIZE. */
-	if (inflateInit2(&z, 15 + 16) != Z_OK)
+	/* -15: raw deflate; the header is skipped above and the trailer checked below. */
+	if (inflateInit2(&z, -15) != Z_OK)
 		tv_fatal(EXIT_FAILURE, "out of memory");
-	do {
-		if ((avail = in_fill(in, 1)) == 0)
+	pthread_mutex_init(&zw.mu, NULL);
+	pthread_cond_init(&zw.cv, NULL);
+	if ((errno = pthread_create(&tid, NULL, zwriter_main, &zw)) != 0)
+		tv_fatal_errno(EXIT_FAILURE, "pthread_create");
+	z.next_out = zwriter_next(&zw, 0);
+	z.avail_out = ZPART;
+	while (r != Z_STREAM_END) {
+		if (z.avail_out == 0) {
+			z.next_out = zwriter_next(&zw, ZPART);
+			z.avail_out = ZPART;
+		}
+		if ((avail = in_fill(in, 1)) == 0) {
+			zwriter_stop(&zw, tid);
 			truncated(p, in, start);
+		}
 		z.next_in = in->buf + in->pos;
 		z.avail_in = (uInt)avail;
-		z.next_out = out;
-		z.avail_out = INBUF;
 		r = inflate(&z, Z_NO_FLUSH);
 		in->pos += avail - z.avail_in;
-		if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
+		if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR) {
+			zwriter_stop(&zw, tid);
 			tv_fatal(EX_DATAERR, "corrupt gzip member at byte offset %" PRIu64
 			    " (member starts at byte offset %" PRIu64 "): %s",
 			    in_offset(in), start, z.msg ? z.msg : zError(r));
-		if (p->mode != TEST && tv_write_all(STDOUT_FILENO, out, INBUF - z.avail_out) == -1)
-			tv_fatal_errno(EX_IOERR, "write");
-		p->bytes_out += INBUF - z.avail_out;
-	} while (r != Z_STREAM_END);
+		}
+	}
+	zwriter_next(&zw, ZPART - z.avail_out);
+	zwriter_stop(&zw, tid);
 	inflateEnd(&z);
+	p->bytes_out += zw.size;
+	if (zw.err != 0) {
+		errno = zw.err;
+		tv_fatal_errno(EX_IOERR, "write");
+	}
+	if (in_fill(in, TRAILER_LEN) < TRAILER_LEN)
+		truncated(p, in, start);
+	t = in->buf + in->pos;
+	if (get_le32(t) != zw.crc || get_le32(t + 4) != (uint32_t)zw.size)
+		tv_fatal(EX_DATAERR, "corrupt gzip member at byte offset %" PRIu64 ": %s", start,
+		    get_le32(t) != zw.crc ? "incorrect data check" : "incorrect length check");
+	in->pos += TRAILER_LEN;
 }
 
 /* Decompresses (or tests) stdin; returns the number of input bytes. */
@@ -399,7 +570,7 @@ decompress_stream(struct pool *p)
 	struct slot *s;
 	int open = 0;		/* the last member was ours and not the end member */
 
-	if ((in.buf = malloc(INBUF)) == NULL || (in.zout = malloc(INBUF)) == NULL)
+	if ((in.buf = malloc(INBUF)) == NULL || (in.zout = malloc(ZPARTS * ZPART)) == NULL)
 		tv_fatal(EXIT_FAILURE, "out of memory");
 	while ((avail = in_fill(&in, 2)) > 0) {
 		start = in_offset(&in);
@@ -440,12 +611,12 @@ decompress_stream(struct pool *p)
 }
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: tv-gzip [-1..-9] [-qv] [-p threads] [--label name]\n"
+	fprintf(status ? stderr : stdout, "usage: tv-gzip [-1..-9] [-qv] [-p threads] [--label name]\n"
 	    "       tv-gzip -d [-qv] [-p threads] [--label name]\n"
 	    "       tv-gzip -t [-qv] [-p threads]\n");
-	exit(EX_USAGE);
+	exit(status);
 }
 
 int
@@ -453,6 +624,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "label", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pool p = { .mode = COMPRESS, .level = 6 };
@@ -465,7 +637,7 @@ main(int argc, char *argv[])
 	int ch;
 
 	tv_log_init(argv[0]);
-	while ((ch = getopt_long(argc, argv, "123456789dp:qtv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "123456789dhp:qtv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case '1': case '2': case '3': case '4': case '5':
 		case '6': case '7': case '8': case '9':
@@ -474,6 +646,9 @@ main(int argc, char *argv[])
 		case 'd':
 			p.mode = DECOMPRESS;
 			break;
+		case 'h':
+			usage(0);
+			break;
 		case 'L':
 			label = optarg;
 			break;
@@ -481,7 +656,7 @@ main(int argc, char *argv[])
 			errno = 0;
 			threads = strtol(optarg, &end, 10);
 			if (errno != 0 || *optarg == '\0' || *end != '\0' || threads < 1)
-				usage();
+				usage(EX_USAGE);
 			break;
 		case 'q':
 			tv_log_set_level(TV_LOG_QUIET);
@@ -493,14 +668,14 @@ main(int argc, char *argv[])
 			tv_log_set_level(TV_LOG_VERBOSE);
 			break;
 		default:
-			usage();
+			usage(EX_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 
 	if (argc != 0)
-		usage();
+		usage(EX_USAGE);
 	if (threads < 1)
 		threads = 1;
 	if (threads > MAX_THREADS)

@@ -18,7 +18,7 @@
 /* Big enough that small entries cost few write(2) calls, small next to the 64 MiB budget. */
 #define OUT_BUFFER	(1024 * 1024)
 /* How long a tailing read waits for new entries before the slice's deadline is checked again. */
-#define AWAIT_MS	500
+#define AWAIT_MS	250
 /* A server that answers an await at once (no awaitData) is asked again no sooner than this. */
 #define POLL_MS		100
 
@@ -266,7 +266,7 @@ open_cursor(mongoc_collection_t *oplog, const struct request *rq, int has_from,
     const struct tv_oppos *from)
 {
 	bson_t filter = BSON_INITIALIZER, ts;
-	bson_t *opts;
+	bson_t *opts = NULL;
 	mongoc_cursor_t *cursor;
 
 	if (has_from || rq->has_until) {
@@ -277,13 +277,13 @@ open_cursor(mongoc_collection_t *oplog, const struct request *rq, int has_from,
 			BSON_APPEND_TIMESTAMP(&ts, "$lte", rq->until.t, rq->until.i);
 		bson_append_document_end(&filter, &ts);
 	}
+	/* A capped collection is read in insertion order, which is the oplog's: no sort. */
 	if (rq->follow)
 		opts = BCON_NEW("tailable", BCON_BOOL(true), "awaitData", BCON_BOOL(true),
 		    "maxAwaitTimeMS", BCON_INT64(AWAIT_MS));
-	else
-		opts = BCON_NEW("sort", "{", "$natural", BCON_INT32(1), "}");
 	cursor = mongoc_collection_find_with_opts(oplog, &filter, opts, NULL);
-	bson_destroy(opts);
+	if (opts != NULL)
+		bson_destroy(opts);
 	bson_destroy(&filter);
 	return cursor;
 }
@@ -411,13 +411,40 @@ report(const struct request *rq, const struct capture *c)
 	    c->has_scanned ? tv_oppos_format(&c->scanned, b) : "nothing");
 }
 
+/* Does what the request asks for and writes its --stats file; returns the exit status. */
+static int
+read_oplog(mongoc_collection_t *oplog, struct request *rq)
+{
+	char a[TV_OPPOS_LEN], b[TV_OPPOS_LEN];
+	struct capture c = { 0 };
+	struct tv_oppos newest;
+	int empty = edge(oplog, -1, &newest) != 0;
+
+	/* A position past the newest entry was never this oplog's: another server's, or a typo. */
+	if (rq->has_since && !empty && tv_oppos_cmp(&rq->since, &newest) > 0)
+		tv_fatal(EX_DATAERR, "--since %s is after the newest oplog entry %s: "
+		    "not a position of this server's oplog", tv_oppos_format(&rq->since, a),
+		    tv_oppos_format(&newest, b));
+	/* Without --until or --follow, "caught up" means the newest entry when we started. */
+	if (!rq->follow && !rq->has_until && !empty) {
+		rq->until = newest;
+		rq->has_until = 1;
+	}
+	if (!rq->follow && empty) {
+		if (rq->has_since)
+			check_reaches_back(oplog, rq, &c, &rq->since);
+	} else {
+		capture(oplog, rq, &c);
+	}
+	report(rq, &c);
+	return rq->stats != NULL ? write_stats(rq, &c) : 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	const char *uri = NULL, *dbname = NULL;
 	struct request rq = { 0 };
-	struct capture c = { 0 };
-	struct tv_oppos newest;
 	struct tv_mongo m;
 	mongoc_collection_t *oplog;
 	int ch, first = 0, last = 0, status = 0;
@@ -482,32 +509,10 @@ main(int argc, char *argv[])
 	tv_mongo_connect(&m, uri, dbname);
 	rq.dbname = m.dbname;
 	oplog = open_oplog(&m);
-	if (first || last) {
+	if (first || last)
 		print_edge(oplog, first ? 1 : -1);
-	} else {
-		int empty = edge(oplog, -1, &newest) != 0;
-		char a[TV_OPPOS_LEN], b[TV_OPPOS_LEN];
-
-		/* A position past the newest entry was never this oplog's: another server's, or a typo. */
-		if (rq.has_since && !empty && tv_oppos_cmp(&rq.since, &newest) > 0)
-			tv_fatal(EX_DATAERR, "--since %s is after the newest oplog entry %s: "
-			    "not a position of this server's oplog", tv_oppos_format(&rq.since, a),
-			    tv_oppos_format(&newest, b));
-		/* Without --until or --follow, "caught up" means the newest entry when we started. */
-		if (!rq.follow && !rq.has_until && !empty) {
-			rq.until = newest;
-			rq.has_until = 1;
-		}
-		if (!rq.follow && empty) {
-			if (rq.has_since)
-				check_reaches_back(oplog, &rq, &c, &rq.since);
-		} else {
-			capture(oplog, &rq, &c);
-		}
-		report(&rq, &c);
-		if (rq.stats != NULL)
-			status = write_stats(&rq, &c);
-	}
+	else
+		status = read_oplog(oplog, &rq);
 	mongoc_collection_destroy(oplog);
 	tv_mongo_close(&m);
 	return status;

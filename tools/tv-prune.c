@@ -67,7 +67,7 @@ plan_deletions(struct tv_catalog *cat, long keep_min, time_t cut, struct plan *p
 {
 	const struct tv_folder **points;
 	const struct tv_folder *oldest_kept = NULL;
-	struct tv_position base;
+	struct tv_oppos base;
 	size_t n;
 
 	if ((points = calloc(cat->nfolders + 1, sizeof(*points))) == NULL ||
@@ -103,10 +103,10 @@ plan_deletions(struct tv_catalog *cat, long keep_min, time_t cut, struct plan *p
 		base.i = 0;
 	}
 	for (size_t i = 0; i < cat->nslices; i++)
-		if (tv_position_cmp(&cat->slices[i].to, &base) < 0)
+		if (tv_oppos_cmp(&cat->slices[i].to, &base) < 0)
 			plan->slices[plan->nslices++] = &cat->slices[i];
 	for (size_t i = 0; i < cat->nbreaks; i++)
-		if (tv_position_cmp(&cat->breaks[i].to, &base) < 0)
+		if (tv_oppos_cmp(&cat->breaks[i].to, &base) < 0)
 			plan->slices[plan->nslices++] = &cat->breaks[i];
 }
 
@@ -238,10 +238,12 @@ main(int argc, char *argv[])
 	cut -= cut % 86400;
 
 	tv_catalog_init(&cat, ROOT);
-	if ((status = tv_catalog_read_listing(&cat, stdin, "stdin")) != 0)
+	if ((status = tv_catalog_read_listing(&cat, stdin, "stdin")) != 0) {
+		tv_catalog_free(&cat);
 		return status;
+	}
 	if (cat.nfolders > 0 || cat.nslices > 0 || cat.nbreaks > 0)
-		store = tv_store_open();
+		store = tv_store_open_role(TV_ROLE_PRUNE);
 	/* Retention fails closed: nothing is deleted unless every manifest was read or is truly absent. */
 	if (cat.nfolders > 0 && (status = tv_catalog_load_manifests(&cat, store)) != 0)
 		log_unreadable(&cat);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,41 +14,53 @@
 
 #include "bsonstream.h"
 #include "config.h"
+#include "insert.h"
 #include "log.h"
 #include "mongo.h"
 #include "progress.h"
 #include "stats.h"
+#include "swap.h"
 
 /* Documents per bulk insert unless --batch-size says otherwise (mongorestore's default too). */
 #define DEFAULT_BATCH	1000
 /* Bytes per bulk insert: big enough for few round trips, small next to the 64 MiB budget. */
 #define BATCH_BYTES	(8 * 1024 * 1024)
+/* The bytes all batches in flight may hold together, whatever the number of insert workers. */
+#define BATCHES_BYTES	(24 * 1024 * 1024)
+/* More insert workers than this would only queue on the server. */
+#define MAX_WORKERS	16
 /* A metadata file is a few indexes and options; anything bigger is not one. */
 #define MAX_METADATA	(16 * 1024 * 1024)
+/* How often --watch looks for the process it watches, in microseconds. */
+#define WATCH_INTERVAL	200000
 
-/*
- * --drop restores into <prefix><collection>_<8 hex digits> and renames it
- * over the target at the end; tv-export --list hides these names.
- */
-#define STAGING_PREFIX	"tv_restore_staging_"
-#define STAGING_SUFFIX	8
-/* Where the old target waits during a swap on servers that cannot rename over a collection. */
-#define PREVIOUS_PREFIX	"tv_restore_previous_"
-
-enum { OPT_DROP = 256, OPT_METADATA, OPT_BATCH, OPT_SKIP_DUPS, OPT_DRY_RUN, OPT_STATS };
+enum {
+	OPT_DROP = 256, OPT_METADATA, OPT_BATCH, OPT_SKIP_DUPS, OPT_DRY_RUN, OPT_INTO,
+	OPT_WORKERS, OPT_STATS, OPT_WATCH, OPT_JOURNAL, OPT_BEGIN, OPT_SWAP, OPT_RESUME,
+	OPT_ESTIMATE
+};
 
 static const struct option longopts[] = {
 	{ "uri",		required_argument,	NULL, 'u' },
 	{ "db",			required_argument,	NULL, 'd' },
 	{ "collection",		required_argument,	NULL, 'c' },
 	{ "drop",		no_argument,		NULL, OPT_DROP },
+	{ "into",		required_argument,	NULL, OPT_INTO },
 	{ "metadata",		required_argument,	NULL, OPT_METADATA },
 	{ "batch-size",		required_argument,	NULL, OPT_BATCH },
+	{ "insert-workers",	required_argument,	NULL, OPT_WORKERS },
 	{ "skip-duplicates",	no_argument,		NULL, OPT_SKIP_DUPS },
 	{ "dry-run",		no_argument,		NULL, OPT_DRY_RUN },
 	{ "stats",		required_argument,	NULL, OPT_STATS },
+	{ "watch",		required_argument,	NULL, OPT_WATCH },
+	{ "journal",		required_argument,	NULL, OPT_JOURNAL },
+	{ "begin",		required_argument,	NULL, OPT_BEGIN },
+	{ "swap",		no_argument,		NULL, OPT_SWAP },
+	{ "resume",		no_argument,		NULL, OPT_RESUME },
+	{ "estimate",		required_argument,	NULL, OPT_ESTIMATE },
 	{ "quiet",		no_argument,		NULL, 'q' },
 	{ "verbose",		no_argument,		NULL, 'v' },
+	{ "help",		no_argument,		NULL, 'h' },
 	{ NULL,			0,			NULL, 0 }
 };
 
@@ -55,32 +68,28 @@ static const struct option longopts[] = {
 static struct restore {
 	struct tv_mongo		 m;
 	const char		*target;
-	char			 staging[256];	/* empty unless a staging collection exists */
-	mongoc_collection_t	*into;		/* the collection the documents go to */
-	mongoc_bulk_operation_t	*bulk;
-	bson_t			*insert_opts;
-	int			 ordered;
-	int			 skip_dups;
-	int32_t			 batch_max;
-	uint32_t		 batch_docs;
-	size_t			 batch_bytes;
-	uint64_t		 batch_first;	/* stream index of the batch's first document */
-	uint64_t		*offsets;	/* stream offset of each document in the batch */
-	uint64_t		 inserted;
-	uint64_t		 skipped;
+	char			 staging[256];	/* empty unless a staging collection is ours to drop */
+	struct tv_inserter	*ins;
+	struct tv_insert_opts	 opts;
+	struct tv_insert_result	 result;
+	uint64_t		 documents;	/* read from the stream */
+	uint64_t		 bytes;		/* of the stream */
 	struct tv_progress	*progress;	/* the terminal line, NULL if none */
 } r;
 
 static volatile sig_atomic_t interrupted;
 
-static void __attribute__((noreturn))
-usage(void)
+static void
+usage(int status)
 {
-	fprintf(stderr,
-	    "usage: tv-restore [-qv] [-u uri] [-d db] -c collection [--drop] [--metadata file]\n"
-	    "                  [--batch-size n] [--skip-duplicates] [--dry-run] [--stats file]\n"
-	    "                  < collection.bson\n");
-	exit(EX_USAGE);
+	fprintf(status ? stderr : stdout,
+	    "usage: tv-restore [-qv] [-u uri] [-d db] -c collection [--drop | --into staging]\n"
+	    "                  [--metadata file] [--batch-size n] [--insert-workers n]\n"
+	    "                  [--skip-duplicates] [--stats file] [--watch pid] [--dry-run] < collection.bson\n"
+	    "       tv-restore [-qv] [-u uri] [-d db] --journal file --begin collection,...\n"
+	    "       tv-restore [-qv] [-u uri] --journal file --swap | --resume\n"
+	    "       tv-restore [-qv] [-u uri] [-d db] --estimate collection,...\n");
+	exit(status);
 }
 
 /*
@@ -123,17 +132,52 @@ exit_if_interrupted(void)
 		tv_error("interrupted by signal %d; %s is unchanged", (int)interrupted, r.target);
 	else
 		tv_error("interrupted by signal %d after inserting %llu document(s) into %s",
-		    (int)interrupted, (unsigned long long)r.inserted, r.target);
+		    (int)interrupted, (unsigned long long)r.result.inserted, r.target);
 	exit(128 + interrupted);
 }
 
-/* Drops the staging collection of a restore that did not reach the swap (runs at exit). */
+static void *
+watch_main(void *arg)
+{
+	pid_t pid = (pid_t)(intptr_t)arg;
+
+	while (kill(pid, 0) == 0 || errno != ESRCH)
+		usleep(WATCH_INTERVAL);
+	/* To the process, so the main thread (the only one not blocking it) handles it. */
+	tv_warn("process %ld, which ran this restore, is gone: abandoning it", (long)pid);
+	kill(getpid(), SIGTERM);
+	return NULL;
+}
+
+/*
+ * --watch: a flow killed with SIGKILL cannot stop its stages, so they watch
+ * it.  A restore whose flow is gone is abandoned as if interrupted: its
+ * staging collection is dropped and nothing is swapped.
+ */
+static void
+watch(pid_t pid)
+{
+	pthread_t tid;
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if ((errno = pthread_create(&tid, NULL, watch_main, (void *)(intptr_t)pid)) != 0)
+		tv_fatal_errno(EX_OSERR, "pthread_create");
+	pthread_detach(tid);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Drops the staging collection of a restore that did not finish (runs at exit). */
 static void
 drop_staging(void)
 {
 	mongoc_collection_t *coll;
 	bson_error_t err;
 
+	/* The workers stop first, or a batch in flight would re-create the collection. */
+	tv_inserter_free(r.ins);
+	r.ins = NULL;
 	if (r.staging[0] == '\0')
 		return;
 	coll = mongoc_database_get_collection(r.m.db, r.staging);
@@ -145,19 +189,6 @@ drop_staging(void)
 		tv_debug("dropped the staging collection %s", r.staging);
 	mongoc_collection_destroy(coll);
 	r.staging[0] = '\0';
-}
-
-/* Returns 1 if name is prefix, target, '_' and eight hex digits: a collection of one restore. */
-static int
-is_restore_collection(const char *name, const char *prefix, const char *target)
-{
-	size_t plen = strlen(prefix), tlen = strlen(target);
-	const char *tail = name + plen + tlen;
-
-	if (strncmp(name, prefix, plen) != 0 || strncmp(name + plen, target, tlen) != 0 ||
-	    tail[0] != '_' || strlen(tail + 1) != STAGING_SUFFIX)
-		return 0;
-	return strspn(tail + 1, "0123456789abcdef") == STAGING_SUFFIX;
 }
 
 /*
@@ -176,10 +207,10 @@ drop_leftovers(void)
 	for (char **n = names; *n != NULL; n++) {
 		mongoc_collection_t *coll;
 
-		if (is_restore_collection(*n, PREVIOUS_PREFIX, r.target))
+		if (tv_swap_is_name(*n, TV_PREVIOUS_PREFIX, r.target))
 			tv_warn("%s holds %s as it was before an interrupted restore; "
 			    "drop it once %s is checked", *n, r.target, r.target);
-		if (!is_restore_collection(*n, STAGING_PREFIX, r.target))
+		if (!tv_swap_is_name(*n, TV_STAGING_PREFIX, r.target))
 			continue;
 		coll = mongoc_database_get_collection(r.m.db, *n);
 		if (!mongoc_collection_drop_with_opts(coll, NULL, &err))
@@ -196,12 +227,15 @@ read_metadata(const char *path, bson_t *meta)
 {
 	bson_error_t err;
 	bson_json_reader_t *reader = bson_json_reader_new_from_file(path, &err);
+	int got;
 
 	if (reader == NULL)
 		tv_fatal(EX_NOINPUT, "cannot read %s: %s", path, err.message);
 	bson_init(meta);
-	if (bson_json_reader_read(reader, meta, &err) != 1)
-		tv_fatal(EX_DATAERR, "%s: not a metadata JSON object: %s", path, err.message);
+	/* At the end of the input (an empty file) libbson sets no error message. */
+	if ((got = bson_json_reader_read(reader, meta, &err)) != 1)
+		tv_fatal(EX_DATAERR, "%s: not a metadata JSON object: %s", path,
+		    got == 0 ? "the file is empty" : err.message);
 	bson_json_reader_destroy(reader);
 	if (meta->len > MAX_METADATA)
 		tv_fatal(EX_DATAERR, "%s: too big for a metadata file", path);
@@ -321,6 +355,7 @@ build_indexes(const char *coll, const bson_t *meta)
 }
 
 /* Names a fresh staging collection and creates it. */
+/* Names a fresh staging collection and creates it. */
 static void
 create_staging(const bson_t *meta)
 {
@@ -330,152 +365,44 @@ create_staging(const bson_t *meta)
 	if (fd == -1 || read(fd, &rnd, sizeof(rnd)) != sizeof(rnd))
 		tv_fatal_errno(EX_OSERR, "cannot read /dev/urandom");
 	close(fd);
-	if ((size_t)snprintf(r.staging, sizeof(r.staging), "%s%s_%08x", STAGING_PREFIX, r.target,
+	if ((size_t)snprintf(r.staging, sizeof(r.staging), "%s%s_%08x", TV_STAGING_PREFIX, r.target,
 	    rnd) >= sizeof(r.staging))
 		tv_fatal(EX_USAGE, "collection name %s is too long", r.target);
 	create_collection(r.staging, meta);
 	tv_debug("restoring into the staging collection %s", r.staging);
 }
 
-/* Starts an empty bulk insert. */
-static void
-new_batch(void)
+/* Waits for the batches in flight and exits with the failure they reported, saying what changed. */
+static void __attribute__((noreturn))
+insert_failed(int status)
 {
-	bson_t opts = BSON_INITIALIZER;
+	const char *why;
 
-	BSON_APPEND_BOOL(&opts, "ordered", r.ordered);
-	r.bulk = mongoc_collection_create_bulk_operation_with_opts(r.into, &opts);
-	bson_destroy(&opts);
-	r.batch_docs = 0;
-	r.batch_bytes = 0;
-}
-
-/* Returns the batch index a write error names, or 0 if it names none in the batch. */
-static long
-error_index(const bson_iter_t *error)
-{
-	bson_iter_t field;
-	int64_t index;
-
-	if (!bson_iter_recurse(error, &field) || !bson_iter_find(&field, "index"))
-		return 0;
-	index = bson_iter_as_int64(&field);
-	return index >= 0 && index < (int64_t)r.batch_docs ? (long)index : 0;
-}
-
-/*
- * Counts the duplicate-key errors in a bulk reply and finds the first one;
- * returns the batch index of the first other write error, or -1 if all were
- * duplicates.
- */
-static long
-count_duplicates(const bson_t *reply, uint64_t *dups, long *first_dup)
-{
-	bson_iter_t it, error;
-
-	*dups = 0;
-	*first_dup = -1;
-	if (!bson_iter_init_find(&it, reply, "writeErrors") || !BSON_ITER_HOLDS_ARRAY(&it) ||
-	    !bson_iter_recurse(&it, &error))
-		return -1;
-	while (bson_iter_next(&error)) {
-		bson_iter_t field;
-		long index = error_index(&error);
-		int64_t code = -1;
-
-		if (bson_iter_recurse(&error, &field) && bson_iter_find(&field, "code"))
-			code = bson_iter_as_int64(&field);
-		if (code != TV_MONGO_DUPLICATE_KEY)
-			return index;
-		if (*first_dup < 0 || index < *first_dup)
-			*first_dup = index;
-		(*dups)++;
-	}
-	return -1;
-}
-
-/* Sends the batch; on failure exits with a message naming where in the stream it happened. */
-static void
-flush_batch(void)
-{
-	bson_t reply;
-	bson_error_t err;
-	bson_iter_t it;
-	uint64_t dups, done = 0;
-	long other, first_dup;
-	int ok;
-
-	if (r.batch_docs == 0)
-		return;
-	ok = mongoc_bulk_operation_execute(r.bulk, &reply, &err) != 0;
-	if (bson_iter_init_find(&it, &reply, "nInserted"))
-		done = (uint64_t)bson_iter_as_int64(&it);
-	r.inserted += done;
+	tv_inserter_finish(r.ins, &r.result);
 	/* A signal may have cut the insert short: report the signal, not the symptom. */
 	exit_if_interrupted();
-	other = count_duplicates(&reply, &dups, &first_dup);
-	if (!ok && other < 0 && first_dup >= 0) {
-		uint64_t at = r.batch_first + (uint64_t)first_dup;
-
-		if (r.skip_dups)
-			r.skipped += dups;
-		else if (r.staging[0])
-			tv_fatal(EX_DATAERR, "the stream holds a duplicate _id (or unique key) "
-			    "at document index %llu (byte offset %llu); %s is unchanged", (unsigned long long)at,
-			    (unsigned long long)r.offsets[first_dup], r.target);
-		else
-			tv_fatal(EX_DATAERR, "duplicate _id (or unique key) at document index %llu "
-			    "(byte offset %llu); %llu document(s) were inserted into %s; "
-			    "use --drop to replace the collection or --skip-duplicates to keep it",
-			    (unsigned long long)at, (unsigned long long)r.offsets[first_dup],
-			    (unsigned long long)r.inserted, r.target);
-	} else if (!ok && other >= 0) {
-		tv_mongo_fatal(&err, "insert into %s refused document index %llu (byte offset %llu); "
-		    "%llu document(s) %s", r.staging[0] ? r.staging : r.target,
-		    (unsigned long long)(r.batch_first + (uint64_t)other),
-		    (unsigned long long)r.offsets[other], (unsigned long long)r.inserted,
-		    r.staging[0] ? "were staged, the target is unchanged" : "were inserted");
-	} else if (!ok) {
-		tv_mongo_fatal(&err, "insert into %s failed for document indexes %llu to %llu; "
-		    "%llu document(s) %s", r.staging[0] ? r.staging : r.target,
-		    (unsigned long long)r.batch_first,
-		    (unsigned long long)(r.batch_first + r.batch_docs - 1),
-		    (unsigned long long)r.inserted,
-		    r.staging[0] ? "were staged, the target is unchanged" : "were inserted");
-	}
-	bson_destroy(&reply);
-	mongoc_bulk_operation_destroy(r.bulk);
-	tv_progress_add(r.progress, r.batch_docs, r.batch_bytes);
-	r.batch_first += r.batch_docs;
-	new_batch();
+	why = tv_inserter_error(r.ins);
+	if (tv_inserter_duplicate(r.ins) && r.staging[0])
+		tv_fatal(status, "the stream holds a %s; %s is unchanged", why, r.target);
+	if (tv_inserter_duplicate(r.ins))
+		tv_fatal(status, "%s; %llu document(s) were inserted into %s; use --drop to replace "
+		    "the collection or --skip-duplicates to keep it", why,
+		    (unsigned long long)r.result.inserted, r.target);
+	if (r.staging[0])
+		tv_fatal(status, "%s; %llu document(s) were staged, %s is unchanged", why,
+		    (unsigned long long)r.result.inserted, r.target);
+	tv_fatal(status, "%s; %llu document(s) were inserted", why,
+	    (unsigned long long)r.result.inserted);
 }
 
-static void
-add_to_batch(const bson_t *doc, uint64_t offset)
-{
-	bson_error_t err;
-
-	if (r.batch_docs > 0 && r.batch_bytes + doc->len > BATCH_BYTES)
-		flush_batch();
-	/* The stream reader has validated the document: do not pay for it twice. */
-	if (!mongoc_bulk_operation_insert_with_opts(r.bulk, doc, r.insert_opts, &err))
-		tv_fatal(EX_DATAERR, "document index %llu (byte offset %llu) cannot be inserted: %s",
-		    (unsigned long long)(r.batch_first + r.batch_docs), (unsigned long long)offset,
-		    err.message);
-	r.offsets[r.batch_docs++] = offset;
-	r.batch_bytes += doc->len;
-	if (r.batch_docs == (uint32_t)r.batch_max)
-		flush_batch();
-}
-
-/* Reads every document of stdin and hands each to add (NULL: only validate); returns the count. */
+/* Reads every document of stdin, inserting each unless this is a dry run; returns the count. */
 static uint64_t
-read_stream(void (*add)(const bson_t *, uint64_t))
+read_stream(int insert)
 {
 	struct tv_bson_reader *reader = tv_bson_reader_open(STDIN_FILENO, "stdin");
 	bson_t doc;
 	uint64_t n;
-	int got;
+	int got, status;
 
 	if (reader == NULL)
 		tv_fatal(EX_OSERR, "out of memory");
@@ -486,13 +413,15 @@ read_stream(void (*add)(const bson_t *, uint64_t))
 		exit_if_interrupted();
 		if (got != 1)
 			break;
-		if (add != NULL)
-			add(&doc, offset);
+		if (insert && (status = tv_inserter_add(r.ins, &doc, offset)) != 0)
+			insert_failed(status);
+		tv_progress_add(r.progress, 1, doc.len);
 	}
 	if (got == -1)
 		tv_fatal(tv_bson_reader_status(reader), "%s%s", tv_bson_reader_error(reader),
 		    r.staging[0] ? "; nothing was restored" : "");
 	n = tv_bson_reader_count(reader);
+	r.bytes = tv_bson_reader_offset(reader);
 	tv_bson_reader_close(reader);
 	return n;
 }
@@ -521,8 +450,8 @@ swap_in_steps(void)
 	mongoc_collection_t *old;
 	bson_error_t err;
 
-	snprintf(previous, sizeof(previous), "%s%s_%s", PREVIOUS_PREFIX, r.target,
-	    r.staging + strlen(r.staging) - STAGING_SUFFIX);
+	snprintf(previous, sizeof(previous), "%s%s_%s", TV_PREVIOUS_PREFIX, r.target,
+	    r.staging + strlen(r.staging) - TV_STAGING_SUFFIX);
 	tv_debug("the server cannot replace a collection by renaming: moving %s aside as %s",
 	    r.target, previous);
 	if (!rename_collection(r.target, previous, 0, &err))
@@ -568,6 +497,7 @@ swap_in(void)
 	r.staging[0] = '\0';
 }
 
+
 static double
 now(void)
 {
@@ -577,75 +507,175 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Writes the --stats file: what was read and what the server took. */
 static void
-restore(const char *uri, const char *dbname, int drop, const bson_t *meta)
+write_stats(const char *path)
+{
+	bson_t doc = BSON_INITIALIZER;
+	int status;
+
+	BSON_APPEND_UTF8(&doc, "collection", r.target);
+	BSON_APPEND_INT64(&doc, "documents", (int64_t)r.documents);
+	BSON_APPEND_INT64(&doc, "inserted", (int64_t)r.result.inserted);
+	BSON_APPEND_INT64(&doc, "skipped", (int64_t)r.result.skipped);
+	BSON_APPEND_INT64(&doc, "bytes", (int64_t)r.bytes);
+	status = tv_stats_write(path, &doc);
+	bson_destroy(&doc);
+	if (status != 0)
+		exit(status);
+}
+
+/*
+ * Loads stdin into the target: straight in; into a fresh staging collection
+ * swapped in at the end (--drop); or into the flow's staging collection,
+ * left for the flow to swap (--into).
+ */
+static void
+restore(const char *uri, const char *dbname, int drop, const char *into, const bson_t *meta)
 {
 	double start = now();
+	int status;
 
 	tv_mongo_connect(&r.m, uri, dbname);
 	atexit(drop_staging);
-	if ((r.offsets = calloc((size_t)r.batch_max, sizeof(r.offsets[0]))) == NULL)
-		tv_fatal(EX_OSERR, "out of memory");
-	r.insert_opts = BCON_NEW("validate", BCON_BOOL(false));
 	if (drop) {
 		drop_leftovers();
 		create_staging(meta);
-		r.into = mongoc_database_get_collection(r.m.db, r.staging);
-	} else {
-		if (meta != NULL)
-			create_collection(r.target, meta);
-		r.into = mongoc_database_get_collection(r.m.db, r.target);
-	}
-	new_batch();
+	} else if (into != NULL) {
+		if ((size_t)snprintf(r.staging, sizeof(r.staging), "%s", into) >= sizeof(r.staging))
+			tv_fatal(EX_USAGE, "--into: name too long");
+		create_collection(r.staging, meta);
+	} else if (meta != NULL)
+		create_collection(r.target, meta);
+	if ((r.ins = tv_inserter_start(&r.m, r.staging[0] ? r.staging : r.target, &r.opts)) == NULL)
+		tv_fatal(EX_OSERR, "cannot start the insert workers");
 	r.progress = tv_progress_start(r.target, 0);
-	read_stream(add_to_batch);
-	flush_batch();
+	r.documents = read_stream(1);
+	if ((status = tv_inserter_finish(r.ins, &r.result)) != 0)
+		insert_failed(status);
 	tv_progress_end(r.progress);
+	tv_inserter_free(r.ins);
+	r.ins = NULL;
 	exit_if_interrupted();
 	if (meta != NULL)
-		build_indexes(drop ? r.staging : r.target, meta);
+		build_indexes(r.staging[0] ? r.staging : r.target, meta);
 	if (drop)
 		swap_in();
-	tv_info("Restored %llu documents into %s in %.2f seconds", (unsigned long long)r.inserted,
+	else if (into != NULL) {
+		/* Complete: from here the flow owns the staging collection. */
+		exit_if_interrupted();
+		r.staging[0] = '\0';
+	}
+	tv_info("Restored %llu documents into %s in %.2f seconds", (unsigned long long)r.result.inserted,
 	    r.target, now() - start);
-	if (r.skip_dups)
-		tv_info("Skipped %llu duplicate documents", (unsigned long long)r.skipped);
-	mongoc_bulk_operation_destroy(r.bulk);
-	mongoc_collection_destroy(r.into);
-	bson_destroy(r.insert_opts);
-	free(r.offsets);
-	tv_mongo_close(&r.m);
+	if (r.opts.skip_dups)
+		tv_info("Skipped %llu duplicate documents", (unsigned long long)r.result.skipped);
 }
 
-/* Writes the --stats file: the collection and the documents read; exits on failure. */
-static void
-write_stats(const char *path, uint64_t documents)
+/* Splits a comma-separated list of collections; exits 64 on an empty name. */
+static size_t
+split_list(char *list, char **names, size_t max)
 {
-	bson_t *doc = BCON_NEW("collection", BCON_UTF8(r.target), "documents", BCON_INT64((int64_t)documents));
-	int status = tv_stats_write(path, doc);
+	size_t n = 0;
+	char *name;
 
-	bson_destroy(doc);
-	if (status != 0)
-		exit(status);
+	while ((name = strsep(&list, ",")) != NULL) {
+		if (*name == '\0' || n == max)
+			usage(EX_USAGE);
+		names[n++] = name;
+	}
+	return n;
+}
+
+/*
+ * Returns a collection's document count from the server's metadata, without
+ * scanning it: collStats's "count" (FerretDB answers estimatedDocumentCount
+ * with a full count, seconds per 100k documents), else estimatedDocumentCount.
+ */
+static int64_t
+estimated_count(const char *name)
+{
+	mongoc_collection_t *coll;
+	bson_t *cmd = BCON_NEW("collStats", BCON_UTF8(name));
+	bson_t reply;
+	bson_error_t err;
+	bson_iter_t it;
+	int64_t count = -1;
+
+	if (mongoc_database_command_simple(r.m.db, cmd, NULL, &reply, &err) &&
+	    bson_iter_init_find(&it, &reply, "count") && BSON_ITER_HOLDS_NUMBER(&it))
+		count = bson_iter_as_int64(&it);
+	bson_destroy(&reply);
+	bson_destroy(cmd);
+	if (count >= 0)
+		return count;
+	coll = mongoc_database_get_collection(r.m.db, name);
+	count = mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL, &err);
+	mongoc_collection_destroy(coll);
+	if (count < 0)
+		tv_mongo_fatal(&err, "cannot count %s", name);
+	return count;
+}
+
+/* Prints "collection<TAB>estimated documents" (or "absent") for each collection. */
+static void
+estimate(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!tv_mongo_has_collection(&r.m, names[i], NULL))
+			printf("%s\tabsent\n", names[i]);
+		else
+			printf("%s\t%lld\n", names[i], (long long)estimated_count(names[i]));
+}
+
+/* Runs --begin, --swap or --resume on the journal; returns the exit status. */
+static int
+journal(const char *uri, const char *dbname, const char *path, char *begin, int swap)
+{
+	char *names[1000], *journal_db = NULL;
+	size_t n;
+	int status;
+
+	if (begin != NULL) {
+		n = split_list(begin, names, sizeof(names) / sizeof(names[0]));
+		tv_mongo_connect(&r.m, uri, dbname);
+		status = tv_swap_begin(&r.m, path, names, n, stdout);
+	} else {
+		/* The journal names its database: -d cannot point it elsewhere. */
+		if ((status = tv_swap_journal_db(path, &journal_db)) != 0)
+			return status == EX_NOINPUT && !swap ? 0 : status;
+		tv_mongo_connect(&r.m, uri, journal_db);
+		status = swap ? tv_swap_commit(&r.m, path) : tv_swap_resume(&r.m, path);
+		free(journal_db);
+	}
+	tv_mongo_close(&r.m);
+	return status;
 }
 
 int
 main(int argc, char *argv[])
 {
-	const char *uri = NULL, *dbname = NULL, *metadata = NULL, *stats = NULL;
-	uint64_t documents;
+	const char *uri = NULL, *dbname = NULL, *metadata = NULL, *into = NULL, *stats = NULL;
+	const char *journal_path = NULL;
+	char *begin = NULL, *estimate_list = NULL, *end;
 	bson_t meta;
-	int ch, drop = 0, dry_run = 0;
+	int ch, drop = 0, dry_run = 0, swap = 0, resume = 0, status = 0;
+	long workers = 1, watch_pid = 0;
 
 	tv_log_init(argv[0]);
-	r.batch_max = DEFAULT_BATCH;
-	while ((ch = getopt_long(argc, argv, "c:d:qu:v", longopts, NULL)) != -1) {
+	r.opts.batch_docs = DEFAULT_BATCH;
+	while ((ch = getopt_long(argc, argv, "c:d:hqu:v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			r.target = optarg;
 			break;
 		case 'd':
 			dbname = optarg;
+			break;
+		case 'h':
+			usage(0);
 			break;
 		case 'q':
 			tv_log_set_level(TV_LOG_QUIET);
@@ -659,14 +689,25 @@ main(int argc, char *argv[])
 		case OPT_DROP:
 			drop = 1;
 			break;
+		case OPT_INTO:
+			into = optarg;
+			break;
 		case OPT_METADATA:
 			metadata = optarg;
 			break;
 		case OPT_BATCH:
-			r.batch_max = tv_mongo_batch_size(optarg);
+			r.opts.batch_docs = tv_mongo_batch_size(optarg);
+			break;
+		case OPT_WORKERS:
+			errno = 0;
+			workers = strtol(optarg, &end, 10);
+			if (errno != 0 || *optarg == '\0' || *end != '\0' || workers < 1 ||
+			    workers > MAX_WORKERS)
+				tv_fatal(EX_USAGE, "--insert-workers must be a whole number from 1 to %d",
+				    MAX_WORKERS);
 			break;
 		case OPT_SKIP_DUPS:
-			r.skip_dups = 1;
+			r.opts.skip_dups = 1;
 			break;
 		case OPT_DRY_RUN:
 			dry_run = 1;
@@ -674,33 +715,85 @@ main(int argc, char *argv[])
 		case OPT_STATS:
 			stats = optarg;
 			break;
+		case OPT_WATCH:
+			errno = 0;
+			watch_pid = strtol(optarg, &end, 10);
+			if (errno != 0 || *optarg == '\0' || *end != '\0' || watch_pid < 1)
+				tv_fatal(EX_USAGE, "--watch needs a process id, not \"%s\"", optarg);
+			break;
+		case OPT_JOURNAL:
+			journal_path = optarg;
+			break;
+		case OPT_BEGIN:
+			begin = optarg;
+			break;
+		case OPT_SWAP:
+			swap = 1;
+			break;
+		case OPT_RESUME:
+			resume = 1;
+			break;
+		case OPT_ESTIMATE:
+			estimate_list = optarg;
+			break;
 		default:
-			usage();
+			usage(EX_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 
-	if (argc != 0 || r.target == NULL || *r.target == '\0')
-		usage();
-	if (drop && r.skip_dups)
-		tv_fatal(EX_USAGE, "--skip-duplicates has no use with --drop: the collection starts empty");
+	if (argc != 0)
+		usage(EX_USAGE);
+	if (journal_path != NULL) {
+		if ((begin != NULL) + swap + resume != 1 || r.target != NULL)
+			usage(EX_USAGE);
+		return journal(uri, dbname, journal_path, begin, swap);
+	}
+	if (begin != NULL || swap || resume)
+		usage(EX_USAGE);
+	if (estimate_list != NULL) {
+		char *names[1000];
+		size_t n = split_list(estimate_list, names, sizeof(names) / sizeof(names[0]));
+
+		if (r.target != NULL)
+			usage(EX_USAGE);
+		tv_mongo_connect(&r.m, uri, dbname);
+		estimate(names, n);
+		tv_mongo_close(&r.m);
+		return 0;
+	}
+	if (r.target == NULL || *r.target == '\0' || (drop && into != NULL))
+		usage(EX_USAGE);
+	if ((drop || into != NULL) && r.opts.skip_dups)
+		tv_fatal(EX_USAGE, "--skip-duplicates has no use with %s: the collection starts empty",
+		    drop ? "--drop" : "--into");
+	if (into != NULL && !tv_swap_is_name(into, TV_STAGING_PREFIX, r.target))
+		tv_fatal(EX_USAGE, "--into %s: not a staging collection of %s (%s%s_ and %d hex digits)",
+		    into, r.target, TV_STAGING_PREFIX, r.target, TV_STAGING_SUFFIX);
 	if (metadata != NULL)
 		read_metadata(metadata, &meta);
 	catch_signals();
+	if (watch_pid != 0)
+		watch((pid_t)watch_pid);
 
+	/* Ordered inserts find the first duplicate exactly; a fresh staging collection has none. */
+	r.opts.ordered = !drop && into == NULL && !r.opts.skip_dups;
+	r.opts.workers = (int)workers;
+	r.opts.batch_bytes = BATCHES_BYTES / ((size_t)workers * 2);
+	if (r.opts.batch_bytes > BATCH_BYTES)
+		r.opts.batch_bytes = BATCH_BYTES;
 	if (dry_run) {
-		documents = read_stream(NULL);
-		tv_info("Validated %llu documents for %s (dry run)", (unsigned long long)documents, r.target);
+		r.documents = read_stream(0);
+		tv_info("Validated %llu documents for %s (dry run)", (unsigned long long)r.documents,
+		    r.target);
 	} else {
-		/* Ordered inserts find the first duplicate exactly; a fresh staging collection has none. */
-		r.ordered = !drop && !r.skip_dups;
-		restore(uri, dbname, drop, metadata ? &meta : NULL);
-		documents = r.inserted + r.skipped;
+		restore(uri, dbname, drop, into, metadata ? &meta : NULL);
+		tv_mongo_close(&r.m);
 	}
 	if (stats != NULL)
-		write_stats(stats, documents);
+		write_stats(stats);
 	if (metadata != NULL)
 		bson_destroy(&meta);
-	return 0;
+	return status;
 }

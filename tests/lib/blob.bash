@@ -57,14 +57,20 @@ tv_az_connection_string() {
 }
 
 # Prints an account SAS token for Azurite (blob service, all resource types) that expires at $1
-# (e.g. 2099-01-01T00:00:00Z) with permissions $2 (default rwdlac: every one), signed with openssl.
+# (e.g. 2099-01-01T00:00:00Z) and grants permissions $2 (default rwdlac: read, write, delete,
+# list, add, create), signed with openssl.
 tv_az_account_sas() {
-	local expiry=$1 perms=${2:-rwdlac} sv=2019-12-12 key sts sig
+	local expiry=$1 sp=${2:-rwdlac} sv=2019-12-12 key sts sig
 	key=$(base64 -d <<<"$AZURITE_KEY" | od -An -tx1 | tr -d ' \n')
-	sts=$(printf '%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n' "$AZURITE_ACCOUNT" "$perms" b sco "" "$expiry" "" "https,http" "$sv")
+	sts=$(printf '%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n' "$AZURITE_ACCOUNT" "$sp" b sco "" "$expiry" "" "https,http" "$sv")
 	sig=$(printf '%s\n' "$sts" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" -binary | base64 -w0)
-	printf 'sv=%s&ss=b&srt=sco&sp=%s&se=%s&spr=https,http&sig=%s' "$sv" "$perms" \
+	printf 'sv=%s&ss=b&srt=sco&sp=%s&se=%s&spr=https,http&sig=%s' "$sv" "$sp" \
 		"$(jq -rn --arg v "$expiry" '$v|@uri')" "$(jq -rn --arg v "$sig" '$v|@uri')"
+}
+
+# Prints a connection string for Azurite with an account SAS granting permissions $1.
+tv_az_sas_connection_string() {
+	printf 'BlobEndpoint=%s;SharedAccessSignature=%s' "$AZURITE_BLOB_ENDPOINT" "$(tv_az_account_sas 2099-01-01T00:00:00Z "$1")"
 }
 
 # Points the tools at a fresh local directory store, $STORE, with container backups.

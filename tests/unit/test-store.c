@@ -1,5 +1,6 @@
 /*
- * Unit tests of store.h calls the tools do not cover: stat and delete (for tv-prune).
+ * Unit tests of store.h calls the tools do not cover: create-only commits, stat and delete
+ * (for tv-prune), roles and what a credential may do.
  * Uses the store BACKUP_BLOB_STORAGE_CONNECTION_STRING names, or a fresh file: store
  * when it is unset, so that tests/tv-blob-azure.bats can run it against Azurite.
  */
@@ -47,6 +48,7 @@ main(void)
 	char dir[] = "/tmp/tv-store-XXXXXX", cs[64];
 	struct tv_blob b = { NULL, 0, 0 };
 	struct tv_store *store;
+	enum tv_store_role role;
 	time_t now = time(NULL);
 	int n = 0;
 
@@ -64,6 +66,8 @@ main(void)
 	ok(b.size == 5, "stat reports its size (%llu)", b.size);
 	ok(b.mtime > now - 600 && b.mtime < now + 600, "stat reports a recent modification time");
 	ok(tv_store_stat(store, "d/none", &b) == EX_NOINPUT, "stat of a missing blob is 66");
+	ok(put(store, "d/one", "other") == EX_CANTCREAT, "committing a name that exists is 73");
+	ok(tv_store_stat(store, "d/one", &b) == 0 && b.size == 5, "and the blob is not replaced");
 	ok(put(store, "d/two", "x") == 0, "a second blob is stored");
 	ok(tv_store_delete(store, "d/one") == 0, "delete removes a blob");
 	ok(tv_store_stat(store, "d/one", &b) == EX_NOINPUT, "a deleted blob is gone");
@@ -73,6 +77,11 @@ main(void)
 	ok(tv_store_delete(store, "d/two") == 0, "the last blob is deleted");
 	n = 0;
 	ok(tv_store_list(store, "", count_blob, &n) == 0 && n == 0, "the container lists empty");
+	ok(tv_store_may(store, 'd') && tv_store_may(store, 'r') && tv_store_may(store, 'w') &&
+	    tv_store_may(store, 'l'), "a file store or an account key may do everything");
+	ok(tv_store_role_parse("prune", &role) == 0 && role == TV_ROLE_PRUNE, "roles are parsed by name");
+	ok(tv_store_role_parse("admin", &role) == EX_USAGE, "an unknown role is a usage error");
+	ok(strcmp(tv_store_role_name(TV_ROLE_RESTORE), "restore") == 0, "roles are named");
 	tv_store_close(store);
 	if (strncmp(cs, "file:", 5) == 0) {
 		char cmd[128];

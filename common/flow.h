@@ -1,0 +1,51 @@
+/* flow.h: running a flow (tv-backup, tv-list, ...) as a child process, and the run lock. */
+#ifndef TV_FLOW_H
+#define TV_FLOW_H
+
+#include <stddef.h>
+
+/*
+ * A flow runs with an explicit environment (no shell, nothing inherited but
+ * the allow-listed settings), its stdin on /dev/null, in its own process group
+ * so that a signal meant for the caller does not cut it short.  Its stdout is
+ * collected; its stderr is passed through to ours line by line, and its first
+ * error line kept as the cause of a failure.
+ */
+
+/* What a finished flow left. */
+struct tv_flow_result {
+	char	*out;		/* stdout, NUL-terminated; free() it */
+	size_t	 outlen;
+	int	 truncated;	/* stdout was longer than the limit */
+	int	 status;	/* exit status, 128 + signal, or 127 if it could not start */
+	char	 cause[512];	/* first error line, without its time stamp, maybe empty */
+};
+
+/*
+ * Runs argv[0] (found on PATH) with envp; if lock_fd >= 0 the child gets it as
+ * fd 9, so the run lock stays held as long as the flow runs.  Returns 0 once the
+ * flow has exited (see r->status), or -1 if it could not start (errno set).
+ */
+int tv_flow_run(char *const argv[], char *const envp[], int lock_fd, size_t max_out,
+    struct tv_flow_result *r);
+/* Frees what tv_flow_run allocated. */
+void tv_flow_result_free(struct tv_flow_result *r);
+
+/*
+ * Returns a new environment for flows: the settings they read (MONGODB_URI*,
+ * BACKUP_* except tv-api's own BACKUP_API_*, TV_APPSETTINGS), PATH, HOME, TMPDIR,
+ * TZ, LANG and LC_ALL from ours, then the NAME=VALUE strings in extra (NULL-terminated).
+ */
+char **tv_flow_environ(char *const extra[]);
+/* Frees an environment from tv_flow_environ. */
+void tv_flow_environ_free(char **envp);
+
+/*
+ * Takes the lock the flows share (flock on DIR/tralivali-backup.lock, see tv_lock
+ * in tv-lib.sh) without waiting and writes owner to its .owner file.  Returns the
+ * locked fd (close-on-exec), -2 with holder filled if another run holds it, or -1
+ * with holder saying why it could not be opened.
+ */
+int tv_lock_take(const char *state_dir, const char *owner, char *holder, size_t size);
+
+#endif

@@ -1,0 +1,418 @@
+#!/usr/bin/env bats
+# tv-api against a real FerretDB and the file: store: the old endpoints' exact JSON, every way a
+# token is refused, the run lock, a restore compared document by document, and the dashboard in
+# a real headless chromium.
+
+bats_require_minimum_version 1.5.0
+
+declare -A SIZES=([users]=30 [conversations]=20 [messages]=120 [invites]=5 [files]=10)
+
+setup_file() {
+	load lib/common
+	load lib/jwt
+	tv_start_mongo
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=file:$BATS_FILE_TMPDIR/store
+	export BACKUP_BLOB_CONTAINER_NAME=backups BACKUP_STATE_DIR=$BATS_FILE_TMPDIR/state
+	export BACKUP_RETENTION_DAYS=100000 BACKUP_METRICS_FILE=$BATS_FILE_TMPDIR/metrics.prom
+	local c
+	for c in "${!SIZES[@]}"; do
+		tv-gendata -s 7 "$c" "${SIZES[$c]}" | tv-restore -q -c "$c" --drop
+		tv-export -q -c "$c" | sha256sum >"$BATS_FILE_TMPDIR/$c.sha"
+	done
+
+	# The keys: an HS256 secret written by echo (its newline is not part of it), an ES256 key pair.
+	cd "$BATS_FILE_TMPDIR" || return
+	echo 'chat-application-secret' >secret
+	openssl ecparam -name prime256v1 -genkey -noout -out ec.pem
+	openssl ec -in ec.pem -pubout -out ec.pub 2>/dev/null
+	openssl genrsa -out rsa.pem 2048 2>/dev/null
+	openssl rsa -in rsa.pem -pubout -out rsa.pub 2>/dev/null
+	export BACKUP_API_JWT_SECRET_FILE=$BATS_FILE_TMPDIR/secret
+	export BACKUP_API_JWT_ISSUER=tralivali BACKUP_API_JWT_AUDIENCE=tralivali-backup
+	# The rate limit has a test of its own, on its own server.
+	export BACKUP_API_AUTH_FAILURES=100000
+	ADMIN=$(jwt HS256 secret '"sub":"alice","iss":"tralivali","aud":"tralivali-backup","role":"admin"')
+	export ADMIN
+
+	BACKUP_API_JWT_PUBLIC_KEY_FILE=$BATS_FILE_TMPDIR/ec.pub tv_start_server api api_command
+	export API_PORT=$TV_SPAWNED_PORT API_PID=$TV_SPAWNED_PID API_DIR=$TV_SPAWNED_DIR
+	export API=http://127.0.0.1:$API_PORT
+}
+
+teardown_file() {
+	load lib/common
+	tv_stop_pid "${API_PID:-}"
+	[ -z "${API_DIR:-}" ] || rm -rf "$API_DIR"
+	tv_stop_mongo
+}
+
+setup() {
+	load lib/common
+	load lib/jwt
+	cd "$BATS_FILE_TMPDIR" || return
+}
+
+# The command line of a tv-api on port $2 (used by tv_start_server).
+api_command() {
+	echo "env BACKUP_API_JWT_PUBLIC_KEY_FILE=${BACKUP_API_JWT_PUBLIC_KEY_FILE:-} ${API_ENV:-}" \
+		"tv-api --listen 127.0.0.1:$2 --dashboard $TV_SRCDIR/dashboard ${API_ARGS:-}"
+}
+
+# Calls tv-api: call METHOD PATH [curl options]; sets $code, $body (file) and $headers (file).
+call() {
+	local method=$1 path=$2
+	shift 2
+	body=$BATS_TEST_TMPDIR/body headers=$BATS_TEST_TMPDIR/headers
+	code=$(curl -sS -o "$body" -D "$headers" -w '%{http_code}' -X "$method" "$@" "${BASE:-$API}$path")
+}
+
+# Like call, with the admin token.
+admin() {
+	local method=$1 path=$2
+	shift 2
+	call "$method" "$path" -H "Authorization: Bearer $ADMIN" "$@"
+}
+
+assert_code() {
+	if [ "$code" != "$1" ]; then
+		printf 'expected HTTP %s, got %s:\n' "$1" "$code" >&2
+		cat "$body" >&2
+		return 1
+	fi
+}
+
+assert_body() {
+	if [ "$(cat "$body")" != "$1" ]; then
+		printf 'expected body %s\ngot      %s\n' "$1" "$(cat "$body")" >&2
+		return 1
+	fi
+}
+
+# Prints a claim set for the test tokens: issuer, audience and the given members.
+claims() { echo "\"iss\":\"tralivali\",\"aud\":\"tralivali-backup\"${1:+,$1}"; }
+
+fingerprint() { tv-export -q -c "$1" | sha256sum; }
+
+# Fails the test if grep finds the pattern in the file.
+refute_grep() {
+	if grep -q "$@"; then
+		echo "unexpected match: $*" >&2
+		return 1
+	fi
+}
+
+# Prints token $1 with its signature's first character changed.
+tamper() {
+	local sig=${1##*.} head=${1%.*} c
+	c=${sig:0:1}
+	[ "$c" = A ] && c=B || c=A
+	echo "$head.$c${sig:1}"
+}
+
+@test "tv-api --help prints its usage on stdout; a bad option is a usage error" {
+	run --separate-stderr tv-api --help
+	assert_status 0
+	[[ $output == "usage: tv-api "* ]]
+	run --separate-stderr tv-api --no-such-option
+	assert_status 64
+	[[ $stderr == *"usage: tv-api "* ]]
+}
+
+@test "tv-api refuses to start without a key to verify tokens with" {
+	run --separate-stderr env -u BACKUP_API_JWT_SECRET_FILE -u BACKUP_API_JWT_PUBLIC_KEY_FILE tv-api --listen 127.0.0.1:1
+	assert_status 64
+	[[ $stderr == *"set BACKUP_API_JWT_SECRET_FILE (HS256) or BACKUP_API_JWT_PUBLIC_KEY_FILE"* ]]
+}
+
+@test "POST /admin/backup/trigger backs up and answers the old {backupId, message, status}" {
+	admin POST /admin/backup/trigger
+	assert_code 200
+	jq -e 'keys == ["backupId", "message", "status"] and .status == "Completed"
+		and .message == "Backup completed successfully" and (.backupId | test("^[0-9a-f]{24}$"))' "$body"
+	jq -r .backupId "$body" >"$BATS_FILE_TMPDIR/first-backup-id"
+	grep -q "POST /admin/backup/trigger 200 alice " "$API_DIR/server.log"
+}
+
+@test "GET /admin/backup/list answers exactly what tv-list --json prints" {
+	admin GET /admin/backup/list
+	assert_code 200
+	tv-list --json >"$BATS_TEST_TMPDIR/expected"
+	assert_same_file "$BATS_TEST_TMPDIR/expected" "$body"
+	jq -e --arg id "$(cat first-backup-id)" '.backups | map(.id) | index($id) != null' "$body"
+	grep -q '^Content-Type: application/json' "$headers"
+}
+
+@test "GET /admin/backup/plan shows what a restore would replace and changes nothing" {
+	admin GET "/admin/backup/plan?date=$(date -u +%F)&collections=users,messages"
+	assert_code 200
+	jq -e '.database == "tralivali"' "$body"
+	jq -r .plan "$body" | grep -q '^tv-recover would replace these collections'
+	jq -r .plan "$body" | grep -q '^users  *30  *30$'
+	[ "$(jq -r .plan "$body" | grep -c '^invites')" -eq 0 ]
+}
+
+@test "POST /admin/backup/restore/{date} restores every collection, document by document" {
+	tv-gendata -s 9 messages 50 | tv-restore -q -c messages --drop
+	tv-gendata -s 9 users 3 | tv-restore -q -c users --drop
+	[ "$(fingerprint messages)" != "$(cat messages.sha)" ]
+	admin POST "/admin/backup/restore/$(date -u +%F)"
+	assert_code 200
+	assert_body "{\"message\":\"Restore from $(date -u +%F) completed successfully\",\"success\":true}"
+	local c
+	for c in "${!SIZES[@]}"; do
+		[ "$(fingerprint "$c")" = "$(cat "$c.sha")" ]
+	done
+	# The safety backup kept what was replaced.
+	tv-list --safety --json | jq -e '.backups | length == 1'
+}
+
+@test "POST /admin/backup/restore?at=...&collections= restores those collections only, all or nothing" {
+	tv-gendata -s 11 users 4 | tv-restore -q -c users --drop
+	tv-gendata -s 11 invites 2 | tv-restore -q -c invites --drop
+	local invites
+	invites=$(fingerprint invites)
+	admin POST "/admin/backup/restore?at=$(date -u +%FT%TZ)&collections=users"
+	assert_code 200
+	jq -e '.success == true' "$body"
+	[ "$(fingerprint users)" = "$(cat users.sha)" ]
+	[ "$(fingerprint invites)" = "$invites" ]
+	tv-gendata -s 7 invites 5 | tv-restore -q -c invites --drop
+	[ "$(fingerprint invites)" = "$(cat invites.sha)" ]
+}
+
+@test "a restore of a date without a backup is a 404 {message, success: false}" {
+	admin POST /admin/backup/restore/1999-01-01
+	assert_code 404
+	jq -e '.success == false and (.message | startswith("Restore failed: tv-recover: backups/1999-01-01/"))' "$body"
+}
+
+@test "a restore of something that is not a date is a 400 and runs nothing" {
+	admin POST '/admin/backup/restore/--help'
+	assert_code 400
+	assert_body '{"message":"not a backup date (YYYY-MM-DD): --help","success":false}'
+	admin POST '/admin/backup/restore?at=yesterday'
+	assert_code 400
+	admin POST '/admin/backup/restore?at=2024-01-15T00:00:00Z&collections=users;rm'
+	assert_code 400
+}
+
+@test "a trigger or a restore while another run holds the lock is a 409 naming the holder" {
+	mkdir -p "$BACKUP_STATE_DIR"
+	exec 8>>"$BACKUP_STATE_DIR/tralivali-backup.lock"
+	flock -n 8
+	echo "tv-backup pid 4242 since 2024-01-15T03:00:00Z" >"$BACKUP_STATE_DIR/tralivali-backup.lock.owner"
+	admin POST /admin/backup/trigger
+	local trigger=$code trigger_body
+	trigger_body=$(cat "$body")
+	admin POST "/admin/backup/restore/$(date -u +%F)"
+	exec 8>&-
+	[ "$trigger" = 409 ]
+	[ "$trigger_body" = '{"message":"another backup or restore is running","backupId":null,"status":"Failed","holder":"tv-backup pid 4242 since 2024-01-15T03:00:00Z"}' ]
+	assert_code 409
+	assert_body '{"message":"another backup or restore is running","success":false,"holder":"tv-backup pid 4242 since 2024-01-15T03:00:00Z"}'
+}
+
+@test "GET /admin/backup/runs lists the run records newest first, skipping what is not JSON" {
+	local day=$BACKUP_STATE_DIR/runs/2000-01-02
+	mkdir -p "$day" "$BACKUP_STATE_DIR/runs/2000-01-01"
+	echo '{"id":"t-old","kind":"backup","status":"Completed"}' >"$BACKUP_STATE_DIR/runs/2000-01-01/20000101T030000Z-backup-t-old.json"
+	echo '{"id":"t-new","kind":"restore","status":"Failed","cause":"no manifest"}' >"$day/20000102T030000Z-restore-t-new.json"
+	echo 'not json' >"$day/20000102T040000Z-backup-t-bad.json"
+	admin GET /admin/backup/runs?limit=1000
+	assert_code 200
+	jq -e '[.runs[].id | select(startswith("t-"))] == ["t-new", "t-old"]' "$body"
+	admin GET /admin/backup/runs?limit=0
+	assert_code 400
+}
+
+@test "GET /admin/backup/status answers tv-status --json, or 503 saying it is not installed" {
+	admin GET /admin/backup/status
+	if command -v tv-status >/dev/null; then
+		[ "$code" = 200 ]
+		jq -e 'type == "object"' "$body"
+	else
+		assert_code 503
+		assert_body '{"message":"tv-status is not installed beside tv-api: this endpoint needs it"}'
+	fi
+}
+
+@test "GET /metrics serves the metrics textfile byte for byte, 503 before there is one" {
+	rm -f "$BACKUP_METRICS_FILE"
+	admin GET /metrics
+	assert_code 503
+	printf '# TYPE tralivali_backup_last_success_timestamp_seconds gauge\ntralivali_backup_last_success_timestamp_seconds 1.7e9\n' >"$BACKUP_METRICS_FILE"
+	admin GET /metrics
+	assert_code 200
+	assert_same_file "$BACKUP_METRICS_FILE" "$body"
+	grep -q '^Content-Type: text/plain; version=0.0.4' "$headers"
+	call GET /metrics
+	assert_code 401
+}
+
+@test "no token, a malformed one, a bad signature, alg none, an expired or foreign token: 401" {
+	local now bad
+	now=$(date +%s)
+	call GET /admin/backup/list
+	assert_code 401
+	grep -q '^WWW-Authenticate: Bearer realm="tralivali-backup"' "$headers"
+	assert_body '{"message":"an admin bearer token is required"}'
+	for bad in \
+		"not-a-token" \
+		"$(tamper "$ADMIN")" \
+		"$(jwt HS256 /dev/null "$(claims '"role":"admin"')")" \
+		"$(jwt_make none secret '{"alg":"none"}' "{\"exp\":$((now + 60)),$(claims '"role":"admin"')}")" \
+		"$(jwt_make HS256 secret '{"alg":"HS256"}' "{\"exp\":$((now - 120)),$(claims '"role":"admin"')}")" \
+		"$(jwt_make HS256 secret '{"alg":"HS256"}' "{\"exp\":$((now + 600)),\"nbf\":$((now + 300)),$(claims '"role":"admin"')}")" \
+		"$(jwt HS256 secret '"iss":"someone-else","aud":"tralivali-backup","role":"admin"')" \
+		"$(jwt HS256 secret '"iss":"tralivali","aud":["other"],"role":"admin"')" \
+		"$(jwt_make HS256 secret '{"alg":"HS256"}' "{$(claims '"role":"admin"')}")"; do
+		call GET /admin/backup/list -H "Authorization: Bearer $bad"
+		assert_code 401
+		grep -q 'error="invalid_token"' "$headers"
+	done
+	# The refusals were logged with their reasons, and no token was.
+	grep -q 'GET /admin/backup/list 401 - .*(bad signature)' "$API_DIR/server.log"
+	grep -q '(expired)' "$API_DIR/server.log"
+	grep -q '(unsupported algorithm)' "$API_DIR/server.log"
+	refute_grep -F "${ADMIN%%.*}" "$API_DIR/server.log"
+	refute_grep -F chat-application-secret "$API_DIR/server.log"
+}
+
+@test "a valid token without the admin role is a 403; every role claim form is read" {
+	call GET /admin/backup/runs -H "Authorization: Bearer $(jwt HS256 secret "$(claims '"sub":"bob","roles":["user"]')")"
+	assert_code 403
+	grep -q 'GET /admin/backup/runs 403 bob ' "$API_DIR/server.log"
+	local claim
+	for claim in '"role":"admin"' '"roles":"admin"' '"roles":["user","admin"]' \
+		'"http://schemas.microsoft.com/ws/2008/06/identity/claims/role":["admin"]'; do
+		call GET /admin/backup/runs -H "Authorization: Bearer $(jwt HS256 secret "$(claims "$claim")")"
+		assert_code 200
+	done
+}
+
+@test "ES256 tokens verify with the public key; a signature from another key does not" {
+	call GET /admin/backup/runs -H "Authorization: Bearer $(jwt ES256 ec.pem "$(claims '"role":"admin"')")"
+	assert_code 200
+	openssl ecparam -name prime256v1 -genkey -noout -out "$BATS_TEST_TMPDIR/other.pem"
+	call GET /admin/backup/runs -H "Authorization: Bearer $(jwt ES256 "$BATS_TEST_TMPDIR/other.pem" "$(claims '"role":"admin"')")"
+	assert_code 401
+}
+
+@test "the dashboard is served with a strict CSP, and nothing else outside the API" {
+	call GET /
+	assert_code 200
+	assert_same_file "$TV_SRCDIR/dashboard/index.html" "$body"
+	grep -q "^Content-Security-Policy: default-src 'self'; script-src 'self';.* frame-ancestors 'none'" "$headers"
+	grep -q '^X-Content-Type-Options: nosniff' "$headers"
+	call GET /app.js -H 'Origin: https://evil.example'
+	assert_code 200
+	grep -q '^Content-Type: text/javascript' "$headers"
+	refute_grep -i '^Access-Control-Allow-Origin' "$headers"
+	call GET /../secret
+	assert_code 404
+	call GET /nope.js
+	assert_code 404
+}
+
+@test "an over-long body is a 413, over-long headers a 431" {
+	admin POST /admin/backup/trigger --data-binary "@$TV_SRCDIR/dashboard/app.js"
+	assert_code 413
+	call GET /admin/backup/list -H "X-Big: $(head -c 40000 /dev/zero | tr '\0' a)"
+	assert_code 431
+}
+
+@test "RS256, CORS when configured, and 429 after ten failed authentications (own server)" {
+	API_ENV="BACKUP_API_CORS_ORIGIN=https://chat.example" BACKUP_API_JWT_SECRET_FILE='' BACKUP_API_AUTH_FAILURES='' \
+		BACKUP_API_JWT_PUBLIC_KEY_FILE=$BATS_FILE_TMPDIR/rsa.pub tv_start_server api api_command
+	local pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR BASE=http://127.0.0.1:$TV_SPAWNED_PORT i
+	call GET /admin/backup/runs -H "Authorization: Bearer $(jwt RS256 rsa.pem "$(claims '"role":"admin"')")" \
+		-H 'Origin: https://chat.example'
+	assert_code 200
+	grep -q '^Access-Control-Allow-Origin: https://chat.example' "$headers"
+	# The RSA public key as an HMAC secret (the classic confusion) is refused: no secret is configured.
+	call GET /admin/backup/runs -H "Authorization: Bearer $(jwt HS256 rsa.pub "$(claims '"role":"admin"')")"
+	assert_code 401
+	for i in $(seq 9); do
+		call GET /admin/backup/runs -H "Authorization: Bearer x.y.z"
+		assert_code 401
+	done
+	call GET /admin/backup/runs -H "Authorization: Bearer $(jwt RS256 rsa.pem "$(claims '"role":"admin"')")"
+	tv_stop_pid "$pid"
+	rm -rf "$dir"
+	assert_code 429
+	grep -q '^Retry-After: [0-9]' "$headers"
+}
+
+@test "TLS with --cert and --key" {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$BATS_TEST_TMPDIR/tls.key" -out "$BATS_TEST_TMPDIR/tls.crt" 2>/dev/null
+	API_ARGS="--cert $BATS_TEST_TMPDIR/tls.crt --key $BATS_TEST_TMPDIR/tls.key" tv_start_server api api_command
+	local pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR BASE=https://127.0.0.1:$TV_SPAWNED_PORT
+	admin GET /admin/backup/runs --cacert "$BATS_TEST_TMPDIR/tls.crt"
+	tv_stop_pid "$pid"
+	rm -rf "$dir"
+	assert_code 200
+}
+
+@test "a long backup does not block other requests, and SIGTERM lets it finish and answer" {
+	# A server that accepts connections and never answers keeps tv-export waiting for its connect timeout.
+	python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True); time.sleep(120)' >"$BATS_TEST_TMPDIR/hole.port" &
+	local hole=$!
+	while [ ! -s "$BATS_TEST_TMPDIR/hole.port" ]; do sleep 0.1; done
+	API_ENV="MONGODB_URI=mongodb://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/hole.port")/tralivali?connectTimeoutMS=4000&serverSelectionTimeoutMS=4000 BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state" \
+		tv_start_server api api_command
+	local pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR BASE=http://127.0.0.1:$TV_SPAWNED_PORT
+	curl -sS -o "$BATS_TEST_TMPDIR/trigger" -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN" \
+		"$BASE/admin/backup/trigger" >"$BATS_TEST_TMPDIR/trigger.code" &
+	local client=$!
+	sleep 1
+	local started=$SECONDS
+	admin GET /admin/backup/runs
+	assert_code 200
+	[ $((SECONDS - started)) -le 1 ]
+	kill -0 "$client"
+	kill -TERM "$pid"
+	wait "$client"
+	local server_status=0
+	wait "$pid" || server_status=$?
+	kill "$hole"
+	rm -rf "$dir"
+	[ "$server_status" -eq 0 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/trigger.code")" = 503 ]
+	jq -e '.status == "Failed" and (.message | startswith("Backup failed"))' "$BATS_TEST_TMPDIR/trigger"
+}
+
+@test "with Azurite as the store, a trigger's backup is in the list" {
+	tv_start_azurite
+	API_ENV="BACKUP_BLOB_STORAGE_CONNECTION_STRING=$AZURITE_CONNECTION_STRING BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state" \
+		tv_start_server api api_command
+	local pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR BASE=http://127.0.0.1:$TV_SPAWNED_PORT id
+	admin POST /admin/backup/trigger
+	local trigger=$code
+	id=$(jq -r .backupId "$body")
+	admin GET /admin/backup/list
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$AZURITE_CONNECTION_STRING tv-list --json >"$BATS_TEST_TMPDIR/expected"
+	tv_stop_pid "$pid"
+	rm -rf "$dir"
+	tv_stop_azurite
+	[ "$trigger" = 200 ]
+	assert_code 200
+	assert_same_file "$BATS_TEST_TMPDIR/expected" "$body"
+	jq -e --arg id "$id" '[.backups[].id] == [$id]' "$body"
+}
+
+@test "the dashboard in chromium: sign in, see the points, back up, restore refused until the name is typed" {
+	command -v chromium >/dev/null || skip "chromium is not installed (tests/deps.sh)"
+	[ -d "$TV_DEPS_DIR/node_modules/puppeteer-core" ] || skip "puppeteer-core is not installed (tests/deps.sh)"
+	# The page must have a point to show even when this test runs alone.
+	[ "$(tv-list --json | jq '.backups | length')" -gt 0 ] || tv-backup -q >/dev/null
+	run --separate-stderr node "$TV_SRCDIR/tests/browser/dashboard.mjs" "$API" "$ADMIN" tralivali \
+		"$BATS_FILE_TMPDIR/dashboard.png" "$BATS_TEST_TMPDIR/profile"
+	printf '%s\n' "$output" "$stderr" >&2
+	assert_status 0
+	[[ $output == *"backed up and listed: "* ]]
+	[ -s "$BATS_FILE_TMPDIR/dashboard.png" ]
+	cp "$BATS_FILE_TMPDIR/dashboard.png" "${TV_SCREENSHOT:-/dev/null}" 2>/dev/null || true
+}

@@ -1,0 +1,309 @@
+#!/usr/bin/env bats
+# tv-recover all or nothing: blobs proven good first, every collection loaded into staging,
+# one journaled swap; failures and kill -9 at any point never leave a mixed database.
+# Real FerretDB (or mongod), the file: store, and toxiproxy to slow the server down.
+
+bats_require_minimum_version 1.5.0
+
+# The backup's collections, in the manifest's order; messages (3rd) is big enough to kill a load.
+COLLECTIONS=(users conversations messages invites files)
+declare -gA SIZES=([users]=60 [conversations]=40 [messages]=6000 [invites]=10 [files]=25)
+
+setup_file() {
+	load lib/common
+	tv_start_mongo
+	TOXI_API=$(tv_free_port)
+	toxiproxy-server -host 127.0.0.1 -port "$TOXI_API" >"$TV_MONGO_DIR/toxiproxy.log" 2>&1 </dev/null 3>&- &
+	TOXI_PID=$!
+	export TOXI_API TOXI_PID
+	tv_wait_port "$TOXI_API" 30
+}
+
+teardown_file() {
+	load lib/common
+	tv_stop_pid "${TOXI_PID:-}"
+	tv_stop_mongo
+}
+
+setup() {
+	load lib/common
+	export BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=file:$BATS_TEST_TMPDIR/store
+	export BACKUP_BLOB_CONTAINER_NAME=backups BACKUP_RETENTION_DAYS=100000
+	# Each test has a database of its own: the backup is of seed 7, the live data of seed 8.
+	export MONGODB_URI=${MONGODB_URI%/*}/t$BATS_TEST_NUMBER
+	STORE=$BATS_TEST_TMPDIR/store/backups
+	JOURNAL=$BACKUP_STATE_DIR/recover.journal
+}
+
+# Fills every collection with seed $1's documents.
+fill() {
+	local c
+	for c in "${COLLECTIONS[@]}"; do
+		tv-gendata -s "$1" "$c" "${SIZES[$c]}" | tv-restore -q -c "$c" --drop
+	done
+}
+
+# Prints one line per collection: its name and the SHA-256 of its documents in _id order
+# (parallel inserts do not keep the natural order; the documents are what must match).
+fingerprints() {
+	local c
+	for c in "${COLLECTIONS[@]}"; do
+		printf '%s %s\n' "$c" "$(tv-export -q -c "$c" | bsondump --quiet 2>/dev/null | sort | sha256sum | cut -d ' ' -f 1)"
+	done
+}
+
+# Prints the restore leftovers (staging and moved-aside collections) in the test's database.
+leftovers() {
+	mongodump --quiet --uri "$MONGODB_URI" -o "$BATS_TEST_TMPDIR/dump" >/dev/null
+	find "$BATS_TEST_TMPDIR/dump" -name 'tv_restore_*.bson' -printf '%f\n' | sort
+	rm -rf "$BATS_TEST_TMPDIR/dump"
+}
+
+# Makes the backup of seed 7 at 2024-01-15T03:00Z, then puts seed 8's data live; sets OLD
+# (the live fingerprints) and NEW (the backup's).
+prepare() {
+	fill 7
+	NEW=$(fingerprints)
+	TV_NOW=2024-01-15T03:00:00Z tv-backup -q >/dev/null
+	fill 8
+	OLD=$(fingerprints)
+	[ "$OLD" != "$NEW" ]
+}
+
+# Waits until no process of an earlier run holds the lock (orphaned stages of a killed run).
+wait_lock_free() {
+	local _
+	for _ in $(seq 300); do
+		flock -n "$BACKUP_STATE_DIR/tralivali-backup.lock" true && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "--help prints the usage on stdout and exits 0" {
+	run --separate-stderr tv-recover --help
+	assert_status 0
+	[[ $output == "usage: tv-recover "* ]]
+	[ -z "$stderr" ]
+	run tv-recover --jobs 0 2024-01-15
+	assert_status 64
+}
+
+@test "the plan shows the base point, the estimated counts now and at the target, and what is lost" {
+	prepare
+	tv-restore -q -c invites --drop </dev/null
+	run --separate-stderr tv-recover 2024-01-15 --collections users,invites,messages
+	assert_status 0
+	[[ ${lines[0]} == "Base point: backups/2024-01-15/ (backup "*", created 2024-01-15T03:00:00Z)" ]]
+	[ "$(tr -s ' ' <<<"${lines[2]}")" = "COLLECTION NOW (EST.) AT TARGET" ]
+	[ "$(tr -s ' ' <<<"${lines[3]}")" = "users 60 60" ]
+	[ "$(tr -s ' ' <<<"${lines[4]}")" = "invites 0 10" ]
+	[ "$(tr -s ' ' <<<"${lines[5]}")" = "messages 6000 6000" ]
+	[ "${lines[6]}" = "Writes after 2024-01-15T03:00:00Z are not restored." ]
+	[ "${lines[7]}" = "Nothing was changed. Run again with --yes to restore." ]
+}
+
+@test "a whole restore replaces every collection and leaves no staging collection" {
+	prepare
+	run tv-recover 2024-01-15 --yes --no-safety-backup
+	assert_status 0
+	assert_output_contains "Swapped in 5 restored collection(s)"
+	assert_output_contains "Success: 5, Failed: 0"
+	[ "$(fingerprints)" = "$NEW" ]
+	[ -z "$(leftovers)" ]
+	[ ! -e "$JOURNAL" ]
+}
+
+@test "--jobs 1 and --jobs 4 restore the same documents" {
+	prepare
+	tv-recover -q 2024-01-15 --yes --no-safety-backup --jobs 1
+	[ "$(fingerprints)" = "$NEW" ]
+	fill 8
+	tv-recover -q 2024-01-15 --yes --no-safety-backup --jobs 4
+	[ "$(fingerprints)" = "$NEW" ]
+}
+
+@test "a corrupt dump as the 3rd of 5 collections: exit 65 naming the blob, every collection unchanged" {
+	prepare
+	# The bytes rot in the store: one byte of the messages dump flipped.
+	local blob=$STORE/backups/2024-01-15/tralivali_messages.bson.gz
+	printf '\xff' | dd of="$blob" bs=1 seek=100 conv=notrunc status=none
+	run tv-recover 2024-01-15 --yes --no-safety-backup
+	assert_status 65
+	assert_output_contains "backups/2024-01-15/tralivali_messages.bson.gz: SHA-256 mismatch"
+	assert_output_contains "nothing was restored: every collection is as it was"
+	[ "$(fingerprints)" = "$OLD" ]
+	[ -z "$(leftovers)" ]
+}
+
+@test "a dump that passes its checksum but fails to load: exit 65, every collection unchanged, no staging left" {
+	prepare
+	# A manifest written by someone else: its checksum matches a dump that is not gzip.
+	local f=backups/2024-02-01
+	mkdir -p "$STORE/$f"
+	cp "$STORE"/backups/2024-01-15/tralivali_* "$STORE/$f/"
+	echo 'not gzip at all' >"$STORE/$f/tralivali_messages.bson.gz"
+	jq --arg sha "$(sha256sum <"$STORE/$f/tralivali_messages.bson.gz" | cut -d ' ' -f 1)" '
+		.filePath = "backups/2024-02-01/" |
+		.collections |= map(.file |= sub("2024-01-15"; "2024-02-01") | .metadataFile |= sub("2024-01-15"; "2024-02-01")
+			| if .name == "messages" then .sha256 = $sha else . end)' \
+		"$STORE/backups/2024-01-15/manifest.json" >"$STORE/$f/manifest.json"
+	run tv-recover 2024-02-01 --yes --no-safety-backup
+	assert_status 65
+	assert_output_contains "not in gzip format"
+	assert_output_contains "loading messages failed (exit 65)"
+	refute_output_contains "exit 141"
+	[ "$(fingerprints)" = "$OLD" ]
+	[ -z "$(leftovers)" ]
+	[ ! -e "$JOURNAL" ]
+}
+
+# Stores the backup's manifest changed by jq filter $2 as folder $1's (the store is create-only).
+tampered_manifest() {
+	jq --arg d "$1" '.filePath = "backups/\($d)/" | .collections |= map(.file |= sub("2024-01-15"; $d) | .metadataFile |= sub("2024-01-15"; $d))' \
+		"$STORE/backups/2024-01-15/manifest.json" | jq "$2" | tv-blob-put -q "backups/$1/manifest.json"
+}
+
+@test "a manifest naming blobs outside its folder or invalid collections is refused with 65" {
+	prepare
+	tampered_manifest 2024-01-16 '.collections[1].file = "backups/2024-01-15/tralivali_conversations.bson.gz"'
+	run tv-recover 2024-01-16 --yes --no-safety-backup
+	assert_status 65
+	assert_output_contains 'collections[1].file: "backups/2024-01-15/tralivali_conversations.bson.gz" is not backups/2024-01-16/tralivali_conversations.bson.gz'
+	tampered_manifest 2024-01-17 '.collections[0].name = "../users"'
+	run tv-recover 2024-01-17 --yes --no-safety-backup
+	assert_status 65
+	assert_output_contains 'collections[0].name: "../users" is not a collection name'
+	tampered_manifest 2024-01-18 '.collections[2].sha256 = null'
+	run tv-recover 2024-01-18 --yes --no-safety-backup
+	assert_status 65
+	assert_output_contains "collections[2].sha256: not a string"
+	[ "$(fingerprints)" = "$OLD" ]
+}
+
+@test "kill -9 of tv-recover while it loads, then a rerun: never a mixed database" {
+	prepare
+	tv-recover -q 2024-01-15 --yes --no-safety-backup &
+	local pid=$!
+	local _
+	for _ in $(seq 300); do
+		[ ! -e "$JOURNAL" ] || break
+		sleep 0.05
+	done
+	[ -e "$JOURNAL" ]
+	sleep 0.3
+	kill -9 "$pid"
+	wait "$pid" || true
+	# Its stages watch it: they stop, and what they staged goes.
+	wait_lock_free
+	local now
+	now=$(fingerprints)
+	[ "$now" = "$OLD" ] || [ "$now" = "$NEW" ]
+	# The next run settles the journal first, then restores.
+	run tv-recover 2024-01-15 --yes --no-safety-backup
+	assert_status 0
+	[ "$(fingerprints)" = "$NEW" ]
+	[ -z "$(leftovers)" ]
+	[ ! -e "$JOURNAL" ]
+}
+
+@test "SIGTERM of tv-recover while it loads stops every stage: exit 143, every collection as it was" {
+	prepare
+	tv-recover -q 2024-01-15 --yes --no-safety-backup 2>"$BATS_TEST_TMPDIR/err" &
+	local pid=$! status=0 _
+	for _ in $(seq 300); do
+		[ ! -e "$JOURNAL" ] || break
+		sleep 0.05
+	done
+	[ -e "$JOURNAL" ]
+	sleep 0.3
+	kill -TERM "$pid"
+	wait "$pid" || status=$?
+	[ "$status" -eq 143 ]
+	# Nothing of the run is left: no stage holds the lock, no staging collection, no journal.
+	flock -n "$BACKUP_STATE_DIR/tralivali-backup.lock" true
+	[ "$(fingerprints)" = "$OLD" ]
+	[ -z "$(leftovers)" ]
+	[ ! -e "$JOURNAL" ]
+	run tv-recover --resume
+	assert_status 0
+}
+
+@test "kill -9 during the swap, then tv-recover --resume finishes it: never half swapped" {
+	prepare
+	# The swap goes through a proxy that delays every reply, so that it can be killed half-way.
+	local port
+	port=$(tv_free_port)
+	curl -sS --fail -X POST "http://127.0.0.1:$TOXI_API/proxies" \
+		-d "{\"name\":\"mongo$BATS_TEST_NUMBER\",\"listen\":\"127.0.0.1:$port\",\"upstream\":\"127.0.0.1:$TV_MONGO_PORT\"}" -o /dev/null
+	curl -sS --fail -X POST "http://127.0.0.1:$TOXI_API/proxies/mongo$BATS_TEST_NUMBER/toxics" \
+		-d '{"name":"slow","type":"latency","stream":"downstream","attributes":{"latency":150}}' -o /dev/null
+	local slow="mongodb://127.0.0.1:$port/t$BATS_TEST_NUMBER"
+	# Loaded as tv-recover loads: staging collections named by the journal, filled from the backup.
+	mkdir -p "$BACKUP_STATE_DIR"
+	tv-restore --journal "$JOURNAL" --begin "$(IFS=, && echo "${COLLECTIONS[*]}")" >"$BATS_TEST_TMPDIR/names"
+	local c s
+	while IFS=$'\t' read -r c s; do
+		tv-blob-get "backups/2024-01-15/tralivali_$c.bson.gz" | tv-gzip -d | tv-restore -q -c "$c" --into "$s"
+	done <"$BATS_TEST_TMPDIR/names"
+	[ "$(fingerprints)" = "$OLD" ]
+	tv-restore -u "$slow" --journal "$JOURNAL" --swap 2>"$BATS_TEST_TMPDIR/swap.log" &
+	local pid=$! first
+	# Killed once the first target has been moved aside, long before the last one is in.
+	first=$(head -n 1 "$BATS_TEST_TMPDIR/names" | cut -f 2 | sed 's/_staging_/_previous_/')
+	for _ in $(seq 200); do
+		[ "$(tv-restore --estimate "$first")" = "$first	absent" ] || break
+		sleep 0.02
+	done
+	kill -9 "$pid"
+	wait "$pid" || true
+	jq -e '.state == "swapping"' "$JOURNAL"
+	[ -n "$(leftovers)" ]
+	run tv-recover --resume
+	assert_status 0
+	assert_output_contains "Finishing the swap of an interrupted restore of t$BATS_TEST_NUMBER"
+	[ "$(fingerprints)" = "$NEW" ]
+	[ -z "$(leftovers)" ]
+	[ ! -e "$JOURNAL" ]
+	curl -sS -X DELETE "http://127.0.0.1:$TOXI_API/proxies/mongo$BATS_TEST_NUMBER" -o /dev/null
+}
+
+@test "an interrupted load found by the next run: its staging collections are dropped, nothing live changed" {
+	prepare
+	mkdir -p "$BACKUP_STATE_DIR"
+	tv-restore --journal "$JOURNAL" --begin users,files >"$BATS_TEST_TMPDIR/names"
+	local c s
+	while IFS=$'\t' read -r c s; do
+		tv-gendata -s 9 "$c" 5 | tv-restore -q -c "$c" --into "$s"
+	done <"$BATS_TEST_TMPDIR/names"
+	[ "$(leftovers | wc -l)" -eq 2 ]
+	run tv-recover 2024-01-15 --collections invites --yes --no-safety-backup
+	assert_status 0
+	assert_output_contains "Dropping the staging collections of an interrupted restore"
+	[ -z "$(leftovers)" ]
+	[ "$(fingerprints | grep -v invites)" = "$(grep -v invites <<<"$OLD")" ]
+	[ "$(fingerprints | grep invites)" = "$(grep invites <<<"$NEW")" ]
+}
+
+# Writes a BSON document {_id: $1 (int32), text: "changed"}.
+changed_doc() {
+	printf '\x20\x00\x00\x00\x10_id\x00'
+	printf "\\x$(printf %02x "$1")\\x00\\x00\\x00"
+	printf '\x02text\x00\x08\x00\x00\x00changed\x00\x00'
+}
+
+@test "--merge inserts only the missing documents, leaves the present ones as they are, and counts both" {
+	"$TV_BUILDDIR/tests/tv-bsonfixture" seq 10 | tv-restore -q -c notes --drop
+	TV_NOW=2024-01-15T03:00:00Z tv-backup -q --collections notes >/dev/null
+	# Four documents are left, changed since the backup; six were deleted by accident.
+	for i in 0 1 2 3; do changed_doc "$i"; done | tv-restore -q -c notes --drop
+	run tv-recover 2024-01-15 --merge --yes --no-safety-backup
+	assert_status 0
+	assert_output_contains "Merged notes: inserted 6, skipped 4 already present"
+	tv-export -q -c notes | bsondump --quiet 2>/dev/null | sort >"$BATS_TEST_TMPDIR/after"
+	[ "$(grep -c '"text":"changed"' "$BATS_TEST_TMPDIR/after")" -eq 4 ]
+	[ "$(grep -c '"text":"a small document in a sequence"' "$BATS_TEST_TMPDIR/after")" -eq 6 ]
+	grep -q '{"_id":{"$numberInt":"2"},"text":"changed"}' "$BATS_TEST_TMPDIR/after"
+	[ -z "$(leftovers)" ]
+}

@@ -1,0 +1,32 @@
+/* Unit tests for what the Azure backend reads from the server's responses. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "azimpl.h"
+#include "tap.h"
+
+/* Reads the status of a line held in a buffer of its exact size, as libcurl passes it. */
+static long
+status_of(const char *text)
+{
+	size_t len = strlen(text);
+	char *line = malloc(len);
+	long code;
+
+	memcpy(line, text, len);
+	code = az_status_code(line, len);
+	free(line);
+	return code;
+}
+
+int
+main(void)
+{
+	ok(status_of("HTTP/1.1 201 Created\r\n") == 201, "an HTTP/1.1 status line gives its code");
+	ok(status_of("HTTP/2 200 \r\n") == 200, "libcurl's HTTP/2 status line gives its code, not 0");
+	ok(status_of("HTTP/2 404 \r\n") == 404, "an HTTP/2 404 is a 404, not a 4");
+	ok(status_of("HTTP/1.1 2000000 OK\r\n") == 0, "a code of more than three digits is no code");
+	ok(status_of("HTTP/1") == 0, "a status line cut short has no code, and nothing past it is read");
+	ok(status_of("HTTP/1.1 20") == 0, "a code cut short is no code");
+	return tap_done();
+}

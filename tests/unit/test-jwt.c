@@ -1,0 +1,133 @@
+/* test-jwt: base64url strictness, HS256 verification and tv-api's request parsing. */
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/hmac.h>
+
+#include "api.h"
+#include "jwt.h"
+#include "tap.h"
+
+static void
+b64url(const unsigned char *in, size_t n, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
+
+		out[o++] = a[v >> 18 & 63];
+		out[o++] = a[v >> 12 & 63];
+		if (i + 1 < n)
+			out[o++] = a[v >> 6 & 63];
+		if (i + 2 < n)
+			out[o++] = a[v & 63];
+	}
+	out[o] = '\0';
+}
+
+/* Builds header.payload.signature with HMAC-SHA256 over the given key. */
+static char *
+hs256(const char *header, const char *payload, const char *key)
+{
+	char *tok = malloc(4096), sig[64];
+	unsigned char mac[32];
+	unsigned int len;
+
+	b64url((const unsigned char *)header, strlen(header), tok);
+	strcat(tok, ".");
+	b64url((const unsigned char *)payload, strlen(payload), tok + strlen(tok));
+	HMAC(EVP_sha256(), key, (int)strlen(key), (unsigned char *)tok, strlen(tok), mac, &len);
+	b64url(mac, 32, sig);
+	strcat(tok, ".");
+	strcat(tok, sig);
+	return tok;
+}
+
+static enum tv_jwt_result
+verify(const struct tv_jwt_keys *k, const char *tok, struct tv_jwt_claims *c)
+{
+	return tv_jwt_verify(k, tok, strlen(tok), 1700000000, c);
+}
+
+int
+main(void)
+{
+	unsigned char out[16];
+	struct tv_jwt_keys keys = { .secret = (unsigned char *)"s3cret", .secret_len = 6, .admin_role = "admin" };
+	struct tv_jwt_claims c;
+	struct tv_api_route r;
+	const char *h = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+	char *t, *json;
+	size_t len;
+
+	ok(tv_base64url_decode("aGk", 3, out, sizeof(out)) == 2 && memcmp(out, "hi", 2) == 0, "base64url decodes unpadded input");
+	ok(tv_base64url_decode("aGk=", 4, out, sizeof(out)) == -1, "base64url refuses padding");
+	ok(tv_base64url_decode("aGl", 3, out, sizeof(out)) == -1, "base64url refuses set spare bits");
+	ok(tv_base64url_decode("a+k", 3, out, sizeof(out)) == -1, "base64url refuses the standard alphabet's + and /");
+	ok(tv_base64url_decode("a", 1, out, sizeof(out)) == -1, "base64url refuses a lone character");
+
+	t = hs256(h, "{\"sub\":\"alice\",\"exp\":1700000100,\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_OK && strcmp(c.subject, "alice") == 0, "a good admin token verifies");
+	t[strlen(t) - 2] ^= 1;
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID, "a changed signature is refused");
+	free(t);
+	t = hs256(h, "{\"sub\":\"alice\",\"exp\":1700000100,\"role\":\"admin\"}", "other");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID && strcmp(c.reason, "bad signature") == 0, "another key's token is refused");
+	free(t);
+	t = hs256(h, "{\"exp\":1699999900,\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID && strcmp(c.reason, "expired") == 0, "an expired token is refused");
+	free(t);
+	t = hs256(h, "{\"exp\":1699999950,\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_OK, "the leeway accepts a token expired 50 s ago");
+	free(t);
+	t = hs256(h, "{\"exp\":{\"$numberDouble\":\"NaN\"},\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID, "an exp that is not a finite number is refused");
+	free(t);
+	t = hs256(h, "{\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID, "a token without exp is refused");
+	free(t);
+	t = hs256(h, "{\"exp\":1700000100,\"roles\":[\"user\",\"admin\"]}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_OK, "roles as an array grants admin");
+	free(t);
+	t = hs256(h, "{\"exp\":1700000100,\"http://schemas.microsoft.com/ws/2008/06/identity/claims/role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_OK, "the .NET role claim grants admin");
+	free(t);
+	t = hs256(h, "{\"exp\":1700000100,\"role\":\"user\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_FORBIDDEN, "a valid token without the admin role is forbidden");
+	free(t);
+	t = hs256(h, "{\"exp\":1700000100,\"role\":\"user\",\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID, "duplicate claim names are refused");
+	free(t);
+	t = hs256("{\"alg\":\"none\"}", "{\"exp\":1700000100,\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID, "alg none is refused");
+	free(t);
+	t = hs256("{\"alg\":\"RS256\"}", "{\"exp\":1700000100,\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID, "RS256 is refused without a public key (no HMAC confusion)");
+	free(t);
+	keys.issuer = "chat";
+	t = hs256(h, "{\"exp\":1700000100,\"role\":\"admin\",\"iss\":\"evil\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID && strcmp(c.reason, "wrong issuer") == 0, "a wrong issuer is refused");
+	free(t);
+
+	ok(tv_api_match("POST", "/admin/backup/trigger", &r) == 0 && r.endpoint == TV_API_TRIGGER, "trigger routes");
+	ok(tv_api_match("GET", "/admin/backup/trigger", &r) == 405, "trigger by GET is 405");
+	ok(tv_api_match("POST", "/admin/backup/restore/2024-01-15", &r) == 0 && r.endpoint == TV_API_RESTORE_DATE &&
+	    strcmp(r.arg, "2024-01-15") == 0, "restore/{date} routes with its date");
+	ok(tv_api_match("GET", "/", &r) == 0 && strcmp(r.arg, "index.html") == 0, "/ is the dashboard's index.html");
+	ok(tv_api_match("GET", "/../etc/passwd", &r) == 404 && tv_api_match("GET", "/a/b.js", &r) == 404, "no path escapes the dashboard");
+	ok(tv_api_bearer("Bearer abc.def.ghi", &len) != NULL && len == 11, "a bearer token is found");
+	ok(tv_api_bearer("Basic abc", &len) == NULL && tv_api_bearer("Bearer a b", &len) == NULL, "other schemes are not tokens");
+	ok(tv_api_valid_date("2024-01-15") && tv_api_valid_date("2024-01-15T030000Z") && !tv_api_valid_date("2024-01-15;rm"),
+	    "dates are checked");
+	ok(tv_api_valid_time("2024-01-15T03:30:00Z") && !tv_api_valid_time("--help"), "times are checked");
+	ok(tv_api_valid_collections("users,messages") && !tv_api_valid_collections("users,,x") &&
+	    !tv_api_valid_collections("-x"), "collection lists are checked");
+	json = tv_json_string("a\"b\\\n\xff");
+	ok(strcmp(json, "\"a\\\"b\\\\\\u000a\\ufffd\"") == 0, "JSON strings are escaped, bad UTF-8 replaced");
+	free(json);
+	return tap_done();
+}
