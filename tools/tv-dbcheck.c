@@ -17,12 +17,21 @@
 #define BATCH		500
 /* Dangling references shown per rule; the count says how many there are. */
 #define EXAMPLES	3
+/*
+ * A target with up to this many documents (--max-keys) has its keys read once
+ * into a sorted array (about 28 bytes an ObjectId key, 14 MiB here), and every
+ * reference is looked up there; a bigger one is queried in batches, slower but
+ * in bounded memory.
+ */
+#define KEYS_IN_MEMORY	500000
+
+static long max_keys = KEYS_IN_MEMORY;
 
 static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: tv-dbcheck [-qv] [-u uri] -d db --refs rules-file\n"
+	    "usage: tv-dbcheck [-qv] [-u uri] -d db --refs rules-file [--max-keys n]\n"
 	    "       tv-dbcheck [-qv] [-u uri] -d db --indexes -c collection\n"
 	    "       tv-dbcheck [-qv] [-u uri] -d db --drop-database\n");
 	exit(status);
@@ -45,6 +54,14 @@ struct batch {
 struct result {
 	unsigned long long	checked, dangling;
 	char			*examples[EXAMPLES];
+};
+
+/* A target's keys, each kept as the bytes of the document {"v": key}, sorted. */
+struct keyset {
+	char	*arena;
+	size_t	 used, cap;
+	size_t	*at;		/* offsets into arena */
+	size_t	 n, ncap;
 };
 
 /* Splits "coll.a.b" into collection and path; returns 0, or -1 if either part is empty. */
@@ -122,6 +139,7 @@ values_at(bson_iter_t *it, const char *path, void (*add)(const bson_iter_t *, vo
 
 struct collecting {
 	struct batch	*b;
+	struct keyset	*keys;		/* the target's keys, or NULL to query in batches */
 	const bson_t	*owner;
 	struct tv_mongo	*m;
 	struct rule	*r;
@@ -129,6 +147,145 @@ struct collecting {
 };
 
 static void flush_batch(struct collecting *c);
+
+static void
+keyset_add(const bson_iter_t *it, void *arg)
+{
+	struct keyset *ks = arg;
+	bson_t v;
+	uint32_t len;
+
+	bson_init(&v);
+	bson_append_iter(&v, "v", 1, it);
+	len = v.len;
+	if (ks->used + sizeof(len) + len > ks->cap) {
+		ks->cap = (ks->cap + sizeof(len) + len) * 2;
+		if ((ks->arena = realloc(ks->arena, ks->cap)) == NULL)
+			tv_fatal(EX_OSERR, "out of memory");
+	}
+	if (ks->n == ks->ncap) {
+		ks->ncap = ks->ncap ? 2 * ks->ncap : 1024;
+		if ((ks->at = realloc(ks->at, ks->ncap * sizeof(*ks->at))) == NULL)
+			tv_fatal(EX_OSERR, "out of memory");
+	}
+	ks->at[ks->n++] = ks->used;
+	memcpy(ks->arena + ks->used, &len, sizeof(len));
+	memcpy(ks->arena + ks->used + sizeof(len), bson_get_data(&v), len);
+	ks->used += sizeof(len) + len;
+	bson_destroy(&v);
+}
+
+/* Compares two keys stored as length, then bytes. */
+static int
+cmp_key_bytes(const char *a, const char *b)
+{
+	uint32_t la, lb;
+
+	memcpy(&la, a, sizeof(la));
+	memcpy(&lb, b, sizeof(lb));
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return memcmp(a + sizeof(la), b + sizeof(lb), la);
+}
+
+static const char *sort_arena;	/* qsort has no context argument */
+
+static int
+cmp_key_offsets(const void *a, const void *b)
+{
+	return cmp_key_bytes(sort_arena + *(const size_t *)a, sort_arena + *(const size_t *)b);
+}
+
+/* Returns 1 if the key set holds the value. */
+static int
+keyset_has(const struct keyset *ks, const bson_iter_t *it)
+{
+	char probe[sizeof(uint32_t) + 256];
+	size_t lo = 0, hi = ks->n;
+	uint32_t len;
+	bson_t v;
+	int found = 0;
+
+	bson_init(&v);
+	bson_append_iter(&v, "v", 1, it);
+	len = v.len;
+	/* Keys are ids: a value too long to be one cannot be among them. */
+	if (len <= sizeof(probe) - sizeof(len)) {
+		memcpy(probe, &len, sizeof(len));
+		memcpy(probe + sizeof(len), bson_get_data(&v), len);
+		while (lo < hi && !found) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = cmp_key_bytes(ks->arena + ks->at[mid], probe);
+
+			if (c == 0)
+				found = 1;
+			else if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	} else {
+		for (size_t i = 0; i < ks->n && !found; i++) {
+			uint32_t l;
+
+			memcpy(&l, ks->arena + ks->at[i], sizeof(l));
+			found = l == len && memcmp(ks->arena + ks->at[i] + sizeof(l), bson_get_data(&v), len) == 0;
+		}
+	}
+	bson_destroy(&v);
+	return found;
+}
+
+/* Reads every key of the rule's target into ks, sorted; returns 0, or -1 if it holds too many. */
+static int
+load_keys(struct tv_mongo *m, const struct rule *r, struct keyset *ks)
+{
+	mongoc_collection_t *coll = mongoc_database_get_collection(m->db, r->target);
+	bson_t *opts = BCON_NEW("projection", "{", r->key, BCON_INT32(1), "}");
+	bson_t all = BSON_INITIALIZER;
+	mongoc_cursor_t *cursor;
+	const bson_t *doc;
+	bson_error_t err;
+	int64_t estimate = mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL, &err);
+	int status = -1;
+
+	if (estimate >= 0 && estimate <= max_keys) {
+		cursor = mongoc_collection_find_with_opts(coll, &all, opts, NULL);
+		while (mongoc_cursor_next(cursor, &doc) && ks->n <= (size_t)max_keys) {
+			bson_iter_t it;
+
+			if (bson_iter_init(&it, doc))
+				values_at(&it, r->key, keyset_add, ks);
+		}
+		if (mongoc_cursor_error(cursor, &err))
+			tv_mongo_fatal(&err, "cannot read %s.%s", m->dbname, r->target);
+		mongoc_cursor_destroy(cursor);
+		if (ks->n <= (size_t)max_keys) {
+			sort_arena = ks->arena;
+			qsort(ks->at, ks->n, sizeof(*ks->at), cmp_key_offsets);
+			status = 0;
+		}
+	}
+	mongoc_collection_destroy(coll);
+	bson_destroy(opts);
+	return status;
+}
+
+/* Counts a dangling reference, keeping the first few as examples: the owner's _id and the value. */
+static void
+dangling(struct result *res, const bson_t *owner, const bson_iter_t *value)
+{
+	bson_t ex = BSON_INITIALIZER;
+	bson_iter_t it;
+
+	if (res->dangling++ >= EXAMPLES)
+		return;
+	if (bson_iter_init_find(&it, owner, "_id"))
+		bson_append_iter(&ex, "_id", 3, &it);
+	bson_append_iter(&ex, "value", 5, value);
+	res->examples[res->dangling - 1] = bson_as_relaxed_extended_json(&ex, NULL);
+	bson_destroy(&ex);
+}
 
 static void
 add_value(const bson_iter_t *it, void *arg)
@@ -140,6 +297,12 @@ add_value(const bson_iter_t *it, void *arg)
 	/* A missing or null reference is an optional one left empty, not a dangling one. */
 	if (BSON_ITER_HOLDS_NULL(it) || bson_iter_type(it) == BSON_TYPE_UNDEFINED)
 		return;
+	c->res->checked++;
+	if (c->keys != NULL) {
+		if (!keyset_has(c->keys, it))
+			dangling(c->res, c->owner, it);
+		return;
+	}
 	b->v[b->n] = bson_new();
 	bson_append_iter(b->v[b->n], "v", 1, it);
 	b->owner[b->n] = bson_new();
@@ -147,7 +310,6 @@ add_value(const bson_iter_t *it, void *arg)
 		bson_append_iter(b->owner[b->n], "_id", 3, &id);
 	b->found[b->n] = 0;
 	b->n++;
-	c->res->checked++;
 	if (b->n == BATCH)
 		flush_batch(c);
 }
@@ -204,17 +366,10 @@ flush_batch(struct collecting *c)
 	if (mongoc_cursor_error(cursor, &err))
 		tv_mongo_fatal(&err, "cannot look up %s in %s", c->r->key, c->r->target);
 	for (size_t i = 0; i < b->n; i++) {
-		if (!b->found[i] && c->res->dangling++ < EXAMPLES) {
-			bson_t ex = BSON_INITIALIZER;
-			bson_iter_t it;
+		bson_iter_t it;
 
-			if (bson_iter_init_find(&it, b->owner[i], "_id"))
-				bson_append_iter(&ex, "_id", 3, &it);
-			bson_iter_init_find(&it, b->v[i], "v");
-			bson_append_iter(&ex, "value", 5, &it);
-			c->res->examples[c->res->dangling - 1] = bson_as_relaxed_extended_json(&ex, NULL);
-			bson_destroy(&ex);
-		}
+		if (!b->found[i] && bson_iter_init_find(&it, b->v[i], "v"))
+			dangling(c->res, b->owner[i], &it);
 		bson_destroy(b->v[i]);
 		bson_destroy(b->owner[i]);
 	}
@@ -225,55 +380,104 @@ flush_batch(struct collecting *c)
 	bson_destroy(&filter);
 }
 
-/* Checks one rule; prints its JSON line; returns 1 if a reference dangles. */
-static int
-check_rule(struct tv_mongo *m, struct rule *r)
+/* One rule being checked: its key set or batch, and what it found. */
+struct check {
+	struct rule		 rule;
+	struct result		 res;
+	struct keyset		 keys;
+	struct batch		*batch;
+	struct collecting	 c;
+};
+
+/*
+ * Checks every rule whose source is checks[0]'s, reading that collection once
+ * (the stream is the slow part) with all their paths in the projection.
+ */
+static void
+check_source(struct tv_mongo *m, struct check *checks, size_t n)
 {
-	mongoc_collection_t *coll = mongoc_database_get_collection(m->db, r->source);
-	bson_t *opts = BCON_NEW("projection", "{", r->path, BCON_INT32(1), "}");
-	struct result res = { 0, 0, { NULL } };
-	static struct batch b;
-	struct collecting c = { &b, NULL, m, r, &res };
-	bson_t all = BSON_INITIALIZER;
+	mongoc_collection_t *coll = mongoc_database_get_collection(m->db, checks[0].rule.source);
+	bson_t all = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj;
 	mongoc_cursor_t *cursor;
 	const bson_t *doc;
 	bson_error_t err;
 
-	cursor = mongoc_collection_find_with_opts(coll, &all, opts, NULL);
-	while (mongoc_cursor_next(cursor, &doc)) {
-		bson_iter_t it;
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+	for (size_t i = 0; i < n; i++) {
+		struct check *k = &checks[i];
+		size_t top = strcspn(k->rule.path, "."), j;
 
-		c.owner = doc;
-		if (bson_iter_init(&it, doc))
-			values_at(&it, r->path, add_value, &c);
+		/* Top-level fields only, each once: nested paths of one field would collide. */
+		for (j = 0; j < i; j++)
+			if (strcspn(checks[j].rule.path, ".") == top && strncmp(checks[j].rule.path, k->rule.path, top) == 0)
+				break;
+		if (j == i)
+			bson_append_int32(&proj, k->rule.path, (int)top, 1);
+		if ((k->batch = calloc(1, sizeof(*k->batch))) == NULL)
+			tv_fatal(EX_OSERR, "out of memory");
+		k->c = (struct collecting){ k->batch, NULL, NULL, m, &k->rule, &k->res };
+		if (load_keys(m, &k->rule, &k->keys) == 0)
+			k->c.keys = &k->keys;
+	}
+	bson_append_document_end(&opts, &proj);
+	cursor = mongoc_collection_find_with_opts(coll, &all, &opts, NULL);
+	while (mongoc_cursor_next(cursor, &doc)) {
+		for (size_t i = 0; i < n; i++) {
+			bson_iter_t it;
+
+			checks[i].c.owner = doc;
+			if (bson_iter_init(&it, doc))
+				values_at(&it, checks[i].rule.path, add_value, &checks[i].c);
+		}
 	}
 	if (mongoc_cursor_error(cursor, &err))
-		tv_mongo_fatal(&err, "cannot read %s.%s", m->dbname, r->source);
-	flush_batch(&c);
-	printf("{\"rule\":\"%s\",\"checked\":%llu,\"dangling\":%llu,\"examples\":[", r->text,
-	    res.checked, res.dangling);
-	for (int i = 0; i < EXAMPLES && res.examples[i] != NULL; i++) {
-		printf("%s%s", i ? "," : "", res.examples[i]);
-		bson_free(res.examples[i]);
+		tv_mongo_fatal(&err, "cannot read %s.%s", m->dbname, checks[0].rule.source);
+	for (size_t i = 0; i < n; i++) {
+		flush_batch(&checks[i].c);
+		free(checks[i].batch);
+		free(checks[i].keys.arena);
+		free(checks[i].keys.at);
 	}
-	puts("]}");
-	if (res.dangling > 0)
-		tv_error("%s: %llu of %llu references dangle", r->text, res.dangling, res.checked);
-	else
-		tv_info("%s: %llu references, all resolve", r->text, res.checked);
 	mongoc_cursor_destroy(cursor);
 	mongoc_collection_destroy(coll);
-	bson_destroy(opts);
-	return res.dangling > 0;
+	bson_destroy(&opts);
 }
 
-/* Checks every rule of the file; returns 0, 65 if a reference dangles, 66/64 for a bad file. */
+/* Prints a rule's JSON line and logs its outcome; returns 1 if a reference dangles. */
+static int
+report(struct check *k)
+{
+	printf("{\"rule\":\"%s\",\"checked\":%llu,\"dangling\":%llu,\"examples\":[", k->rule.text,
+	    k->res.checked, k->res.dangling);
+	for (int i = 0; i < EXAMPLES && k->res.examples[i] != NULL; i++) {
+		printf("%s%s", i ? "," : "", k->res.examples[i]);
+		bson_free(k->res.examples[i]);
+	}
+	puts("]}");
+	if (k->res.dangling > 0)
+		tv_error("%s: %llu of %llu references dangle", k->rule.text, k->res.dangling, k->res.checked);
+	else
+		tv_info("%s: %llu references, all resolve", k->rule.text, k->res.checked);
+	return k->res.dangling > 0;
+}
+
+static int
+by_source(const void *a, const void *b)
+{
+	const struct check *x = *(struct check *const *)a, *y = *(struct check *const *)b;
+
+	return strcmp(x->rule.source, y->rule.source);
+}
+
+/* Checks every rule of the file, printing them in its order; returns 0, 65 if a reference dangles, 66/64 for a bad file. */
 static int
 check_refs(struct tv_mongo *m, const char *file)
 {
 	FILE *f = fopen(file, "r");
+	struct check *checks = NULL, **order, *group;
 	char line[1024];
 	struct rule r;
+	size_t n = 0;
 	int lineno = 0, bad = 0, rc;
 
 	if (f == NULL) {
@@ -285,12 +489,35 @@ check_refs(struct tv_mongo *m, const char *file)
 		if ((rc = parse_rule(line, &r)) < 0) {
 			tv_error("%s:%d: not a rule (collection.field -> collection.field)", file, lineno);
 			fclose(f);
+			free(checks);
 			return EX_USAGE;
 		}
-		if (rc > 0)
-			bad |= check_rule(m, &r);
+		if (rc == 0)
+			continue;
+		if ((checks = realloc(checks, (n + 1) * sizeof(*checks))) == NULL)
+			tv_fatal(EX_OSERR, "out of memory");
+		memset(&checks[n], 0, sizeof(checks[n]));
+		checks[n++].rule = r;
 	}
 	fclose(f);
+	/* Grouped by source (each group checked in one pass, in a contiguous copy), reported in file order. */
+	if ((order = calloc(n + 1, sizeof(*order))) == NULL || (group = calloc(n + 1, sizeof(*group))) == NULL)
+		tv_fatal(EX_OSERR, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		order[i] = &checks[i];
+	qsort(order, n, sizeof(*order), by_source);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i; j < n && strcmp(order[j]->rule.source, order[i]->rule.source) == 0; j++)
+			group[j - i] = *order[j];
+		check_source(m, group, j - i);
+		for (size_t k = i; k < j; k++)
+			order[k]->res = group[k - i].res;
+	}
+	for (size_t i = 0; i < n; i++)
+		bad |= report(&checks[i]);
+	free(group);
+	free(order);
+	free(checks);
 	return bad ? EX_DATAERR : 0;
 }
 
@@ -365,13 +592,14 @@ drop_database(struct tv_mongo *m, const char *uri_flag)
 int
 main(int argc, char *argv[])
 {
-	enum { OPT_REFS = 256, OPT_INDEXES, OPT_DROP };
+	enum { OPT_REFS = 256, OPT_INDEXES, OPT_DROP, OPT_MAX_KEYS };
 	static const struct option longopts[] = {
 		{ "collection",		required_argument,	NULL, 'c' },
 		{ "db",			required_argument,	NULL, 'd' },
 		{ "drop-database",	no_argument,		NULL, OPT_DROP },
 		{ "help",		no_argument,		NULL, 'h' },
 		{ "indexes",		no_argument,		NULL, OPT_INDEXES },
+		{ "max-keys",		required_argument,	NULL, OPT_MAX_KEYS },
 		{ "quiet",		no_argument,		NULL, 'q' },
 		{ "refs",		required_argument,	NULL, OPT_REFS },
 		{ "uri",		required_argument,	NULL, 'u' },
@@ -381,6 +609,7 @@ main(int argc, char *argv[])
 	const char *uri = NULL, *dbname = NULL, *collection = NULL, *refs = NULL;
 	struct tv_mongo m;
 	int ch, indexes = 0, drop = 0, status;
+	char *end;
 
 	tv_log_init(argv[0]);
 	while ((ch = getopt_long(argc, argv, "c:d:hqu:v", longopts, NULL)) != -1) {
@@ -410,6 +639,11 @@ main(int argc, char *argv[])
 			break;
 		case OPT_DROP:
 			drop = 1;
+			break;
+		case OPT_MAX_KEYS:
+			max_keys = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || max_keys < 0)
+				usage(EX_USAGE);
 			break;
 		default:
 			usage(EX_USAGE);
