@@ -373,3 +373,22 @@ EOF
 	tv-status -q --prom "$BATS_TEST_TMPDIR/p.prom" --max-oplog-age 5m
 	grep -qx "tralivali_pitr_last_slice_timestamp_seconds $((now - 60))" "$BATS_TEST_TMPDIR/p.prom"
 }
+
+@test "after the timeout the breaker is half-open: tv-status warns, one run probes the store, its failure reopens it" {
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$(tv_free_port)/devstoreaccount1;"
+	export BACKUP_CIRCUIT_BREAKER_FAILURE_THRESHOLD=1 BACKUP_CIRCUIT_BREAKER_TIMEOUT_SECONDS=2 TV_RETRY_MAX_SECONDS=1
+	run tv-backup -q --collections users
+	assert_status 69
+	[ "$(tv-state --breaker | jq -r .state)" = open ]
+	sleep 2.5
+	[ "$(tv-state --breaker | jq -r .state)" = half-open ]
+	run tv-status --local
+	assert_status 2
+	assert_output_contains "WARNING   breaker  half-open: the next run probes the store (1 failed run(s) in a row)"
+	run tv-backup --collections users
+	assert_status 69
+	assert_output_contains "Circuit breaker half-open: trying the blob store once"
+	assert_output_contains "tv-blob-ls: checking the container: Failed to connect"
+	refute_output_contains "Circuit breaker is open until"
+	[ "$(tv-state --breaker | jq -r .state)" = open ]
+}
