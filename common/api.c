@@ -1,6 +1,5 @@
 /* api.c: request parsing, JSON strings, the failed-authentication limit and the run list for tv-api. */
 
-#include <dirent.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
@@ -12,48 +11,63 @@
 
 #include "api.h"
 #include "log.h"
+#include "runrec.h"
 
 #define DATE_RE		"[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{6}Z)?"
 #define NAME_RE		"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 
-/* Returns 1 if s matches the extended regular expression re as a whole. */
-static int
-matches(const char *re, const char *s)
-{
-	regex_t rx;
-	int ok;
+/* The shapes of what a request may name, compiled once for all threads. */
+enum pattern { DATE, POINT, TIME, COLLECTIONS, PAGE, NPATTERNS };
+static const char *const patterns[NPATTERNS] = {
+	[DATE] = "^" DATE_RE "$",
+	[POINT] = "^backups/" DATE_RE "/?$",
+	/* The forms tv_epoch in tv-lib.sh reads, and no others. */
+	[TIME] = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?"
+	    "(Z|[+-][0-9]{2}:?[0-9]{2})?)?$",
+	[COLLECTIONS] = "^" NAME_RE "(," NAME_RE ")*$",
+	[PAGE] = "^/[a-z0-9-]{1,40}\\.(html|js|css|svg)$",
+};
+static regex_t compiled[NPATTERNS];
+static pthread_once_t compile_once = PTHREAD_ONCE_INIT;
 
-	if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0)
-		tv_fatal(EX_SOFTWARE, "bad regular expression %s", re);
-	ok = regexec(&rx, s, 0, NULL, 0) == 0;
-	regfree(&rx);
-	return ok;
+static void
+compile(void)
+{
+	for (int i = 0; i < NPATTERNS; i++)
+		if (regcomp(&compiled[i], patterns[i], REG_EXTENDED | REG_NOSUB) != 0)
+			tv_fatal(EX_SOFTWARE, "bad regular expression %s", patterns[i]);
+}
+
+/* Returns 1 if s matches the pattern as a whole. */
+static int
+matches(enum pattern p, const char *s)
+{
+	pthread_once(&compile_once, compile);
+	return regexec(&compiled[p], s, 0, NULL, 0) == 0;
 }
 
 int
 tv_api_valid_date(const char *s)
 {
-	return matches("^" DATE_RE "$", s);
+	return matches(DATE, s);
 }
 
 int
 tv_api_valid_point(const char *s)
 {
-	return matches("^backups/" DATE_RE "/?$", s);
+	return matches(POINT, s);
 }
 
 int
 tv_api_valid_time(const char *s)
 {
-	/* The forms tv_epoch in tv-lib.sh reads, and no others. */
-	return matches("^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?"
-	    "(Z|[+-][0-9]{2}:?[0-9]{2})?)?$", s);
+	return matches(TIME, s);
 }
 
 int
 tv_api_valid_collections(const char *s)
 {
-	return strlen(s) <= 512 && matches("^" NAME_RE "(," NAME_RE ")*$", s);
+	return strlen(s) <= 512 && matches(COLLECTIONS, s);
 }
 
 int
@@ -88,7 +102,7 @@ tv_api_match(const char *method, const char *path, struct tv_api_route *route)
 		snprintf(route->arg, sizeof(route->arg), "%s", path + sizeof(restore) - 1);
 		return strcmp(method, "POST") == 0 ? 0 : 405;
 	}
-	if (strcmp(path, "/") == 0 || matches("^/[a-z0-9-]{1,40}\\.(html|js|css|svg)$", path)) {
+	if (strcmp(path, "/") == 0 || matches(PAGE, path)) {
 		route->endpoint = TV_API_STATIC;
 		snprintf(route->arg, sizeof(route->arg), "%s", path[1] ? path + 1 : "index.html");
 		return get ? 0 : 405;
@@ -184,104 +198,63 @@ tv_api_auth_failed(const char *addr, time_t now)
 	pthread_mutex_unlock(&slots_lock);
 }
 
-/* A growing string for the run list. */
-struct sbuf {
-	char	*s;
-	size_t	 len, cap;
-	int	 failed;
+/* The newest records of a walk, oldest first: a ring of the last limit ones seen. */
+struct newest {
+	char	**ring;
+	int	  limit;
+	long	  seen;
 };
 
-static void
-sbuf_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->s, cap)) == NULL) {
-			b->failed = 1;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
 static int
-is_day(const struct dirent *d)
+keep(const struct tv_runrec *rec, void *arg)
 {
-	return matches("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", d->d_name);
-}
+	struct newest *n = arg;
+	char **slot = &n->ring[n->seen++ % n->limit];
 
-static int
-is_record(const struct dirent *d)
-{
-	size_t n = strlen(d->d_name);
-
-	return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".json") == 0;
-}
-
-/* Appends one run record if it is a JSON object; returns 1 if it did. */
-static int
-add_record(struct sbuf *b, const char *path, int first)
-{
-	char buf[65536];
-	FILE *f = fopen(path, "r");
-	size_t n;
-	bson_t *doc;
-
-	if (f == NULL)
-		return 0;
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	if (n == 0 || n == sizeof(buf) || (doc = bson_new_from_json((const uint8_t *)buf, (ssize_t)n, NULL)) == NULL)
-		return 0;
-	bson_destroy(doc);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		n--;
-	if (!first)
-		sbuf_add(b, ",", 1);
-	sbuf_add(b, buf, n);
-	return 1;
+	free(*slot);
+	if ((*slot = strdup(rec->json)) == NULL)
+		tv_fatal(EX_OSERR, "out of memory");
+	return 0;
 }
 
 char *
-tv_api_runs_json(const char *state_dir, int limit)
+tv_api_runs_json(int limit)
 {
-	struct sbuf b = { 0 };
-	struct dirent **days = NULL, **files;
-	char dir[4096], path[8192];
-	int ndays, nfiles, count = 0;
+	/* Days looked back: a flow that runs every minute leaves thousands of records a year. */
+	static const int spans[] = { 2, 31, -1 };
+	struct newest n = { calloc((size_t)limit, sizeof(char *)), limit, 0 };
+	size_t len = 16;
+	char *out, *o, since[16];
+	int kept;
 
-	snprintf(dir, sizeof(dir), "%s/runs", state_dir);
-	sbuf_add(&b, "{\"runs\":[", 9);
-	ndays = scandir(dir, &days, is_day, alphasort);
-	/* Names start with the run's start time, so the newest sort last. */
-	for (int d = ndays - 1; d >= 0; d--) {
-		snprintf(path, sizeof(path), "%s/%s", dir, days[d]->d_name);
-		nfiles = scandir(path, &files, is_record, alphasort);
-		for (int f = nfiles - 1; f >= 0; f--) {
-			snprintf(path, sizeof(path), "%s/%s/%s", dir, days[d]->d_name, files[f]->d_name);
-			if (count < limit)
-				count += add_record(&b, path, count == 0);
-			free(files[f]);
-		}
-		if (nfiles >= 0)
-			free(files);
-		free(days[d]);
-	}
-	free(days);
-	sbuf_add(&b, "]}\n", 3);
-	if (b.failed) {
-		free(b.s);
+	if (n.ring == NULL)
 		return NULL;
+	for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
+		time_t t = time(NULL) - (time_t)spans[i] * 86400;
+		struct tv_runrec_filter f = { spans[i] < 0 ? NULL : since, NULL };
+		struct tm tm;
+
+		strftime(since, sizeof(since), "%Y-%m-%d", gmtime_r(&t, &tm));
+		for (int j = 0; j < limit; j++) {
+			free(n.ring[j]);
+			n.ring[j] = NULL;
+		}
+		n.seen = 0;
+		(void)tv_runrec_walk_local(&f, keep, &n);
+		if (n.seen >= limit)
+			break;
 	}
-	return b.s;
+	kept = n.seen < limit ? (int)n.seen : limit;
+	for (int j = 0; j < kept; j++)
+		len += strlen(n.ring[j]) + 1;
+	if ((out = o = malloc(len)) != NULL) {
+		o += sprintf(o, "{\"runs\":[");
+		for (int j = 0; j < kept; j++)
+			o += sprintf(o, "%s%s", j ? "," : "", n.ring[(n.seen - 1 - j) % limit]);
+		sprintf(o, "]}\n");
+	}
+	for (int j = 0; j < limit; j++)
+		free(n.ring[j]);
+	free(n.ring);
+	return out;
 }

@@ -55,10 +55,10 @@ int tv_api_auth_blocked(const char *addr, time_t now, int max_failures);
 void tv_api_auth_failed(const char *addr, time_t now);
 
 /*
- * Returns {"runs":[...]}: the newest run records (at most limit) under
- * state_dir/runs/{YYYY-MM-DD}/, newest first, each as the flow wrote it; files
- * that are not JSON objects are skipped.  Returns NULL if there is no memory.
+ * Returns {"runs":[...]}: the newest run records (at most limit) of the state
+ * directory (runrec.h), newest first, each as the flow wrote it; damaged ones are
+ * skipped.  Returns NULL if there is no memory.
  */
-char *tv_api_runs_json(const char *state_dir, int limit);
+char *tv_api_runs_json(int limit);
 
 #endif

@@ -98,13 +98,13 @@ pass_on(struct tv_answer *a, unsigned status, const char *type, struct tv_flow_r
 
 /* Runs a flow; with lock_fd >= 0 it runs as the lock's holder.  Returns tv_flow_run's result. */
 static int
-run_flow(char *const argv[], const char *state_dir, int lock_fd, struct tv_flow_result *r)
+run_flow(char *const argv[], const char *lock_path, int lock_fd, struct tv_flow_result *r)
 {
 	char held[4200], *extra[] = { held, NULL };
 	char **envp;
 	int rc, saved;
 
-	snprintf(held, sizeof(held), "TV_LOCK_HELD=%s/tralivali-backup.lock", state_dir ? state_dir : "");
+	snprintf(held, sizeof(held), "TV_LOCK_HELD=%s", lock_path ? lock_path : "");
 	envp = tv_flow_environ(lock_fd >= 0 ? extra : NULL);
 	rc = tv_flow_run(argv, envp, lock_fd, MAX_FLOW_OUTPUT, r);
 	saved = errno;
@@ -129,7 +129,7 @@ take_lock(const struct tv_apiflow_config *cfg, const char *flow, const char *sub
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
 	snprintf(owner, sizeof(owner), "tv-api (%s for %s) pid %ld since %s\n", flow,
 	    subject[0] ? subject : "unknown", (long)getpid(), stamp);
-	if ((fd = tv_lock_take(cfg->state_dir, owner, holder, sizeof(holder))) >= 0)
+	if ((fd = tv_lock_take(cfg->lock_path, owner, holder, sizeof(holder))) >= 0)
 		return fd;
 	if ((h = tv_json_string(holder)) == NULL || asprintf(&extra, "%s,\"holder\":%s", shape, h) == -1)
 		tv_fatal(EX_OSERR, "out of memory");
@@ -151,7 +151,7 @@ tv_answer_trigger(const struct tv_apiflow_config *cfg, const char *subject, stru
 
 	if ((lock = take_lock(cfg, "tv-backup", subject, trigger_failed, a)) < 0)
 		return;
-	if (run_flow(argv, cfg->state_dir, lock, &r) == -1)
+	if (run_flow(argv, cfg->lock_path, lock, &r) == -1)
 		tv_answer_message(a, 500, trigger_failed, "cannot run tv-backup");
 	else if (is_json(&r))
 		pass_on(a, http_status(r.status), JSON, &r);
@@ -216,7 +216,7 @@ tv_answer_restore(const struct tv_apiflow_config *cfg, const struct tv_recovery 
 	argv[n] = "--yes";
 	if ((lock = take_lock(cfg, "tv-recover", subject, restore_failed, a)) < 0)
 		return;
-	if (run_flow(argv, cfg->state_dir, lock, &r) == -1)
+	if (run_flow(argv, cfg->lock_path, lock, &r) == -1)
 		tv_answer_message(a, 500, restore_failed, "cannot run tv-recover");
 	else if (r.status == 0)
 		tv_answer_message(a, 200, "\"success\":true", "Restore from %s completed successfully",
@@ -237,7 +237,7 @@ tv_answer_plan(const struct tv_apiflow_config *cfg, const struct tv_recovery *wh
 
 	if (recovery_args(what, argv, folder, "", a) == 0)
 		return;
-	if (run_flow(argv, cfg->state_dir, -1, &r) == -1) {
+	if (run_flow(argv, cfg->lock_path, -1, &r) == -1) {
 		tv_answer_message(a, 500, "", "cannot run tv-recover");
 		return;
 	}
@@ -321,7 +321,7 @@ tv_answer_runs(const struct tv_apiflow_config *cfg, const char *limit, struct tv
 		tv_answer_message(a, 400, "", "limit: a number from 1 to 1000");
 		return;
 	}
-	if ((json = tv_api_runs_json(cfg->state_dir, (int)n)) == NULL)
+	if ((json = tv_api_runs_json((int)n)) == NULL)
 		tv_fatal(EX_OSERR, "out of memory");
 	set_body(a, 200, JSON, json, strlen(json));
 }

@@ -14,7 +14,7 @@
 
 /* Where the flows keep their state and what they work on; set once at start. */
 struct tv_apiflow_config {
-	const char	*state_dir;	/* BACKUP_STATE_DIR, which the flows are given too */
+	const char	*lock_path;	/* the run lock (statedir.h), in the state directory the flows are given */
 	const char	*database;	/* the database a restore replaces, for the plan's confirmation */
 	const char	*metrics_file;	/* BACKUP_METRICS_FILE, or NULL */
 };

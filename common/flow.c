@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -9,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -248,11 +248,10 @@ read_owner(const char *path, char *holder, size_t size)
 static void
 write_owner(const char *path, const char *owner)
 {
-	char tmp[4200];
+	char tmp[PATH_MAX + 16];
 	int fd;
 
-	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp) || (fd = mkostemp(tmp, O_CLOEXEC)) == -1)
 		return;
 	if (write(fd, owner, strlen(owner)) != (ssize_t)strlen(owner) || close(fd) == -1 || rename(tmp, path) == -1) {
 		unlink(tmp);
@@ -261,26 +260,24 @@ write_owner(const char *path, const char *owner)
 }
 
 int
-tv_lock_take(const char *state_dir, const char *owner, char *holder, size_t size)
+tv_lock_take(const char *path, const char *owner, char *holder, size_t size)
 {
-	char path[4096];
+	char owner_path[PATH_MAX + 8];
 	int fd;
 
 	holder[0] = '\0';
-	mkdir(state_dir, 0750);
-	snprintf(path, sizeof(path), "%s/tralivali-backup.lock", state_dir);
 	/* A planted symbolic link would have us create or lock whatever it points to. */
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640)) == -1) {
 		snprintf(holder, size, "cannot open the lock file %s: %s", path,
 		    errno == ELOOP ? "it is a symbolic link" : strerror(errno));
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/tralivali-backup.lock.owner", state_dir);
+	snprintf(owner_path, sizeof(owner_path), "%s.owner", path);
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		close(fd);
-		read_owner(path, holder, size);
+		read_owner(owner_path, holder, size);
 		return -2;
 	}
-	write_owner(path, owner);
+	write_owner(owner_path, owner);
 	return fd;
 }

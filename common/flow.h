@@ -41,11 +41,12 @@ char **tv_flow_environ(char *const extra[]);
 void tv_flow_environ_free(char **envp);
 
 /*
- * Takes the lock the flows share (flock on DIR/tralivali-backup.lock, see tv_lock
- * in tv-lib.sh) without waiting and writes owner to its .owner file.  Returns the
- * locked fd (close-on-exec), -2 with holder filled if another run holds it, or -1
- * with holder saying why it could not be opened.
+ * Takes the lock the flows share (flock on path, statedir.h's tv_state_lock_path)
+ * without waiting and writes owner to its .owner file.  Returns the locked fd
+ * (close-on-exec), -2 with holder filled if another run holds it, or -1 with
+ * holder saying why it could not be opened.  Unlike tv_state_lock, the lock
+ * lasts only until the fd is closed: a server takes it once per flow it runs.
  */
-int tv_lock_take(const char *state_dir, const char *owner, char *holder, size_t size);
+int tv_lock_take(const char *path, const char *owner, char *holder, size_t size);
 
 #endif

@@ -212,11 +212,11 @@ tamper() {
 	assert_body '{"message":"another backup or restore is running","success":false,"holder":"tv-backup pid 4242 since 2024-01-15T03:00:00Z"}'
 }
 
-@test "GET /admin/backup/runs lists the run records newest first, skipping what is not JSON" {
+@test "GET /admin/backup/runs lists the run records newest first, skipping damaged ones" {
 	local day=$BACKUP_STATE_DIR/runs/2000-01-02
 	mkdir -p "$day" "$BACKUP_STATE_DIR/runs/2000-01-01"
-	echo '{"id":"t-old","kind":"backup","status":"Completed"}' >"$BACKUP_STATE_DIR/runs/2000-01-01/20000101T030000Z-backup-t-old.json"
-	echo '{"id":"t-new","kind":"restore","status":"Failed","cause":"no manifest"}' >"$day/20000102T030000Z-restore-t-new.json"
+	echo '{"id":"t-old","kind":"backup","start":"2000-01-01T03:00:00Z","status":"Completed"}' >"$BACKUP_STATE_DIR/runs/2000-01-01/20000101T030000Z-backup-t-old.json"
+	echo '{"id":"t-new","kind":"recover","start":"2000-01-02T03:00:00Z","status":"Failed","cause":"no manifest"}' >"$day/20000102T030000Z-recover-t-new.json"
 	echo 'not json' >"$day/20000102T040000Z-backup-t-bad.json"
 	admin GET /admin/backup/runs?limit=1000
 	assert_code 200
@@ -329,6 +329,9 @@ tamper() {
 		-H 'Origin: https://chat.example'
 	assert_code 200
 	grep -q '^Access-Control-Allow-Origin: https://chat.example' "$headers"
+	call OPTIONS /admin/backup/trigger -H 'Origin: https://chat.example' -H 'Access-Control-Request-Method: POST'
+	assert_code 204
+	grep -q '^Access-Control-Allow-Headers: Authorization' "$headers"
 	# The RSA public key as an HMAC secret (the classic confusion) is refused: no secret is configured.
 	call GET /admin/backup/runs -H "Authorization: Bearer $(jwt HS256 rsa.pub "$(claims '"role":"admin"')")"
 	assert_code 401
@@ -354,7 +357,7 @@ tamper() {
 	assert_code 200
 }
 
-@test "a long backup does not block other requests, and SIGTERM lets it finish and answer" {
+@test "a long backup does not block other requests, runs with a clean environment, and SIGTERM lets it finish" {
 	# A server that accepts connections and never answers keeps tv-export waiting for its connect timeout.
 	python3 -c 'import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
@@ -368,6 +371,14 @@ print(s.getsockname()[1], flush=True); time.sleep(120)' >"$BATS_TEST_TMPDIR/hole
 		"$BASE/admin/backup/trigger" >"$BATS_TEST_TMPDIR/trigger.code" &
 	local client=$!
 	sleep 1
+	# The flow runs in its own process group, with the flows' settings and none of tv-api's own.
+	local flow
+	flow=$(pgrep -P "$pid" -x tv-backup || pgrep -P "$pid")
+	[ "$(ps -o pgid= -p "$flow" | tr -d ' ')" = "$flow" ]
+	tr '\0' '\n' <"/proc/$flow/environ" >"$BATS_TEST_TMPDIR/flow.env"
+	grep -q '^BACKUP_BLOB_STORAGE_CONNECTION_STRING=file:' "$BATS_TEST_TMPDIR/flow.env"
+	grep -q "^TV_LOCK_HELD=$BATS_TEST_TMPDIR/state/tralivali-backup.lock$" "$BATS_TEST_TMPDIR/flow.env"
+	refute_grep -e '^BACKUP_API_' -e '^BATS_' "$BATS_TEST_TMPDIR/flow.env"
 	local started=$SECONDS
 	admin GET /admin/backup/runs
 	assert_code 200

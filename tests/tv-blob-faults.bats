@@ -262,11 +262,12 @@ start_injector() {
 	assert_output_contains "Circuit breaker is open"
 }
 
-@test "the breaker state falls back to XDG_STATE_HOME when BACKUP_STATE_DIR is not writable" {
+@test "a state directory the operator named is never swapped for another: the breaker says it is off" {
 	export BACKUP_CIRCUIT_BREAKER_FAILURE_THRESHOLD=1 TV_RETRY_MAX_SECONDS=0
 	export BACKUP_STATE_DIR=/proc/tralivali XDG_STATE_HOME=$BATS_TEST_TMPDIR/xdg
 	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$(tv_az_connection_string "" "http://127.0.0.1:$(tv_free_port)/$AZURITE_ACCOUNT") run tv-blob-ls
-	[ -s "$XDG_STATE_HOME/tralivali-backup/blob-circuit-breaker" ]
-	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT run tv-blob-ls
-	assert_output_contains "Circuit breaker is open"
+	assert_status 69
+	assert_output_contains "state directory /proc/tralivali: cannot create or write it"
+	assert_output_contains "circuit breaker disabled"
+	[ ! -e "$XDG_STATE_HOME/tralivali-backup/blob-circuit-breaker" ]
 }

@@ -21,6 +21,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "mongo.h"
+#include "statedir.h"
 
 #ifndef TV_DASHBOARD_DIR
 #define TV_DASHBOARD_DIR	"/usr/local/share/tralivali-backup/dashboard"
@@ -93,9 +94,15 @@ reply_with(struct MHD_Connection *c, struct request *rq, unsigned status, const 
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	/* Cross-origin callers only when the operator names their origin. */
+	if (api.cors_origin != NULL)
+		MHD_add_response_header(resp, "Vary", "Origin");
 	if (api.cors_origin != NULL && origin != NULL && strcmp(origin, api.cors_origin) == 0) {
 		MHD_add_response_header(resp, "Access-Control-Allow-Origin", api.cors_origin);
-		MHD_add_response_header(resp, "Vary", "Origin");
+		if (strcmp(rq->method, "OPTIONS") == 0) {
+			MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST");
+			MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization");
+			MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+		}
 	}
 	if (header != NULL)
 		MHD_add_response_header(resp, header, value);
@@ -191,9 +198,9 @@ dispatch(struct MHD_Connection *c, struct request *rq, const char *method, const
 	struct tv_answer a;
 	int match = tv_api_match(method, url, &route);
 
+	/* A browser's preflight before it sends the Authorization header across origins. */
 	if (match == 405 && strcmp(method, "OPTIONS") == 0 && api.cors_origin != NULL)
-		return reply_with(c, rq, MHD_HTTP_NO_CONTENT, "text/plain", "", 0,
-		    "Access-Control-Allow-Methods", "GET, POST");
+		return reply_with(c, rq, MHD_HTTP_NO_CONTENT, "text/plain", "", 0, NULL, NULL);
 	if (match != 0)
 		tv_answer_message(&a, match, "", match == 404 ? "no such endpoint" : "method not allowed");
 	else if (rq->body > MAX_BODY)
@@ -297,7 +304,7 @@ static void
 configure(void)
 {
 	const char *secret = getenv("BACKUP_API_JWT_SECRET_FILE"), *pub = getenv("BACKUP_API_JWT_PUBLIC_KEY_FILE");
-	const char *uri_string = tv_config_get("MONGODB_URI", NULL), *env;
+	const char *uri_string = tv_config_get("MONGODB_URI", NULL), *env, *state;
 	mongoc_uri_t *uri;
 	char *end;
 
@@ -307,8 +314,10 @@ configure(void)
 	if ((secret != NULL && *secret != '\0' && tv_jwt_load_secret(&api.keys, secret) != 0) ||
 	    (pub != NULL && *pub != '\0' && tv_jwt_load_public_key(&api.keys, pub) != 0))
 		exit(EX_USAGE);
-	api.keys.issuer = getenv("BACKUP_API_JWT_ISSUER");
-	api.keys.audience = getenv("BACKUP_API_JWT_AUDIENCE");
+	if ((api.keys.issuer = getenv("BACKUP_API_JWT_ISSUER")) != NULL && *api.keys.issuer == '\0')
+		api.keys.issuer = NULL;
+	if ((api.keys.audience = getenv("BACKUP_API_JWT_AUDIENCE")) != NULL && *api.keys.audience == '\0')
+		api.keys.audience = NULL;
 	if ((api.keys.admin_role = getenv("BACKUP_API_ADMIN_ROLE")) == NULL || *api.keys.admin_role == '\0')
 		api.keys.admin_role = "admin";
 	api.max_auth_failures = TV_API_AUTH_FAILURES;
@@ -320,8 +329,9 @@ configure(void)
 	if ((api.flows.metrics_file = getenv("BACKUP_METRICS_FILE")) != NULL && *api.flows.metrics_file == '\0')
 		api.flows.metrics_file = NULL;
 	/* The flows and this server must agree on where the lock and the run records are. */
-	api.flows.state_dir = tv_config_get("BACKUP_STATE_DIR", NULL);
-	setenv("BACKUP_STATE_DIR", api.flows.state_dir, 1);
+	if ((state = tv_state_dir()) == NULL || (api.flows.lock_path = tv_state_lock_path()) == NULL)
+		tv_fatal(EX_USAGE, "no writable state directory: set BACKUP_STATE_DIR");
+	setenv("BACKUP_STATE_DIR", state, 1);
 	if ((uri = mongoc_uri_new_with_error(uri_string, NULL)) == NULL)
 		tv_fatal(EX_USAGE, "MONGODB_URI: not a MongoDB URI");
 	api.flows.database = strdup(mongoc_uri_get_database(uri) ? mongoc_uri_get_database(uri) : TV_MONGO_DEFAULT_DB);
