@@ -20,6 +20,7 @@
 #include "mongo.h"
 #include "progress.h"
 #include "stats.h"
+#include "statedir.h"
 #include "swap.h"
 
 /* Documents per bulk insert unless --batch-size says otherwise (mongorestore's default too). */
@@ -85,8 +86,8 @@ usage(int status)
 	    "usage: tv-restore [-qv] [-u uri] [-d db] -c collection [--drop | --into staging]\n"
 	    "                  [--metadata file] [--batch-size n] [--insert-workers n]\n"
 	    "                  [--skip-duplicates] [--stats file] [--watch pid] [--dry-run] < collection.bson\n"
-	    "       tv-restore [-qv] [-u uri] [-d db] --journal file --begin collection,...\n"
-	    "       tv-restore [-qv] [-u uri] --journal file --swap | --resume\n"
+	    "       tv-restore [-qv] [-u uri] [-d db] [--journal file] --begin collection,...\n"
+	    "       tv-restore [-qv] [-u uri] [--journal file] --swap | --resume\n"
 	    "       tv-restore [-qv] [-u uri] [-d db] --estimate collection,...\n");
 	exit(status);
 }
@@ -506,6 +507,19 @@ estimate(char **names, size_t n)
 			printf("%s\t%lld\n", names[i], (long long)estimated_count(names[i]));
 }
 
+/* Returns the journal's place in the state directory (static), or NULL if there is none. */
+static const char *
+default_journal(void)
+{
+	static char path[4096];
+	const char *dir = tv_state_dir();
+
+	if (dir == NULL || (size_t)snprintf(path, sizeof(path), "%s/%s", dir, TV_SWAP_JOURNAL) >=
+	    sizeof(path))
+		return NULL;
+	return path;
+}
+
 /* Runs --begin, --swap or --resume on the journal; returns the exit status. */
 static int
 journal(const char *uri, const char *dbname, const char *path, char *begin, int swap)
@@ -621,13 +635,13 @@ main(int argc, char *argv[])
 
 	if (argc != 0)
 		usage(EX_USAGE);
-	if (journal_path != NULL) {
+	if (journal_path != NULL || begin != NULL || swap || resume) {
 		if ((begin != NULL) + swap + resume != 1 || r.target != NULL)
 			usage(EX_USAGE);
+		if (journal_path == NULL && (journal_path = default_journal()) == NULL)
+			return EX_CANTCREAT;
 		return journal(uri, dbname, journal_path, begin, swap);
 	}
-	if (begin != NULL || swap || resume)
-		usage(EX_USAGE);
 	if (estimate_list != NULL) {
 		char *names[1000];
 		size_t n = split_list(estimate_list, names, sizeof(names) / sizeof(names[0]));
