@@ -20,6 +20,8 @@
 /* tv-restore --drop and the journal name their collections so, and tv-export --list hides them. */
 #define TV_STAGING_PREFIX	"tv_restore_staging_"
 #define TV_PREVIOUS_PREFIX	"tv_restore_previous_"
+/* The journal's name in the state directory (statedir.h), unless --journal names another. */
+#define TV_SWAP_JOURNAL		"recover.journal"
 /* The random suffix of those names: '_' and this many hex digits. */
 #define TV_STAGING_SUFFIX	8
 

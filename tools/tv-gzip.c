@@ -38,9 +38,13 @@
 #define MAX_THREADS	12
 /* The read buffer for headers and for streaming foreign members through zlib. */
 #define INBUF		(256 * 1024)
-/* Output of a foreign member: this many parts of this size, inflated while others are written. */
-#define ZPARTS		4
-#define ZPART		(1 << 20)
+/*
+ * Output of a foreign member: this many parts of this size, inflated while
+ * others are written.  Small parts stay in the cache between the two threads
+ * (1 MiB parts measured 30-50 % slower); many let the inflating thread run ahead.
+ */
+#define ZPARTS		16
+#define ZPART		(128 * 1024)
 
 enum mode { COMPRESS, DECOMPRESS, TEST };
 

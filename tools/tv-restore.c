@@ -16,9 +16,11 @@
 #include "config.h"
 #include "insert.h"
 #include "log.h"
+#include "metadata.h"
 #include "mongo.h"
 #include "progress.h"
 #include "stats.h"
+#include "statedir.h"
 #include "swap.h"
 
 /* Documents per bulk insert unless --batch-size says otherwise (mongorestore's default too). */
@@ -29,8 +31,6 @@
 #define BATCHES_BYTES	(24 * 1024 * 1024)
 /* More insert workers than this would only queue on the server. */
 #define MAX_WORKERS	16
-/* A metadata file is a few indexes and options; anything bigger is not one. */
-#define MAX_METADATA	(16 * 1024 * 1024)
 /* How often --watch looks for the process it watches, in microseconds. */
 #define WATCH_INTERVAL	200000
 
@@ -86,8 +86,8 @@ usage(int status)
 	    "usage: tv-restore [-qv] [-u uri] [-d db] -c collection [--drop | --into staging]\n"
 	    "                  [--metadata file] [--batch-size n] [--insert-workers n]\n"
 	    "                  [--skip-duplicates] [--stats file] [--watch pid] [--dry-run] < collection.bson\n"
-	    "       tv-restore [-qv] [-u uri] [-d db] --journal file --begin collection,...\n"
-	    "       tv-restore [-qv] [-u uri] --journal file --swap | --resume\n"
+	    "       tv-restore [-qv] [-u uri] [-d db] [--journal file] --begin collection,...\n"
+	    "       tv-restore [-qv] [-u uri] [--journal file] --swap | --resume\n"
 	    "       tv-restore [-qv] [-u uri] [-d db] --estimate collection,...\n");
 	exit(status);
 }
@@ -221,140 +221,16 @@ drop_leftovers(void)
 	bson_strfreev(names);
 }
 
-/* Reads mongodump's <coll>.metadata.json into *meta, or exits 65/66 naming the file. */
-static void
-read_metadata(const char *path, bson_t *meta)
-{
-	bson_error_t err;
-	bson_json_reader_t *reader = bson_json_reader_new_from_file(path, &err);
-	int got;
-
-	if (reader == NULL)
-		tv_fatal(EX_NOINPUT, "cannot read %s: %s", path, err.message);
-	bson_init(meta);
-	/* At the end of the input (an empty file) libbson sets no error message. */
-	if ((got = bson_json_reader_read(reader, meta, &err)) != 1)
-		tv_fatal(EX_DATAERR, "%s: not a metadata JSON object: %s", path,
-		    got == 0 ? "the file is empty" : err.message);
-	bson_json_reader_destroy(reader);
-	if (meta->len > MAX_METADATA)
-		tv_fatal(EX_DATAERR, "%s: too big for a metadata file", path);
-}
-
-/* Points *sub at meta's field key if it is an embedded document (or array); returns 1 if so. */
-static int
-get_subdocument(const bson_t *meta, const char *key, bson_t *sub)
-{
-	const uint8_t *data;
-	uint32_t len;
-	bson_iter_t it;
-
-	if (meta == NULL || !bson_iter_init_find(&it, meta, key))
-		return 0;
-	if (BSON_ITER_HOLDS_DOCUMENT(&it))
-		bson_iter_document(&it, &len, &data);
-	else if (BSON_ITER_HOLDS_ARRAY(&it))
-		bson_iter_array(&it, &len, &data);
-	else
-		return 0;
-	return bson_init_static(sub, data, len);
-}
-
-/*
- * Creates the collection with the options from the metadata file (capped,
- * collation, validator ...), as mongorestore does; an existing one is kept.
- */
+/* Creates the collection with the metadata's options (meta may be NULL), or exits. */
 static void
 create_collection(const char *name, const bson_t *meta)
 {
-	mongoc_collection_t *coll;
-	bson_t options;
-	bson_error_t err;
+	int status = tv_metadata_create(&r.m, name, meta);
 
-	if (!get_subdocument(meta, "options", &options))
-		bson_init(&options);
-	coll = mongoc_database_create_collection(r.m.db, name, &options, &err);
-	if (coll == NULL && tv_mongo_server_code(&err) != TV_MONGO_NS_EXISTS)
-		tv_mongo_fatal(&err, "cannot create collection %s", name);
-	if (coll != NULL)
-		mongoc_collection_destroy(coll);
-	bson_destroy(&options);
+	if (status != 0)
+		exit(status);
 }
 
-/* Collects the names of the collection's indexes as keys of *names. */
-static void
-existing_indexes(const char *name, bson_t *names)
-{
-	mongoc_collection_t *coll = mongoc_database_get_collection(r.m.db, name);
-	mongoc_cursor_t *cursor = mongoc_collection_find_indexes_with_opts(coll, NULL);
-	const bson_t *index;
-	bson_error_t err;
-	bson_iter_t it;
-
-	bson_init(names);
-	while (mongoc_cursor_next(cursor, &index))
-		if (bson_iter_init_find(&it, index, "name") && BSON_ITER_HOLDS_UTF8(&it))
-			BSON_APPEND_BOOL(names, bson_iter_utf8(&it, NULL), true);
-	if (mongoc_cursor_error(cursor, &err))
-		tv_mongo_fatal(&err, "cannot list the indexes of %s", name);
-	mongoc_cursor_destroy(cursor);
-	mongoc_collection_destroy(coll);
-}
-
-/*
- * Builds the indexes listed in the metadata file that the collection lacks
- * (by name: _id's always exists, and FerretDB 1.24 drops the connection when
- * asked to create an index that exists).  "v" and "ns" describe the server
- * that wrote the file and are left for the server that builds the index.
- */
-static void
-build_indexes(const char *coll, const bson_t *meta)
-{
-	bson_t indexes, cmd = BSON_INITIALIZER, list, reply, have;
-	bson_iter_t it, field, existing;
-	bson_error_t err;
-	uint32_t n = 0;
-
-	if (!get_subdocument(meta, "indexes", &indexes) || !bson_iter_init(&it, &indexes))
-		return;
-	existing_indexes(coll, &have);
-	BSON_APPEND_UTF8(&cmd, "createIndexes", coll);
-	BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &list);
-	while (bson_iter_next(&it)) {
-		bson_t index, spec;
-		char key[16];
-		const char *k;
-
-		const uint8_t *data;
-		uint32_t len;
-
-		if (!BSON_ITER_HOLDS_DOCUMENT(&it))
-			tv_fatal(EX_DATAERR, "metadata: index %u is not a document", n);
-		bson_iter_document(&it, &len, &data);
-		bson_init_static(&index, data, len);
-		/* bson_iter_find, not bson_has_field: index names have dots ("a.b_1"). */
-		if (bson_iter_init_find(&field, &index, "name") && BSON_ITER_HOLDS_UTF8(&field) &&
-		    bson_iter_init(&existing, &have) &&
-		    bson_iter_find(&existing, bson_iter_utf8(&field, NULL)))
-			continue;
-		bson_uint32_to_string(n++, &k, key, sizeof(key));
-		BSON_APPEND_DOCUMENT_BEGIN(&list, k, &spec);
-		bson_copy_to_excluding_noinit(&index, &spec, "v", "ns", NULL);
-		bson_append_document_end(&list, &spec);
-	}
-	bson_append_array_end(&cmd, &list);
-	if (n > 0) {
-		if (!mongoc_database_write_command_with_opts(r.m.db, &cmd, NULL, &reply, &err))
-			tv_mongo_fatal(&err, "cannot build the %u index(es) of %s from the metadata", n,
-			    r.target);
-		bson_destroy(&reply);
-		tv_debug("built %u index(es) on %s", n, coll);
-	}
-	bson_destroy(&cmd);
-	bson_destroy(&have);
-}
-
-/* Names a fresh staging collection and creates it. */
 /* Names a fresh staging collection and creates it. */
 static void
 create_staging(const bson_t *meta)
@@ -558,7 +434,8 @@ restore(const char *uri, const char *dbname, int drop, const char *into, const b
 	r.ins = NULL;
 	exit_if_interrupted();
 	if (meta != NULL)
-		build_indexes(r.staging[0] ? r.staging : r.target, meta);
+		if ((status = tv_metadata_indexes(&r.m, r.staging[0] ? r.staging : r.target, meta)) != 0)
+			exit(status);
 	if (drop)
 		swap_in();
 	else if (into != NULL) {
@@ -628,6 +505,19 @@ estimate(char **names, size_t n)
 			printf("%s\tabsent\n", names[i]);
 		else
 			printf("%s\t%lld\n", names[i], (long long)estimated_count(names[i]));
+}
+
+/* Returns the journal's place in the state directory (static), or NULL if there is none. */
+static const char *
+default_journal(void)
+{
+	static char path[4096];
+	const char *dir = tv_state_dir();
+
+	if (dir == NULL || (size_t)snprintf(path, sizeof(path), "%s/%s", dir, TV_SWAP_JOURNAL) >=
+	    sizeof(path))
+		return NULL;
+	return path;
 }
 
 /* Runs --begin, --swap or --resume on the journal; returns the exit status. */
@@ -745,13 +635,13 @@ main(int argc, char *argv[])
 
 	if (argc != 0)
 		usage(EX_USAGE);
-	if (journal_path != NULL) {
+	if (journal_path != NULL || begin != NULL || swap || resume) {
 		if ((begin != NULL) + swap + resume != 1 || r.target != NULL)
 			usage(EX_USAGE);
+		if (journal_path == NULL && (journal_path = default_journal()) == NULL)
+			return EX_CANTCREAT;
 		return journal(uri, dbname, journal_path, begin, swap);
 	}
-	if (begin != NULL || swap || resume)
-		usage(EX_USAGE);
 	if (estimate_list != NULL) {
 		char *names[1000];
 		size_t n = split_list(estimate_list, names, sizeof(names) / sizeof(names[0]));
@@ -772,7 +662,8 @@ main(int argc, char *argv[])
 		tv_fatal(EX_USAGE, "--into %s: not a staging collection of %s (%s%s_ and %d hex digits)",
 		    into, r.target, TV_STAGING_PREFIX, r.target, TV_STAGING_SUFFIX);
 	if (metadata != NULL)
-		read_metadata(metadata, &meta);
+		if ((status = tv_metadata_read(metadata, &meta)) != 0)
+			return status;
 	catch_signals();
 	if (watch_pid != 0)
 		watch((pid_t)watch_pid);
