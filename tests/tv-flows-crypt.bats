@@ -196,3 +196,19 @@ flip_bit() {
 	[[ $stderr == *"tralivali_messages.bson.gz.enc: chunk "*" fails authentication"* ]]
 	[ "$(fingerprints)" = "$before" ]
 }
+
+@test "tv-verify --slices decrypts the encrypted oplog slices tv-pitr ships, and a wrong key is 77" {
+	[ "$TV_MONGO_SERVER" = ferretdb ] || skip "the oplog needs FerretDB here"
+	local i
+	for i in 1 2 3; do
+		"$TV_BUILDDIR/tests/tv-mongo-cmd" "{\"insert\": \"invites\", \"documents\": [{\"_id\": \"crypt$i\"}]}" >/dev/null
+		tv-pitr -q
+	done
+	[ "$(tv-blob-ls oplog/ | cut -f 1 | grep -c '\.bson\.gz\.enc$')" -eq 2 ]
+	run --separate-stderr tv-verify --slices
+	assert_status 0
+	[ "$(grep -c ' oplog slice .* OK$' <<<"$output")" -eq 2 ]
+	run --separate-stderr env BACKUP_ENCRYPTION_KEY_FILE="$F/other.key" tv-verify --slices
+	assert_status 77
+	[[ $stderr == *".bson.gz.enc: wrong key"* ]]
+}
