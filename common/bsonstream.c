@@ -143,17 +143,23 @@ cstring_is_utf8(const char *s)
 
 /*
  * Walks a document bson_validate has passed; returns the name of the first
- * field whose name or string value is not UTF-8 ("(a field name)" when the
- * name itself is bad and cannot be quoted), or NULL if all are.
+ * field that is still bad ("(a field name)" when the name itself is bad and
+ * cannot be quoted) and sets *why, or returns NULL if all are good.  Beyond
+ * bson_validate: every key and string must be strict UTF-8, and every
+ * embedded document and array must end with its NUL byte, which
+ * bson_validate does not look at and on which libbson's copy and append
+ * functions assert.
  */
 static const char *
-find_bad_utf8(bson_iter_t *it)
+find_bad_field(bson_iter_t *it, const char **why)
 {
 	while (bson_iter_next(it)) {
 		const char *key = bson_iter_key(it), *v = NULL, *options = "", *bad;
+		const uint8_t *data = NULL;
 		uint32_t len = 0;
 		bson_iter_t child;
 
+		*why = "invalid UTF-8 in key or string";
 		if (!cstring_is_utf8(key))
 			return "(a field name)";
 		switch (bson_iter_type(it)) {
@@ -172,7 +178,15 @@ find_bad_utf8(bson_iter_t *it)
 			break;
 		case BSON_TYPE_DOCUMENT:
 		case BSON_TYPE_ARRAY:
-			if (bson_iter_recurse(it, &child) && (bad = find_bad_utf8(&child)) != NULL)
+			if (BSON_ITER_HOLDS_DOCUMENT(it))
+				bson_iter_document(it, &len, &data);
+			else
+				bson_iter_array(it, &len, &data);
+			if (data == NULL || len < TV_BSON_MIN_SIZE || data[len - 1] != '\0') {
+				*why = "embedded document or array without its closing NUL";
+				return key;
+			}
+			if (bson_iter_recurse(it, &child) && (bad = find_bad_field(&child, why)) != NULL)
 				return bad;
 			break;
 		default:
@@ -189,7 +203,7 @@ tv_bson_reader_next(struct tv_bson_reader *r, bson_t *doc)
 {
 	bson_error_t err;
 	bson_iter_t it;
-	const char *bad_field;
+	const char *bad_field, *why;
 	size_t have;
 	uint32_t len;
 
@@ -217,8 +231,8 @@ tv_bson_reader_next(struct tv_bson_reader *r, bson_t *doc)
 		return fail(r, EX_DATAERR, "invalid document: missing terminating NUL byte");
 	if (!bson_validate_with_error(doc, BSON_VALIDATE_UTF8, &err))
 		return fail(r, EX_DATAERR, "invalid document: %s", err.message);
-	if (bson_iter_init(&it, doc) && (bad_field = find_bad_utf8(&it)) != NULL)
-		return fail(r, EX_DATAERR, "invalid document: invalid UTF-8 in key or string \"%s\"", bad_field);
+	if (bson_iter_init(&it, doc) && (bad_field = find_bad_field(&it, &why)) != NULL)
+		return fail(r, EX_DATAERR, "invalid document: %s \"%s\"", why, bad_field);
 	r->start += len;
 	r->offset += len;
 	r->count++;

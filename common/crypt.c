@@ -58,9 +58,9 @@ tv_crypt_key_set(struct tv_crypt_key *k, const unsigned char raw[TV_CRYPT_KEY_LE
 }
 
 void
-tv_crypt_key_wipe(struct tv_crypt_key *k)
+tv_crypt_keys_wipe(struct tv_crypt_keys *ks)
 {
-	OPENSSL_cleanse(k, sizeof(*k));
+	OPENSSL_cleanse(ks, sizeof(*ks));
 }
 
 void
@@ -75,20 +75,16 @@ tv_crypt_key_id_hex(const unsigned char id[TV_CRYPT_KEY_ID_LEN], char out[2 * TV
 	out[2 * TV_CRYPT_KEY_ID_LEN] = '\0';
 }
 
-int
-tv_crypt_key_load(struct tv_crypt_key *k)
+/* Loads one key file; returns 0, or 64/77 after logging why. */
+static int
+load_key_file(const char *path, struct tv_crypt_key *k)
 {
 	/* One byte more than a key, to tell a long file from a key. */
 	unsigned char raw[TV_CRYPT_KEY_LEN + 1];
-	const char *path = getenv(KEY_VAR);
 	struct stat st;
 	ssize_t n;
 	int fd, err, status = 0;
 
-	if (path == NULL || *path == '\0') {
-		tv_error("%s is not set: it must name a file of %d random bytes", KEY_VAR, TV_CRYPT_KEY_LEN);
-		return EX_USAGE;
-	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		err = errno;
 		tv_error("%s: cannot read %s: %s", KEY_VAR, path, strerror(err));
@@ -110,6 +106,41 @@ tv_crypt_key_load(struct tv_crypt_key *k)
 		tv_crypt_key_set(k, raw);
 	close(fd);
 	OPENSSL_cleanse(raw, sizeof(raw));
+	return status;
+}
+
+int
+tv_crypt_keys_load(struct tv_crypt_keys *ks)
+{
+	const char *var = getenv(KEY_VAR);
+	char *list, *path, *next;
+	int status = 0;
+
+	ks->n = 0;
+	if (var == NULL || *var == '\0') {
+		tv_error("%s is not set: it must name a file of %d random bytes", KEY_VAR, TV_CRYPT_KEY_LEN);
+		return EX_USAGE;
+	}
+	if ((list = strdup(var)) == NULL) {
+		tv_error("out of memory");
+		return EX_OSERR;
+	}
+	for (path = list; status == 0 && path != NULL; path = next) {
+		if ((next = strchr(path, ':')) != NULL)
+			*next++ = '\0';
+		if (*path == '\0') {
+			tv_error("%s: an empty file name in \"%s\" (current key file, then older ones, "
+			    "separated by colons)", KEY_VAR, var);
+			status = EX_USAGE;
+		} else if (ks->n == TV_CRYPT_MAX_KEYS) {
+			tv_error("%s: more than %d key files", KEY_VAR, TV_CRYPT_MAX_KEYS);
+			status = EX_USAGE;
+		} else
+			status = load_key_file(path, &ks->key[ks->n++]);
+	}
+	free(list);
+	if (status != 0)
+		tv_crypt_keys_wipe(ks);
 	return status;
 }
 
@@ -231,11 +262,25 @@ out:
 	return status;
 }
 
-/* Reads and checks the header; returns 0, or 65/77/74 after logging why. */
-static int
-read_header(const struct tv_crypt_key *k, int in, const char *name, struct header *h)
+/* Names the keys' ids for a message: "0f9c143cc3b082e2, 3227b81638b548e1". */
+static void
+key_ids(const struct tv_crypt_keys *ks, char *out, size_t cap)
 {
-	char want[2 * TV_CRYPT_KEY_ID_LEN + 1], have[2 * TV_CRYPT_KEY_ID_LEN + 1];
+	char id[2 * TV_CRYPT_KEY_ID_LEN + 1];
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < ks->n && len < cap; i++) {
+		tv_crypt_key_id_hex(ks->key[i].id, id);
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? ", " : "", id);
+	}
+}
+
+/* Reads and checks the header and finds the key that made the file; returns 0, or 65/77/74 after logging why. */
+static int
+read_header(const struct tv_crypt_keys *ks, int in, const char *name, struct header *h, size_t *used)
+{
+	char want[2 * TV_CRYPT_KEY_ID_LEN + 1], have[TV_CRYPT_MAX_KEYS * (2 * TV_CRYPT_KEY_ID_LEN + 2)];
 	ssize_t n;
 
 	if ((n = tv_read_full(in, h->raw, TV_CRYPT_HEADER_LEN)) == -1) {
@@ -268,18 +313,19 @@ read_header(const struct tv_crypt_key *k, int in, const char *name, struct heade
 	}
 	h->key_id = h->raw + 12;
 	h->nonce = h->raw + 12 + TV_CRYPT_KEY_ID_LEN;
-	if (memcmp(h->key_id, k->id, TV_CRYPT_KEY_ID_LEN) != 0) {
-		tv_crypt_key_id_hex(h->key_id, want);
-		tv_crypt_key_id_hex(k->id, have);
-		tv_error("%s: wrong key: the file was encrypted with key id %s, %s has %s",
-		    name, want, KEY_VAR, have);
-		return EX_NOPERM;
-	}
-	return 0;
+	for (*used = 0; *used < ks->n; (*used)++)
+		if (memcmp(h->key_id, ks->key[*used].id, TV_CRYPT_KEY_ID_LEN) == 0)
+			return 0;
+	tv_crypt_key_id_hex(h->key_id, want);
+	key_ids(ks, have, sizeof(have));
+	tv_error("%s: wrong key: the file was encrypted with key id %s, %s has %s",
+	    name, want, KEY_VAR, have);
+	return EX_NOPERM;
 }
 
 int
-tv_crypt_decrypt(const struct tv_crypt_key *k, int in, const char *name, int out, struct tv_crypt_counts *c)
+tv_crypt_decrypt(const struct tv_crypt_keys *ks, int in, const char *name, int out, struct tv_crypt_counts *c,
+    size_t *used)
 {
 	struct header h;
 	EVP_CIPHER_CTX *ctx = NULL;
@@ -290,11 +336,11 @@ tv_crypt_decrypt(const struct tv_crypt_key *k, int in, const char *name, int out
 	int final, status;
 
 	memset(c, 0, sizeof(*c));
-	if ((status = read_header(k, in, name, &h)) != 0)
+	if ((status = read_header(ks, in, name, &h, used)) != 0)
 		return status;
 	c->bytes_in = TV_CRYPT_HEADER_LEN;
 	frame = (size_t)h.chunk + TV_CRYPT_TAG_LEN;
-	if ((status = cipher_init(&ctx, k, 0)) != 0)
+	if ((status = cipher_init(&ctx, &ks->key[*used], 0)) != 0)
 		goto out;
 	status = EX_IOERR;
 	if ((buf = malloc(frame)) == NULL) {

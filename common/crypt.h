@@ -35,6 +35,17 @@ struct tv_crypt_key {
 	unsigned char	id[TV_CRYPT_KEY_ID_LEN];
 };
 
+/*
+ * The keys BACKUP_ENCRYPTION_KEY_FILE names, "current[:older:...]": the
+ * first encrypts; any of them decrypts the files it made, so that a restore
+ * across a key rotation (an old backup, newer oplog slices) reads both.
+ */
+#define TV_CRYPT_MAX_KEYS	16
+struct tv_crypt_keys {
+	struct tv_crypt_key	key[TV_CRYPT_MAX_KEYS];
+	size_t			n;
+};
+
 /* What a run moved, for --stats. */
 struct tv_crypt_counts {
 	uint64_t	bytes_in;
@@ -42,21 +53,23 @@ struct tv_crypt_counts {
 	uint64_t	chunks;
 };
 
-/* Loads the key from the file BACKUP_ENCRYPTION_KEY_FILE names; returns 0, or 64/77 after logging why. */
-int tv_crypt_key_load(struct tv_crypt_key *k);
-/* Sets the key from 32 raw bytes and derives its id. */
+/* Loads every key file BACKUP_ENCRYPTION_KEY_FILE names; returns 0, or 64/77 after logging why. */
+int tv_crypt_keys_load(struct tv_crypt_keys *ks);
+/* Erases the keys from memory. */
+void tv_crypt_keys_wipe(struct tv_crypt_keys *ks);
+/* Sets a key from 32 raw bytes and derives its id. */
 void tv_crypt_key_set(struct tv_crypt_key *k, const unsigned char raw[TV_CRYPT_KEY_LEN]);
-/* Erases the key from memory. */
-void tv_crypt_key_wipe(struct tv_crypt_key *k);
 /* Writes a key id as 16 lower-case hex digits and a NUL. */
 void tv_crypt_key_id_hex(const unsigned char id[TV_CRYPT_KEY_ID_LEN], char out[2 * TV_CRYPT_KEY_ID_LEN + 1]);
 
-/* Encrypts in to out; returns 0, or 74 (I/O) or 70 (OpenSSL) after logging why. */
+/* Encrypts in to out with key k; returns 0, or 74 (I/O) or 70 (OpenSSL) after logging why. */
 int tv_crypt_encrypt(const struct tv_crypt_key *k, int in, int out, struct tv_crypt_counts *c);
 /*
- * Decrypts in (named name in messages) to out; returns 0, 65 for data that is
- * not a complete, authentic tv-crypt file, 77 for another key's file, or 74/70.
+ * Decrypts in (named name in messages) to out with whichever of the keys made
+ * it; returns 0, 65 for data that is not a complete, authentic tv-crypt file,
+ * 77 for a file none of the keys made, or 74/70.  *used is the key's index.
  */
-int tv_crypt_decrypt(const struct tv_crypt_key *k, int in, const char *name, int out, struct tv_crypt_counts *c);
+int tv_crypt_decrypt(const struct tv_crypt_keys *ks, int in, const char *name, int out, struct tv_crypt_counts *c,
+    size_t *used);
 
 #endif

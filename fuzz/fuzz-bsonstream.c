@@ -8,6 +8,29 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Walks a document to its leaves: every embedded one must open as a document of its own. */
+static void
+walk(bson_iter_t *it)
+{
+	const uint8_t *data;
+	uint32_t len;
+	bson_iter_t child;
+	bson_t sub;
+
+	while (bson_iter_next(it)) {
+		(void)bson_iter_key(it);
+		if (!BSON_ITER_HOLDS_DOCUMENT(it) && !BSON_ITER_HOLDS_ARRAY(it))
+			continue;
+		if (BSON_ITER_HOLDS_DOCUMENT(it))
+			bson_iter_document(it, &len, &data);
+		else
+			bson_iter_array(it, &len, &data);
+		if (!bson_init_static(&sub, data, len) || !bson_iter_recurse(it, &child))
+			abort();
+		walk(&child);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -21,8 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* A document that passed validation must be walkable to its end, nested ones included. */
 		if (!bson_iter_init(&it, &doc))
 			abort();
-		while (bson_iter_next(&it))
-			(void)bson_iter_key(&it);
+		walk(&it);
 	}
 	/* A memory file cannot fail to read: any error is bad data, explained. */
 	if (got == -1 && (tv_bson_reader_status(r) != 65 || tv_bson_reader_error(r)[0] == '\0'))

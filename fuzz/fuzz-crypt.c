@@ -39,15 +39,16 @@ memory_file(void)
 }
 
 static void
-round_trip(const struct tv_crypt_key *key, const uint8_t *data, size_t size)
+round_trip(const struct tv_crypt_keys *keys, const uint8_t *data, size_t size)
 {
 	int in = fuzz_fd(data, size), enc = memory_file(), dec = memory_file(), status;
 	struct tv_crypt_counts c;
 	unsigned char *sealed, *opened;
-	size_t sealed_len, opened_len, at;
+	size_t sealed_len, opened_len, at, used;
 
-	if (tv_crypt_encrypt(key, in, enc, &c) != 0 || lseek(enc, 0, SEEK_SET) != 0 ||
-	    tv_crypt_decrypt(key, enc, "fuzz", dec, &c) != 0)
+	/* Sealed with the older key, which must be found by its id. */
+	if (tv_crypt_encrypt(&keys->key[1], in, enc, &c) != 0 || lseek(enc, 0, SEEK_SET) != 0 ||
+	    tv_crypt_decrypt(keys, enc, "fuzz", dec, &c, &used) != 0 || used != 1)
 		abort();
 	opened = slurp(dec, &opened_len);
 	if (opened_len != size || (size > 0 && memcmp(opened, data, size) != 0))
@@ -62,7 +63,7 @@ round_trip(const struct tv_crypt_key *key, const uint8_t *data, size_t size)
 	in = fuzz_fd(sealed, sealed_len);
 	if (ftruncate(dec, 0) != 0 || lseek(dec, 0, SEEK_SET) != 0)
 		abort();
-	status = tv_crypt_decrypt(key, in, "fuzz", dec, &c);
+	status = tv_crypt_decrypt(keys, in, "fuzz", dec, &c, &used);
 	if (status != (at >= 12 && at < 20 ? 77 : 65) || lseek(dec, 0, SEEK_END) != 0)
 		abort();
 	free(sealed);
@@ -74,21 +75,24 @@ round_trip(const struct tv_crypt_key *key, const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	/* The seeds in corpus/crypt were made with this key (32 bytes of 'k'). */
+	/* The seeds in corpus/crypt were made with the first key (32 bytes of 'k'). */
 	unsigned char raw[TV_CRYPT_KEY_LEN];
-	struct tv_crypt_key key;
+	struct tv_crypt_keys keys = { .n = 2 };
 	struct tv_crypt_counts c;
+	size_t used;
 	int fd = fuzz_fd(data, size), status;
 
 	memset(raw, 'k', sizeof(raw));
-	tv_crypt_key_set(&key, raw);
-	status = tv_crypt_decrypt(&key, fd, "fuzz", fuzz_null_fd(), &c);
+	tv_crypt_key_set(&keys.key[0], raw);
+	memset(raw, 'o', sizeof(raw));
+	tv_crypt_key_set(&keys.key[1], raw);
+	status = tv_crypt_decrypt(&keys, fd, "fuzz", fuzz_null_fd(), &c, &used);
 	/* Only these answers exist for data in memory; and nothing comes out of nothing. */
 	if (status != 0 && status != 65 && status != 77)
 		abort();
 	if (c.bytes_out > size || (status == 0 && c.bytes_in != size))
 		abort();
 	close(fd);
-	round_trip(&key, data, size);
+	round_trip(&keys, data, size);
 	return 0;
 }

@@ -304,6 +304,11 @@ tv__run_end() {
 	if [ -n "${TV_WORK:-}" ] && [ -d "$TV_WORK" ]; then
 		[ ! -s "$TV_WORK/.cause" ] || cause=$(head -n 1 "$TV_WORK/.cause")
 		[ ! -s "$TV_WORK/.run-note.json" ] || note=$(cat "$TV_WORK/.run-note.json")
+		# A full TMPDIR explains the failure better than what it made fail, and ate the stages' logs.
+		if [ "$status" -ne 0 ] && ! { printf '%4096s' '' >"$TV_WORK/.space"; } 2>/dev/null; then
+			cause="$TV_PROG: ${TMPDIR:-/tmp} (TMPDIR) is full (No space left on device): the stages' logs may be lost"
+			tv__log ERR "$cause"
+		fi
 	fi
 	if [ "$status" -ne 0 ] && [ -z "$cause" ]; then
 		cause="$TV_PROG failed (exit $status) without logging why"
@@ -381,12 +386,19 @@ tv_require_container() {
 }
 
 # Says so when a backup is about to create its container (the first write does), so that a
-# mistyped container name shows up in the log of the first run.
+# mistyped container name shows up in the log of the first run.  This is the run's first touch of
+# the store: when it fails (or is the breaker's probe), what it says is shown.
 tv_note_new_container() {
-	local status=0
-	tv-blob-ls -q --container-exists 2>/dev/null || status=$?
-	[ "$status" -ne "$EX_NOINPUT" ] ||
-		tv_info "Creating container ${BACKUP_BLOB_CONTAINER_NAME:-backups}: it does not exist yet (check BACKUP_BLOB_CONTAINER_NAME if backups were expected there)"
+	local err status=0 quiet=()
+	[ "$TV_VERBOSE" -ge 0 ] || quiet=(-q)
+	err=$(tv-blob-ls "${quiet[@]}" --container-exists 2>&1) || status=$?
+	# A missing container is what this asks, not an error to show.
+	[ -z "$err" ] || [ "$status" -eq "$EX_NOINPUT" ] || printf '%s\n' "$err" >&2
+	case $status in
+	0) ;;
+	"$EX_NOINPUT") tv_info "Creating container ${BACKUP_BLOB_CONTAINER_NAME:-backups}: it does not exist yet (check BACKUP_BLOB_CONTAINER_NAME if backups were expected there)" ;;
+	*) [[ $err != *"ERR] "* ]] || tv__cause "$(grep -m 1 'ERR\] ' <<<"$err" | sed 's/^[^]]*ERR\] //')" ;;
+	esac
 }
 
 # Prints the folder prefix of a backup named by a date or a later folder of the day
@@ -480,7 +492,7 @@ tv_table() {
 # Prints the suffix encrypted blob names take (".enc") when encryption is on, else nothing.
 tv_crypt_suffix() { [ -z "${BACKUP_ENCRYPTION_KEY_FILE:-}" ] || echo .enc; }
 
-# Returns 0 if encryption is off or its key loads, else tv-crypt's status (64, 77) after it says why: call before any upload.
+# Returns 0 if encryption is off or its keys load, else tv-crypt's status (64, 77) after it says why: call before any upload.
 tv_crypt_check() {
 	[ -n "${BACKUP_ENCRYPTION_KEY_FILE:-}" ] || return 0
 	tv-crypt </dev/null >/dev/null

@@ -22,3 +22,11 @@ setup() {
 	assert_status 65
 	[[ $stderr == *"$T/users.metadata.json: not a metadata JSON object: the file is empty" ]]
 }
+
+@test "a nested document that does not end with NUL is refused as bad data, before libbson asserts on it" {
+	# {"d": {"x": 1}} with the inner document's last byte 0x12: bson_validate passes it.
+	printf '\x14\x00\x00\x00\x03d\x00\x0c\x00\x00\x00\x10x\x00\x01\x00\x00\x00\x12\x00' >"$T/nested.bson"
+	run --separate-stderr tv-restore --dry-run -c users <"$T/nested.bson"
+	assert_status 65
+	[[ $stderr == *'invalid document: embedded document or array without its closing NUL "d"'* ]]
+}

@@ -190,6 +190,33 @@ assert_rejected() {
 	[ -z "$output" ]
 }
 
+@test "after a key rotation, current:older encrypts with the current key and decrypts with either" {
+	export BACKUP_ENCRYPTION_KEY_FILE="$F/other.key:$F/key"
+	tv-crypt -d --stats "$T/old.json" <"$F/multi.enc" | cmp - "$F/multi"
+	[ "$(jq -r .keyId "$T/old.json")" = "$(key_id "$F/key")" ]
+	tv-crypt <"$F/multi" >"$T/new.enc"
+	[ "$(part "$T/new.enc" 12 8 | od -An -tx1 | tr -d ' \n')" = "$(key_id "$F/other.key")" ]
+	tv-crypt -d <"$T/new.enc" | cmp - "$F/multi"
+	# Without the older key, its files are another key's.
+	BACKUP_ENCRYPTION_KEY_FILE="$F/other.key" run --separate-stderr tv-crypt -d <"$F/multi.enc"
+	assert_status 77
+	head -c 32 /dev/urandom >"$T/third.key"
+	BACKUP_ENCRYPTION_KEY_FILE="$T/third.key:$F/other.key" run --separate-stderr tv-crypt -d <"$F/multi.enc"
+	assert_status 77
+	[[ $stderr == *"key id $(key_id "$F/key"), BACKUP_ENCRYPTION_KEY_FILE has $(key_id "$T/third.key"), $(key_id "$F/other.key")" ]]
+}
+
+@test "every key file listed must load, even to encrypt: an empty or missing one exits 64" {
+	BACKUP_ENCRYPTION_KEY_FILE="$F/key::$F/other.key" run --separate-stderr tv-crypt </dev/null
+	assert_status 64
+	[[ $stderr == *"an empty file name in"* ]]
+	[ -z "$output" ]
+	BACKUP_ENCRYPTION_KEY_FILE="$F/key:$T/gone.key" run --separate-stderr tv-crypt </dev/null
+	assert_status 64
+	[[ $stderr == *"cannot read $T/gone.key"* ]]
+	[ -z "$output" ]
+}
+
 @test "input that is not a tv-crypt file is rejected with 65" {
 	run --separate-stderr tv-crypt -d <"$F/multi"
 	assert_status 65

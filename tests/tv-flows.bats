@@ -601,6 +601,17 @@ EOF
 	[ "$(tv-blob-ls backups/ | cut -f 1 | cut -d / -f 2 | sort -u | tr '\n' ' ')" = "2024-01-03 2024-02-01 2024-02-10 " ]
 }
 
+@test "retention is skipped, not failed, when the prune credential may not delete" {
+	[[ $BATS_TEST_FILENAME == *azurite* ]] || skip "only an Azure SAS says what it may do"
+	load lib/blob
+	backup_at 2023-01-01T03:00Z --collections invites
+	export BACKUP_PRUNE_CONNECTION_STRING="BlobEndpoint=$AZURITE_BLOB_ENDPOINT;SharedAccessSignature=$(tv_az_account_sas 2099-01-01T00:00:00Z rl)"
+	run --separate-stderr env TV_NOW=2024-02-10T03:00Z BACKUP_RETENTION_DAYS=20 tv-backup --collections invites --keep-min 0
+	assert_status 0
+	[[ $stderr == *"Retention skipped: the prune role's credential may not delete"* ]]
+	[ "$(tv-blob-ls backups/ | cut -f 1 | cut -d / -f 2 | sort -u | tr '\n' ' ')" = "2023-01-01 2024-02-10 " ]
+}
+
 @test "a day folder of the file: store restores with the real mongorestore --gzip" {
 	[[ $BATS_TEST_FILENAME != *azurite* ]] || skip "the day folder is a directory only in the file: store"
 	backup_at 2024-01-15T03:00Z

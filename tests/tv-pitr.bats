@@ -65,6 +65,9 @@ slice_ids() {
 	[ "$(slices)" = "$slice" ]
 	[ "$(slice_ids "$slice")" = "a1
 a2" ]
+	# The run record says what the pass shipped.
+	run -0 jq -c '.pitr' "$(ls "$BACKUP_STATE_DIR"/runs/*/*-pitr-*.json | sort | tail -n 1)"
+	[ "$output" = "{\"slices\":1,\"entries\":2,\"chainEnd\":\"$end\"}" ]
 }
 
 @test "each slice has an index with its bounds, first and last entry, count, sizes and checksum" {
@@ -120,6 +123,21 @@ a2" ]
 	[ "$(for s in "${lines[@]}"; do slice_ids "$s"; done | tr '\n' ' ')" = "r1 r2 r3 " ]
 }
 
+@test "the catalogue sees the slices as one continuous range, and tv-verify checks each against its index" {
+	start=$(tv-oplog --last)
+	tv-pitr -q
+	for round in 1 2 3; do
+		insert "v$round"
+		tv-pitr -q
+	done
+	end=$(tv-oplog --last)
+	tv-blob-ls | tv-catalog list --slices >"$BATS_TEST_TMPDIR/catalog.json"
+	[ "$(jq -c '[.pitr[] | [.fromPosition, .toPosition, .slices]]' "$BATS_TEST_TMPDIR/catalog.json")" = "[[\"$start\",\"$end\",3]]" ]
+	jq -e '.oplog.chainOk' "$BATS_TEST_TMPDIR/catalog.json"
+	run -0 tv-verify --slices
+	[ "$(grep -c 'oplog slice .* 1/1 *OK$' <<<"$output")" -eq 3 ]
+}
+
 @test "a pass with nothing new of the database stores nothing and changes nothing" {
 	tv-pitr -q
 	insert n1
@@ -145,13 +163,9 @@ a2" ]
 
 @test "with no slice, the chain starts after the newest backup's consistent end" {
 	insert before-backup
-	end=$(tv-oplog --last)
-	# A recovery point as tv-backup leaves it on a replica set, as far as tv-pitr reads it.
-	jq -n --arg pos "$end" '{id: "0123456789abcdef01234567", createdAt: "2026-01-01T00:00:00Z",
-		type: "manual", status: "Completed", filePath: "backups/2026-01-01/", size: 0,
-		collections: [], consistentAt: {start: $pos, "end": $pos},
-		oplog: {file: "backups/2026-01-01/oplog.bson.gz", sha256: ("0" * 64), entries: 0}}' |
-		tv-blob-put -q backups/2026-01-01/manifest.json
+	tv-backup -q --no-prune >/dev/null
+	end=$(tv-blob-ls backups/ | tv-catalog list | jq -r '.backups[-1].consistentAt.end')
+	[[ $end =~ ^[0-9]+\.[0-9]+$ ]]
 	insert after-backup
 	run -0 tv-pitr
 	assert_output_contains "The oplog chain starts at $end"
@@ -200,11 +214,15 @@ a2" ]
 		[ "$(slices | wc -l)" -lt 2 ] || break
 		sleep 0.1
 	done
+	# Stopping the service is a clean end, and the next run loses nothing.
+	insert f3
 	kill "$pid"
-	wait "$pid" || true
+	wait "$pid"
+	[ "$(jq -r .status "$(ls "$BACKUP_STATE_DIR"/runs/*/*-pitr-*.json | sort | tail -n 1)")" = Completed ]
+	tv-pitr -q
 	run slices
 	[ "${#lines[@]}" -ge 2 ]
-	[ "$(for s in "${lines[@]}"; do slice_ids "$s"; done | tr '\n' ' ')" = "f1 f2 " ]
+	[ "$(for s in "${lines[@]}"; do slice_ids "$s"; done | tr '\n' ' ')" = "f1 f2 f3 " ]
 }
 
 @test "tv-pitr takes its own lock: a second one exits 75, a running backup does not stop it" {
@@ -245,6 +263,7 @@ a2" ]
 	assert_output_contains "the next backup starts a new chain"
 	record=oplog/$(day "$lost")/$lost-$oldest.break.json
 	tv-blob-get "$record" | jq -e --arg from "$lost" --arg to "$oldest" '.from == $from and .to == $to and (.message | length > 0)'
+	[ "$(tv-blob-ls | tv-catalog list | jq -r '.oplog.breaks[].name')" = "$record" ]
 	now=$(tv-oplog --last)
 	run -0 tv-pitr
 	assert_output_contains "The oplog chain starts at $now"

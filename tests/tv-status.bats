@@ -212,10 +212,24 @@ EOF
 	[ "$(id -u)" -eq 0 ] || skip "mounting a small tmpfs needs root"
 	mkdir "$BATS_TEST_TMPDIR/full"
 	mount -t tmpfs -o size=64k tmpfs "$BATS_TEST_TMPDIR/full" || skip "cannot mount a tmpfs here"
+	# Room to start, not to finish: the stages' files fill it.
+	dd if=/dev/zero of="$BATS_TEST_TMPDIR/full/filler" bs=1k count=52 2>/dev/null
+	TMPDIR=$BATS_TEST_TMPDIR/full run tv-backup -q
+	umount "$BATS_TEST_TMPDIR/full"
+	assert_status 74
+	assert_output_contains "$BATS_TEST_TMPDIR/full (TMPDIR) is full (No space left on device)"
+	run records
+	jq -e '.status == "Failed" and .exitCode == 74 and (.cause | contains("(TMPDIR) is full"))' <<<"$output"
+}
+
+@test "a TMPDIR already full: the run cannot even start, and says why" {
+	[ "$(id -u)" -eq 0 ] || skip "mounting a small tmpfs needs root"
+	mkdir "$BATS_TEST_TMPDIR/full"
+	mount -t tmpfs -o size=64k tmpfs "$BATS_TEST_TMPDIR/full" || skip "cannot mount a tmpfs here"
 	dd if=/dev/zero of="$BATS_TEST_TMPDIR/full/filler" bs=4k 2>/dev/null || true
 	TMPDIR=$BATS_TEST_TMPDIR/full run tv-backup -q
 	umount "$BATS_TEST_TMPDIR/full"
-	[ "$status" -ne 0 ]
+	assert_status 74
 	assert_output_contains "No space left on device"
 	run records
 	jq -e '.status == "Failed" and (.cause | test("No space left|full"))' <<<"$output"
@@ -358,4 +372,23 @@ EOF
 	assert_output_contains "pitr: newest oplog slice ends $(date -u -d @$((now - 60)) +%FT%TZ)"
 	tv-status -q --prom "$BATS_TEST_TMPDIR/p.prom" --max-oplog-age 5m
 	grep -qx "tralivali_pitr_last_slice_timestamp_seconds $((now - 60))" "$BATS_TEST_TMPDIR/p.prom"
+}
+
+@test "after the timeout the breaker is half-open: tv-status warns, one run probes the store, its failure reopens it" {
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$(tv_free_port)/devstoreaccount1;"
+	export BACKUP_CIRCUIT_BREAKER_FAILURE_THRESHOLD=1 BACKUP_CIRCUIT_BREAKER_TIMEOUT_SECONDS=2 TV_RETRY_MAX_SECONDS=1
+	run tv-backup -q --collections users
+	assert_status 69
+	[ "$(tv-state --breaker | jq -r .state)" = open ]
+	sleep 2.5
+	[ "$(tv-state --breaker | jq -r .state)" = half-open ]
+	run tv-status --local
+	assert_status 2
+	assert_output_contains "WARNING   breaker  half-open: the next run probes the store (1 failed run(s) in a row)"
+	run tv-backup --collections users
+	assert_status 69
+	assert_output_contains "Circuit breaker half-open: trying the blob store once"
+	assert_output_contains "tv-blob-ls: checking the container: Failed to connect"
+	refute_output_contains "Circuit breaker is open until"
+	[ "$(tv-state --breaker | jq -r .state)" = open ]
 }

@@ -14,7 +14,7 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: tv-crypt [-dqv] [--label name] [--stats file]\n"
-	    "the key is the file BACKUP_ENCRYPTION_KEY_FILE names: exactly 32 random bytes\n");
+	    "keys: BACKUP_ENCRYPTION_KEY_FILE=current[:older...], files of exactly 32 random bytes\n");
 	exit(status);
 }
 
@@ -48,9 +48,10 @@ main(int argc, char *argv[])
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct tv_crypt_key key;
+	struct tv_crypt_keys keys;
 	struct tv_crypt_counts counts;
 	const char *label = "stdin", *stats = NULL;
+	size_t used = 0;
 	int ch, decrypt = 0, status;
 
 	tv_log_init(argv[0]);
@@ -83,19 +84,20 @@ main(int argc, char *argv[])
 	if (argc != 0)
 		usage(EX_USAGE);
 
-	if ((status = tv_crypt_key_load(&key)) != 0)
+	if ((status = tv_crypt_keys_load(&keys)) != 0)
 		return status;
+	/* The first key file is the current key; older ones only decrypt. */
 	if (decrypt)
-		status = tv_crypt_decrypt(&key, STDIN_FILENO, label, STDOUT_FILENO, &counts);
+		status = tv_crypt_decrypt(&keys, STDIN_FILENO, label, STDOUT_FILENO, &counts, &used);
 	else
-		status = tv_crypt_encrypt(&key, STDIN_FILENO, STDOUT_FILENO, &counts);
+		status = tv_crypt_encrypt(&keys.key[0], STDIN_FILENO, STDOUT_FILENO, &counts);
 	if (status == 0) {
 		tv_debug("%s %s: %llu bytes in, %llu bytes out, %llu chunks", decrypt ? "decrypted" : "encrypted",
 		    label, (unsigned long long)counts.bytes_in, (unsigned long long)counts.bytes_out,
 		    (unsigned long long)counts.chunks);
 		if (stats != NULL)
-			status = write_stats(stats, &key, &counts);
+			status = write_stats(stats, &keys.key[used], &counts);
 	}
-	tv_crypt_key_wipe(&key);
+	tv_crypt_keys_wipe(&keys);
 	return status;
 }

@@ -102,6 +102,11 @@ test_bad_streams(void)
 	    16, 0, 0, 0, 0x02, 's', 0, 4, 0, 0, 0, 0xed, 0xa0, 0x80, 0, 0, 0 };
 	uint8_t no_terminator[] = { 6, 0, 0, 0, 0x0a, 'a' };
 	uint8_t bad_nested[] = { 16, 0, 0, 0, 0x03, 'd', 0, 99, 0, 0, 0, 0x0a, 'x', 0, 0, 0 };
+	/* {"d": {"x": 1}} whose inner document ends in 0x12, not NUL (found by fuzz-replay). */
+	uint8_t nested_no_terminator[] = { 20, 0, 0, 0, 0x03, 'd', 0,
+	    12, 0, 0, 0, 0x10, 'x', 0, 1, 0, 0, 0, 0x12, 0 };
+	uint8_t array_no_terminator[] = { 20, 0, 0, 0, 0x04, 'a', 0,
+	    12, 0, 0, 0, 0x10, '0', 0, 1, 0, 0, 0, 0x01, 0 };
 
 	append_doc(buf, &len, "one");
 
@@ -130,6 +135,12 @@ test_bad_streams(void)
 	    "a document without its closing NUL is refused");
 	expect_bad(bad_nested, sizeof(bad_nested), "invalid document",
 	    "a nested document with a bad length is refused");
+	expect_bad(nested_no_terminator, sizeof(nested_no_terminator),
+	    "invalid document: embedded document or array without its closing NUL \"d\"",
+	    "a nested document whose last byte is not NUL is refused (libbson asserts on it later)");
+	expect_bad(array_no_terminator, sizeof(array_no_terminator),
+	    "invalid document: embedded document or array without its closing NUL \"a\"",
+	    "so is an array whose last byte is not NUL");
 }
 
 static void

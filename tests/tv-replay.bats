@@ -1,0 +1,252 @@
+#!/usr/bin/env bats
+# tv-replay: oplog streams applied to a real MongoDB-wire server, idempotently, up to a position.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	load lib/common
+	tv_start_mongo
+	FIXTURES=$(mktemp -d "${TMPDIR:-/tmp}/tv-replay.XXXXXX")
+	export FIXTURES
+	tv-gendata users 40 >"$FIXTURES/users.bson"
+	tv-gendata messages 60 >"$FIXTURES/messages.bson"
+}
+
+teardown_file() {
+	load lib/common
+	tv_stop_mongo
+	rm -rf "$FIXTURES"
+}
+
+setup() {
+	load lib/common
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/tv-replay-test.XXXXXX")
+	# Each test gets its own database, so tests cannot see each other's collections.
+	DB="t$BATS_TEST_NUMBER"
+}
+
+teardown() {
+	rm -rf "$WORK"
+}
+
+# Turns extended JSON documents on stdin into a BSON stream in file $1.
+bson_from_json() {
+	"$TV_BUILDDIR/tests/tv-oplogfixture" json >"$1"
+}
+
+# An oplog position inside the fixture's second: 1700000000 is 2023-11-14T22:13:20Z.
+ts() {
+	printf '{"$timestamp": {"t": 1700000000, "i": %d}}' "$1"
+}
+
+# Prints the _id of document $2 (from 1) of BSON file $1 as extended JSON.
+id_of() {
+	bsondump --quiet "$1" | sed -n "$2p" | jq -c '._id'
+}
+
+# Fails unless collection $2 of database $1 holds exactly the documents of BSON file $3, in order.
+assert_collection() {
+	tv-export -q -d "$1" -c "$2" >"$WORK/actual.bson"
+	if ! cmp -s "$3" "$WORK/actual.bson"; then
+		echo "collection $1.$2 differs from $3:" >&2
+		diff <(bsondump --quiet "$3") <(bsondump --quiet "$WORK/actual.bson") >&2
+		return 1
+	fi
+}
+
+@test "--help prints the usage on stdout and exits 0" {
+	run --separate-stderr tv-replay --help
+	assert_status 0
+	[[ "$output" == usage:* ]]
+	[ -z "$stderr" ]
+}
+
+@test "a usage error prints the usage on stderr and exits 64" {
+	run --separate-stderr tv-replay --until yesterday
+	assert_status 64
+	[[ "$stderr" == *"--until must be T.I"* ]]
+	run --separate-stderr tv-replay --rename messages
+	assert_status 64
+	[[ "$stderr" == *"--rename takes FROM=TO"* ]]
+}
+
+@test "inserts, \$v: 1 and \$v: 2 updates, replacements and deletes give exactly the expected documents" {
+	bson_from_json "$WORK/oplog.bson" <<-EOF
+	{"ts": $(ts 1), "op": "i", "ns": "tralivali.m", "o": {"_id": 1, "a": 1, "arr": [1, 2, 3, 4], "sub": {"p": 1, "q": 2}}}
+	{"ts": $(ts 2), "op": "i", "ns": "tralivali.m", "o": {"_id": 2, "a": 1, "gone": true}}
+	{"ts": $(ts 3), "op": "i", "ns": "tralivali.m", "o": {"_id": 3, "x": "deleted later"}}
+	{"ts": $(ts 4), "op": "u", "ns": "tralivali.m", "o2": {"_id": 1}, "o": {"\$v": 2, "diff": {"u": {"a": 2}, "i": {"b": "new"}, "sarr": {"a": true, "l": 2, "u1": "y"}, "ssub": {"d": {"p": false}, "i": {"r": [1]}}}}}
+	{"ts": $(ts 5), "op": "u", "ns": "tralivali.m", "o2": {"_id": 2}, "o": {"\$v": 1, "\$set": {"a": 5}, "\$unset": {"gone": true}}}
+	{"ts": $(ts 6), "op": "u", "ns": "tralivali.m", "o2": {"_id": 3}, "o": {"_id": 3, "x": "replaced"}}
+	{"ts": $(ts 7), "op": "d", "ns": "tralivali.m", "o": {"_id": 3}}
+	{"ts": $(ts 8), "op": "d", "ns": "tralivali.m", "o": {"_id": 99}}
+	{"ts": $(ts 9), "op": "u", "ns": "tralivali.m", "o2": {"_id": 4}, "o": {"\$v": 2, "diff": {"i": {"made": "by upsert"}}}}
+	{"ts": $(ts 10), "op": "n", "ns": "", "o": {"msg": "periodic noop"}}
+	EOF
+	bson_from_json "$WORK/expected.bson" <<-'EOF'
+	{"_id": 1, "a": 2, "arr": [1, "y"], "sub": {"q": 2, "r": [1]}, "b": "new"}
+	{"_id": 2, "a": 5}
+	{"_id": 4, "made": "by upsert"}
+	EOF
+	tv-replay -q -d "$DB" --stats "$WORK/stats.json" <"$WORK/oplog.bson"
+	assert_collection "$DB" m "$WORK/expected.bson"
+	run jq -c . "$WORK/stats.json"
+	[ "$output" = '{"entries":10,"applied":9,"skipped":1,"inserts":3,"updates":4,"deletes":2,"commands":0,"first":"1700000000.1","last":"1700000000.10","reachedUntil":false}' ]
+}
+
+@test "replaying the same stream twice onto a restored base leaves the same collection" {
+	tv-restore -q -d "$DB" -c users <"$FIXTURES/users.bson"
+	first=$(id_of "$FIXTURES/users.bson" 1)
+	second=$(id_of "$FIXTURES/users.bson" 2)
+	bson_from_json "$WORK/oplog.bson" <<-EOF
+	{"ts": $(ts 1), "op": "u", "ns": "tralivali.users", "o2": {"_id": $first}, "o": {"\$v": 2, "diff": {"i": {"status": "away"}}}}
+	{"ts": $(ts 2), "op": "d", "ns": "tralivali.users", "o": {"_id": $second}}
+	{"ts": $(ts 3), "op": "i", "ns": "tralivali.users", "o": {"_id": "new-user", "name": "n"}}
+	{"ts": $(ts 4), "op": "u", "ns": "tralivali.users", "o2": {"_id": "new-user"}, "o": {"\$v": 1, "\$set": {"name": "m"}}}
+	EOF
+	tv-replay -q -d "$DB" <"$WORK/oplog.bson"
+	tv-export -q -d "$DB" -c users >"$WORK/once.bson"
+	[ "$(bsondump --quiet "$WORK/once.bson" | wc -l)" -eq 40 ]
+	tv-replay -q -d "$DB" <"$WORK/oplog.bson"
+	assert_collection "$DB" users "$WORK/once.bson"
+}
+
+@test "--until T.I applies the entry at that position and stops at the next" {
+	for i in 1 2 3 4 5; do
+		echo "{\"ts\": $(ts $i), \"op\": \"i\", \"ns\": \"tralivali.m\", \"o\": {\"_id\": $i}}"
+	done | bson_from_json "$WORK/oplog.bson"
+	printf '{"_id": %d}\n' 1 2 3 | bson_from_json "$WORK/expected.bson"
+	tv-replay -q -d "$DB" --until 1700000000.3 --stats "$WORK/stats.json" <"$WORK/oplog.bson"
+	assert_collection "$DB" m "$WORK/expected.bson"
+	[ "$(jq -r '"\(.last) \(.reachedUntil) \(.entries)"' "$WORK/stats.json")" = "1700000000.3 true 3" ]
+}
+
+@test "--until an ISO-8601 second includes every entry within that second" {
+	{
+		echo "{\"ts\": $(ts 7), \"op\": \"i\", \"ns\": \"tralivali.m\", \"o\": {\"_id\": 1}}"
+		echo '{"ts": {"$timestamp": {"t": 1700000001, "i": 1}}, "op": "i", "ns": "tralivali.m", "o": {"_id": 2}}'
+	} | bson_from_json "$WORK/oplog.bson"
+	echo '{"_id": 1}' | bson_from_json "$WORK/expected.bson"
+	tv-replay -q -d "$DB" --until 2023-11-14T22:13:20Z <"$WORK/oplog.bson"
+	assert_collection "$DB" m "$WORK/expected.bson"
+}
+
+@test "--collections skips the others and --rename replays into a staging collection" {
+	bson_from_json "$WORK/oplog.bson" <<-EOF
+	{"ts": $(ts 1), "op": "i", "ns": "tralivali.messages", "o": {"_id": 1}}
+	{"ts": $(ts 2), "op": "i", "ns": "tralivali.files", "o": {"_id": 2}}
+	{"ts": $(ts 3), "op": "c", "ns": "tralivali.\$cmd", "o": {"drop": "files"}}
+	EOF
+	echo '{"_id": 1}' | bson_from_json "$WORK/expected.bson"
+	tv-replay -q -d "$DB" --collections messages,users --rename messages=tvstage_1_messages \
+		--stats "$WORK/stats.json" <"$WORK/oplog.bson"
+	assert_collection "$DB" tvstage_1_messages "$WORK/expected.bson"
+	run tv-export -q -d "$DB" --list
+	[ "$output" = tvstage_1_messages ]
+	[ "$(jq -r '"\(.applied) \(.skipped)"' "$WORK/stats.json")" = "1 2" ]
+}
+
+@test "DDL create, createIndexes, dropIndexes and drop are applied, twice as well" {
+	bson_from_json "$WORK/oplog.bson" <<-EOF
+	{"ts": $(ts 1), "op": "c", "ns": "tralivali.\$cmd", "o": {"create": "c", "idIndex": {"v": 2, "key": {"_id": 1}, "name": "_id_"}}}
+	{"ts": $(ts 2), "op": "c", "ns": "tralivali.\$cmd", "o": {"createIndexes": "c", "v": 2, "key": {"a": 1}, "name": "a_1"}}
+	{"ts": $(ts 3), "op": "c", "ns": "tralivali.\$cmd", "o": {"createIndexes": "c", "v": 2, "key": {"b": 1}, "name": "b_1"}}
+	{"ts": $(ts 4), "op": "c", "ns": "tralivali.\$cmd", "o": {"dropIndexes": "c", "index": "b_1"}}
+	{"ts": $(ts 5), "op": "c", "ns": "tralivali.\$cmd", "o": {"create": "gone"}}
+	{"ts": $(ts 6), "op": "c", "ns": "tralivali.\$cmd", "o": {"drop": "gone"}}
+	EOF
+	tv-replay -q -d "$DB" <"$WORK/oplog.bson"
+	tv-replay -q -d "$DB" <"$WORK/oplog.bson"
+	run tv-export -q -d "$DB" --list
+	[ "$output" = c ]
+	tv-export -q -d "$DB" -c c --metadata "$WORK/c.metadata.json" >/dev/null
+	[ "$(jq -c '[.indexes[].name]' "$WORK/c.metadata.json")" = '["_id_","a_1"]' ]
+}
+
+@test "renameCollection is refused with 65 naming the op and its position, after the writes before it" {
+	bson_from_json "$WORK/oplog.bson" <<-EOF
+	{"ts": $(ts 1), "op": "i", "ns": "tralivali.m", "o": {"_id": 1}}
+	{"ts": $(ts 2), "op": "c", "ns": "tralivali.\$cmd", "o": {"renameCollection": "tralivali.m", "to": "tralivali.n"}}
+	{"ts": $(ts 3), "op": "i", "ns": "tralivali.m", "o": {"_id": 2}}
+	EOF
+	run tv-replay -d "$DB" <"$WORK/oplog.bson"
+	assert_status 65
+	assert_output_contains "DDL op renameCollection of tralivali.m at 1700000000.2 is not supported"
+	assert_output_contains "byte offset"
+	echo '{"_id": 1}' | bson_from_json "$WORK/expected.bson"
+	assert_collection "$DB" m "$WORK/expected.bson"
+}
+
+@test "a transaction split over partialTxn entries is applied at its commit" {
+	lsid='"lsid": {"id": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAA==", "subType": "04"}}}, "txnNumber": 1'
+	bson_from_json "$WORK/oplog.bson" <<-EOF
+	{"ts": $(ts 1), "op": "c", "ns": "admin.\$cmd", $lsid, "prevOpTime": {"ts": {"\$timestamp": {"t": 0, "i": 0}}, "t": -1}, "o": {"applyOps": [{"op": "i", "ns": "tralivali.m", "o": {"_id": 1}}], "partialTxn": true}}
+	{"ts": $(ts 2), "op": "c", "ns": "admin.\$cmd", $lsid, "prevOpTime": {"ts": $(ts 1), "t": 1}, "o": {"applyOps": [{"op": "u", "ns": "tralivali.m", "o2": {"_id": 1}, "o": {"\$v": 2, "diff": {"i": {"t": 1}}}}], "count": 2}}
+	EOF
+	echo '{"_id": 1, "t": 1}' | bson_from_json "$WORK/expected.bson"
+	tv-replay -q -d "$DB" --until 1700000000.1 <"$WORK/oplog.bson" 2>"$WORK/err"
+	grep -q "1 transaction(s) have no commit at or before the end position" "$WORK/err"
+	run tv-export -q -d "$DB" --list
+	[ -z "$output" ]
+	tv-replay -q -d "$DB" <"$WORK/oplog.bson"
+	assert_collection "$DB" m "$WORK/expected.bson"
+}
+
+@test "bad input exits 65 naming the entry: corrupt BSON, unknown op" {
+	echo "{\"ts\": $(ts 1), \"op\": \"i\", \"ns\": \"tralivali.m\", \"o\": {\"_id\": 1}}" |
+		bson_from_json "$WORK/oplog.bson"
+	head -c 20 "$WORK/oplog.bson" >>"$WORK/oplog.bson"
+	run tv-replay -d "$DB" <"$WORK/oplog.bson"
+	assert_status 65
+	assert_output_contains "stdin"
+	assert_output_contains "offset"
+	echo "{\"ts\": $(ts 1), \"op\": \"x\", \"ns\": \"tralivali.m\", \"o\": {}}" | bson_from_json "$WORK/bad.bson"
+	run tv-replay --dry-run <"$WORK/bad.bson"
+	assert_status 65
+	assert_output_contains "entry 0 (byte offset 0): unknown op 'x' at 1700000000.1"
+}
+
+@test "an unreachable server exits 69" {
+	echo "{\"ts\": $(ts 1), \"op\": \"i\", \"ns\": \"tralivali.m\", \"o\": {\"_id\": 1}}" |
+		bson_from_json "$WORK/oplog.bson"
+	run tv-replay -u "mongodb://127.0.0.1:$(tv_free_port)/x?serverSelectionTimeoutMS=500" <"$WORK/oplog.bson"
+	assert_status 69
+}
+
+# Last: from here on FerretDB records every write of the server in local.oplog.rs.
+@test "writes on the server, captured by tv-oplog, replay onto a copy of the base to the same documents" {
+	if [ "$TV_MONGO_SERVER" != ferretdb ]; then
+		skip "the test oplog needs FerretDB (mongod runs standalone here)"
+	fi
+	for db in src copy; do
+		tv-restore -q -d "$db" -c users <"$FIXTURES/users.bson"
+		tv-restore -q -d "$db" -c messages <"$FIXTURES/messages.bson"
+	done
+	tv_enable_oplog
+	# FerretDB logs nothing in an oplog that does not exist yet: a first entry to start after.
+	"$TV_BUILDDIR/tests/tv-mongo-cmd" -d elsewhere '{"insert": "x", "documents": [{"_id": 1}]}' >/dev/null
+	start=$(tv-oplog --last)
+	user=$(id_of "$FIXTURES/users.bson" 3)
+	message=$(id_of "$FIXTURES/messages.bson" 5)
+	old=$(id_of "$FIXTURES/messages.bson" 6)
+	"$TV_BUILDDIR/tests/tv-mongo-cmd" -d src \
+		"{\"update\": \"users\", \"updates\": [{\"q\": {\"_id\": $user}, \"u\": {\"\$set\": {\"displayName\": \"Renamed\"}, \"\$unset\": {\"email\": 1}}}]}" \
+		"{\"update\": \"messages\", \"updates\": [{\"q\": {\"_id\": $message}, \"u\": {\"\$set\": {\"edited\": true}}}]}" \
+		"{\"delete\": \"messages\", \"deletes\": [{\"q\": {\"_id\": $old}, \"limit\": 1}]}" \
+		'{"insert": "messages", "documents": [{"_id": "late", "content": "hello"}]}' \
+		'{"update": "messages", "updates": [{"q": {"_id": "upserted"}, "u": {"$set": {"n": 1}}, "upsert": true}]}' \
+		>/dev/null
+	tv-oplog -d src --since "$start" >"$WORK/oplog.bson"
+	tv-replay -q -d copy --stats "$WORK/stats.json" <"$WORK/oplog.bson"
+	[ "$(jq -r '"\(.inserts) \(.updates) \(.deletes)"' "$WORK/stats.json")" = "2 2 1" ]
+	for coll in users messages; do
+		tv-export -q -d src -c "$coll" >"$WORK/src-$coll.bson"
+		assert_collection copy "$coll" "$WORK/src-$coll.bson"
+	done
+	# FerretDB logs the whole document: the email removed by $unset is gone on the copy too.
+	[ "$(bsondump --quiet "$WORK/src-users.bson" | grep -c Renamed)" -eq 1 ]
+	! bsondump --quiet "$WORK/src-users.bson" | grep Renamed | grep -q '"email"'
+	# Replaying the capture again changes nothing.
+	tv-replay -q -d copy <"$WORK/oplog.bson"
+	assert_collection copy messages "$WORK/src-messages.bson"
+}

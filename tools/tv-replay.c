@@ -1,0 +1,618 @@
+/* tv-replay: apply an oplog BSON stream (tv-oplog's output) to a database, idempotently. */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bsonstream.h"
+#include "log.h"
+#include "mongo.h"
+#include "replay.h"
+#include "stats.h"
+
+/* Writes per ordered bulk write unless --batch-size says otherwise. */
+#define DEFAULT_BATCH	1000
+/* Bytes per bulk write: few round trips, small next to the 64 MiB budget. */
+#define BATCH_BYTES	(8 * 1024 * 1024)
+/*
+ * FerretDB 1.x keeps a cursor open for every statement of an update command
+ * until the command ends, and stalls for good near 100 of them: keep its
+ * bulk writes well below that.
+ */
+#define FERRETDB_BATCH	50
+
+enum { OPT_UNTIL = 256, OPT_COLLECTIONS, OPT_RENAME, OPT_BATCH, OPT_STATS, OPT_DRY_RUN, OPT_TXN };
+
+static const struct option longopts[] = {
+	{ "uri",		required_argument,	NULL, 'u' },
+	{ "db",			required_argument,	NULL, 'd' },
+	{ "until",		required_argument,	NULL, OPT_UNTIL },
+	{ "collections",	required_argument,	NULL, OPT_COLLECTIONS },
+	{ "rename",		required_argument,	NULL, OPT_RENAME },
+	{ "batch-size",		required_argument,	NULL, OPT_BATCH },
+	{ "max-txn-bytes",	required_argument,	NULL, OPT_TXN },
+	{ "stats",		required_argument,	NULL, OPT_STATS },
+	{ "dry-run",		no_argument,		NULL, OPT_DRY_RUN },
+	{ "quiet",		no_argument,		NULL, 'q' },
+	{ "verbose",		no_argument,		NULL, 'v' },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ NULL,			0,			NULL, 0 }
+};
+
+/* One write of the pending batch, kept until the batch has landed. */
+struct pending {
+	enum tv_write_kind	 kind;
+	bson_t			*filter, *doc;
+	uint32_t		 t, i;		/* the position of its entry */
+};
+
+/* The writes of consecutive entries on one collection, sent as ordered bulk writes. */
+static struct applier {
+	struct tv_mongo		 m;
+	int			 dry_run;
+	char			*coll;		/* the collection of the pending batch */
+	mongoc_collection_t	*into;
+	bson_t			*update_opts, *replace_opts, *no_validate;
+	uint32_t		 batch_max;
+	struct pending		*batch;
+	uint32_t		 nwrites;
+	size_t			 bytes;
+} a;
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: tv-replay [-qv] [-u uri] [-d db] [--until T.I|T|ISO-8601] [--collections a,b]\n"
+	    "                 [--rename from=to ...] [--batch-size n] [--max-txn-bytes n]\n"
+	    "                 [--stats file] [--dry-run] < oplog.bson\n");
+	exit(status);
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Builds an ordered bulk write of the pending writes from index from on. */
+static mongoc_bulk_operation_t *
+bulk_from(uint32_t from)
+{
+	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(true));
+	mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(a.into,
+	    opts);
+	bson_error_t err;
+	bool ok = true;
+
+	bson_destroy(opts);
+	for (uint32_t k = from; k < a.nwrites && ok; k++) {
+		const struct pending *p = &a.batch[k];
+
+		/* The stream reader has validated every document: do not pay for it twice. */
+		if (p->kind == TV_WRITE_INSERT)
+			ok = mongoc_bulk_operation_insert_with_opts(bulk, p->doc, a.no_validate, &err);
+		else if (p->kind == TV_WRITE_REPLACE)
+			ok = mongoc_bulk_operation_replace_one_with_opts(bulk, p->filter, p->doc,
+			    a.replace_opts, &err);
+		else if (p->kind == TV_WRITE_UPDATE)
+			ok = mongoc_bulk_operation_update_one_with_opts(bulk, p->filter, p->doc,
+			    a.update_opts, &err);
+		else
+			ok = mongoc_bulk_operation_remove_one_with_opts(bulk, p->filter, NULL, &err);
+		if (!ok)
+			tv_fatal(EX_DATAERR, "the entry at %u.%u cannot be replayed: %s", p->t, p->i,
+			    err.message);
+	}
+	return bulk;
+}
+/* Returns the index of the first write error of a bulk reply and its code, or -1. */
+static long
+first_error(const bson_t *reply, int64_t *code)
+{
+	bson_iter_t it, error, field;
+	long index = -1;
+
+	*code = 0;
+	if (!bson_iter_init_find(&it, reply, "writeErrors") || !bson_iter_recurse(&it, &error) ||
+	    !bson_iter_next(&error))
+		return -1;
+	if (bson_iter_recurse(&error, &field) && bson_iter_find(&field, "index"))
+		index = (long)bson_iter_as_int64(&field);
+	if (bson_iter_recurse(&error, &field) && bson_iter_find(&field, "code"))
+		*code = bson_iter_as_int64(&field);
+	return index;
+}
+
+/* Replaces the document an insert found already there: the insert's outcome, idempotently. */
+static void
+replace_existing(const struct pending *p)
+{
+	bson_t reply;
+	bson_error_t err;
+
+	if (!mongoc_collection_replace_one(a.into, p->filter, p->doc, a.replace_opts, &reply, &err))
+		tv_mongo_fatal(&err, "replaying the insert at %u.%u into %s failed", p->t, p->i,
+		    a.coll);
+	bson_destroy(&reply);
+}
+
+/*
+ * Sends the pending batch.  Inserts go as inserts, much faster than upserts
+ * on FerretDB; one whose _id exists stops the ordered bulk write, becomes a
+ * replacement, and the writes after it are sent again.
+ */
+static void
+flush(void)
+{
+	uint32_t from = 0;
+
+	while (from < a.nwrites) {
+		mongoc_bulk_operation_t *bulk = bulk_from(from);
+		bson_t reply;
+		bson_error_t err;
+		int64_t code;
+		long at;
+
+		if (mongoc_bulk_operation_execute(bulk, &reply, &err))
+			from = a.nwrites;
+		else {
+			at = first_error(&reply, &code);
+			if (at < 0 || at >= (long)(a.nwrites - from))
+				tv_mongo_fatal(&err, "replaying the entries from %u.%u to %u.%u into %s "
+				    "failed", a.batch[from].t, a.batch[from].i, a.batch[a.nwrites - 1].t,
+				    a.batch[a.nwrites - 1].i, a.coll);
+			from += (uint32_t)at;
+			if (a.batch[from].kind != TV_WRITE_INSERT || code != TV_MONGO_DUPLICATE_KEY)
+				tv_mongo_fatal(&err, "replaying the entry at %u.%u into %s failed",
+				    a.batch[from].t, a.batch[from].i, a.coll);
+			replace_existing(&a.batch[from++]);
+		}
+		bson_destroy(&reply);
+		mongoc_bulk_operation_destroy(bulk);
+	}
+	for (uint32_t k = 0; k < a.nwrites; k++) {
+		bson_destroy(a.batch[k].filter);
+		if (a.batch[k].doc != NULL)
+			bson_destroy(a.batch[k].doc);
+	}
+	a.nwrites = 0;
+	a.bytes = 0;
+}
+
+/* Makes coll the collection of the next batch, sending the pending one if it was another. */
+static void
+switch_to(const char *coll)
+{
+	if (a.coll != NULL && strcmp(a.coll, coll) == 0)
+		return;
+	flush();
+	bson_free(a.coll);
+	mongoc_collection_destroy(a.into);
+	a.coll = bson_strdup(coll);
+	a.into = mongoc_database_get_collection(a.m.db, coll);
+}
+
+static void
+add_write(const struct tv_write *w)
+{
+	struct pending *p;
+
+	switch_to(w->coll);
+	p = &a.batch[a.nwrites++];
+	p->kind = w->kind;
+	p->filter = bson_copy(w->filter);
+	p->doc = w->doc ? bson_copy(w->doc) : NULL;
+	p->t = w->t;
+	p->i = w->i;
+	a.bytes += w->filter->len + (w->doc ? w->doc->len : 0);
+	if (a.nwrites == a.batch_max || a.bytes > BATCH_BYTES)
+		flush();
+}
+
+/* Appends the first n elements of the array at it to out under key, if it has more than n. */
+static void
+append_shortened(bson_t *out, const char *key, const bson_iter_t *it, int64_t n)
+{
+	bson_iter_t elem;
+	bson_t list;
+	int64_t count = 0;
+	char idx[16];
+	const char *ik;
+
+	if (!BSON_ITER_HOLDS_ARRAY(it) || !bson_iter_recurse(it, &elem))
+		return;
+	while (bson_iter_next(&elem))
+		count++;
+	if (count <= n || !bson_iter_recurse(it, &elem))
+		return;
+	BSON_APPEND_ARRAY_BEGIN(out, key, &list);
+	for (int64_t k = 0; k < n && bson_iter_next(&elem); k++) {
+		bson_uint32_to_string((uint32_t)k, &ik, idx, sizeof(idx));
+		bson_append_iter(&list, ik, -1, &elem);
+	}
+	bson_append_array_end(out, &list);
+}
+
+/*
+ * Shortens arrays as a $v: 2 diff's "l" says.  No update operator does it on
+ * every server (FerretDB ignores $push's $slice), so the document is read
+ * (apply_command has sent every earlier write) and the shortened arrays set.
+ */
+static void
+truncate_arrays(const struct tv_write *w)
+{
+	mongoc_collection_t *coll = mongoc_database_get_collection(a.m.db, w->coll);
+	bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
+	mongoc_cursor_t *cursor;
+	const bson_t *doc;
+	bson_t set = BSON_INITIALIZER, update = BSON_INITIALIZER, reply;
+	bson_iter_t path, value;
+	bson_error_t err;
+
+	cursor = mongoc_collection_find_with_opts(coll, w->filter, opts, NULL);
+	if (mongoc_cursor_next(cursor, &doc)) {
+		bson_iter_init(&path, w->doc);
+		while (bson_iter_next(&path)) {
+			bson_iter_t top;
+
+			if (bson_iter_init(&top, doc) &&
+			    bson_iter_find_descendant(&top, bson_iter_key(&path), &value))
+				append_shortened(&set, bson_iter_key(&path), &value,
+				    bson_iter_as_int64(&path));
+		}
+	}
+	if (mongoc_cursor_error(cursor, &err))
+		tv_mongo_fatal(&err, "reading the document of the entry at %u.%u from %s failed",
+		    w->t, w->i, w->coll);
+	/* A missing document has no arrays to shorten: the diff's $set creates what it needs. */
+	if (!bson_empty(&set)) {
+		BSON_APPEND_DOCUMENT(&update, "$set", &set);
+		if (!mongoc_collection_update_one(coll, w->filter, &update, NULL, &reply, &err))
+			tv_mongo_fatal(&err, "shortening arrays for the entry at %u.%u in %s failed",
+			    w->t, w->i, w->coll);
+		bson_destroy(&reply);
+	}
+	bson_destroy(&update);
+	bson_destroy(&set);
+	mongoc_cursor_destroy(cursor);
+	bson_destroy(opts);
+	mongoc_collection_destroy(coll);
+}
+
+/* Runs a command on the database; codes in ok_codes (0-terminated) mean it is already done. */
+static void
+run_command(const struct tv_write *w, const bson_t *cmd, const char *what,
+    const uint32_t *ok_codes)
+{
+	bson_error_t err;
+	bson_t reply;
+
+	if (mongoc_database_write_command_with_opts(a.m.db, cmd, NULL, &reply, &err)) {
+		bson_destroy(&reply);
+		return;
+	}
+	bson_destroy(&reply);
+	for (const uint32_t *c = ok_codes; *c != 0; c++)
+		if (tv_mongo_server_code(&err) == *c) {
+			tv_debug("%s on %s at %u.%u was already done: %s", what, w->coll, w->t, w->i,
+			    err.message);
+			return;
+		}
+	tv_mongo_fatal(&err, "%s on %s (the entry at %u.%u) failed", what, w->coll, w->t, w->i);
+}
+
+/* Returns 1 if the collection has an index of that name. */
+static int
+has_index(const char *coll, const char *name)
+{
+	mongoc_collection_t *c = mongoc_database_get_collection(a.m.db, coll);
+	mongoc_cursor_t *cursor = mongoc_collection_find_indexes_with_opts(c, NULL);
+	const bson_t *index;
+	bson_error_t err;
+	bson_iter_t it;
+	int found = 0;
+
+	while (!found && mongoc_cursor_next(cursor, &index))
+		found = bson_iter_init_find(&it, index, "name") && BSON_ITER_HOLDS_UTF8(&it) &&
+		    strcmp(bson_iter_utf8(&it, NULL), name) == 0;
+	if (!found && mongoc_cursor_error(cursor, &err) &&
+	    tv_mongo_server_code(&err) != TV_MONGO_NS_NOT_FOUND)
+		tv_mongo_fatal(&err, "cannot list the indexes of %s", coll);
+	mongoc_cursor_destroy(cursor);
+	mongoc_collection_destroy(c);
+	return found;
+}
+
+/*
+ * Builds the indexes the collection lacks, by name: FerretDB 1.24 drops the
+ * connection when asked to create an index that exists.
+ */
+static void
+create_indexes(const struct tv_write *w)
+{
+	static const uint32_t done[] = { 85, 86, 0 };	/* IndexOptionsConflict, IndexKeySpecsConflict */
+	bson_t cmd = BSON_INITIALIZER, list, spec;
+	bson_iter_t it, name;
+	uint32_t n = 0;
+
+	BSON_APPEND_UTF8(&cmd, "createIndexes", w->coll);
+	BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &list);
+	bson_iter_init(&it, w->doc);
+	while (bson_iter_next(&it)) {
+		const uint8_t *data;
+		uint32_t len;
+		char key[16];
+		const char *k;
+
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&spec, data, len);
+		if (bson_iter_init_find(&name, &spec, "name") && BSON_ITER_HOLDS_UTF8(&name) &&
+		    has_index(w->coll, bson_iter_utf8(&name, NULL)))
+			continue;
+		bson_uint32_to_string(n++, &k, key, sizeof(key));
+		BSON_APPEND_DOCUMENT(&list, k, &spec);
+	}
+	bson_append_array_end(&cmd, &list);
+	if (n > 0)
+		run_command(w, &cmd, "createIndexes", done);
+	bson_destroy(&cmd);
+}
+
+/* Applies a collection-level write after every earlier data write has landed. */
+static void
+apply_command(const struct tv_write *w)
+{
+	static const uint32_t exists[] = { TV_MONGO_NS_EXISTS, 0 };
+	static const uint32_t missing[] = { TV_MONGO_NS_NOT_FOUND, 27 /* IndexNotFound */, 0 };
+	bson_t cmd = BSON_INITIALIZER;
+
+	flush();
+	switch (w->kind) {
+	case TV_WRITE_CREATE:
+		BSON_APPEND_UTF8(&cmd, "create", w->coll);
+		bson_concat(&cmd, w->doc);
+		run_command(w, &cmd, "create", exists);
+		break;
+	case TV_WRITE_DROP:
+		BSON_APPEND_UTF8(&cmd, "drop", w->coll);
+		run_command(w, &cmd, "drop", missing);
+		break;
+	case TV_WRITE_CREATE_INDEXES:
+		create_indexes(w);
+		break;
+	case TV_WRITE_TRUNCATE:
+		truncate_arrays(w);
+		break;
+	default:
+		BSON_APPEND_UTF8(&cmd, "dropIndexes", w->coll);
+		bson_concat(&cmd, w->doc);
+		run_command(w, &cmd, "dropIndexes", missing);
+		break;
+	}
+	bson_destroy(&cmd);
+}
+
+static int
+on_write(const struct tv_write *w, void *arg)
+{
+	if (tv_log_level() == TV_LOG_VERBOSE) {
+		char *json = w->doc ? bson_as_relaxed_extended_json(w->doc, NULL) : NULL;
+
+		tv_debug("%u.%u: kind %d on %s: %s", w->t, w->i, (int)w->kind, w->coll,
+		    json ? json : "");
+		bson_free(json);
+	}
+	if (a.dry_run)
+		return 0;
+	if (w->kind == TV_WRITE_INSERT || w->kind == TV_WRITE_REPLACE ||
+	    w->kind == TV_WRITE_UPDATE || w->kind == TV_WRITE_DELETE)
+		add_write(w);
+	else
+		apply_command(w);
+	return 0;
+}
+
+/* Reads and applies entries until the end of the stream or the end position; returns 1 if reached. */
+static int
+replay_stream(struct tv_replay *r)
+{
+	struct tv_bson_reader *reader = tv_bson_reader_open(STDIN_FILENO, "stdin");
+	bson_t entry;
+	int got, rc = 0;
+
+	if (reader == NULL)
+		tv_fatal(EX_OSERR, "out of memory");
+	while (rc == 0) {
+		uint64_t offset = tv_bson_reader_offset(reader);
+
+		if ((got = tv_bson_reader_next(reader, &entry)) != 1)
+			break;
+		rc = tv_replay_entry(r, &entry);
+		/* The entries before a bad one are applied: the database is at its position. */
+		if (rc > 0) {
+			flush();
+			tv_fatal(rc, "stdin: entry %llu (byte offset %llu): %s; the entries before it "
+			    "were applied", (unsigned long long)tv_bson_reader_count(reader) - 1,
+			    (unsigned long long)offset, tv_replay_error(r));
+		}
+	}
+	if (rc == 0 && got == -1) {
+		flush();
+		tv_fatal(tv_bson_reader_status(reader), "%s; the entries before it were applied",
+		    tv_bson_reader_error(reader));
+	}
+	tv_bson_reader_close(reader);
+	return rc == TV_REPLAY_STOP;
+}
+
+static void
+write_stats(const char *path, const struct tv_replay_counts *c, int reached)
+{
+	bson_t doc = BSON_INITIALIZER;
+	char pos[32];
+
+	BSON_APPEND_INT64(&doc, "entries", (int64_t)c->entries);
+	BSON_APPEND_INT64(&doc, "applied", (int64_t)c->applied);
+	BSON_APPEND_INT64(&doc, "skipped", (int64_t)c->skipped);
+	BSON_APPEND_INT64(&doc, "inserts", (int64_t)c->inserts);
+	BSON_APPEND_INT64(&doc, "updates", (int64_t)c->updates);
+	BSON_APPEND_INT64(&doc, "deletes", (int64_t)c->deletes);
+	BSON_APPEND_INT64(&doc, "commands", (int64_t)c->commands);
+	if (c->entries > 0) {
+		snprintf(pos, sizeof(pos), "%u.%u", c->first_t, c->first_i);
+		BSON_APPEND_UTF8(&doc, "first", pos);
+		snprintf(pos, sizeof(pos), "%u.%u", c->last_t, c->last_i);
+		BSON_APPEND_UTF8(&doc, "last", pos);
+	} else {
+		BSON_APPEND_NULL(&doc, "first");
+		BSON_APPEND_NULL(&doc, "last");
+	}
+	BSON_APPEND_BOOL(&doc, "reachedUntil", reached);
+	if (tv_stats_write(path, &doc) != 0)
+		exit(EX_IOERR);
+	bson_destroy(&doc);
+}
+
+/* Lowers the batch size on FerretDB, which cannot take big update commands. */
+static void
+fit_batch_to_server(void)
+{
+	bson_t cmd = BSON_INITIALIZER, reply;
+	bson_error_t err;
+
+	BSON_APPEND_INT32(&cmd, "buildInfo", 1);
+	if (mongoc_database_command_simple(a.m.db, &cmd, NULL, &reply, &err) &&
+	    bson_has_field(&reply, "ferretdbVersion") && a.batch_max > FERRETDB_BATCH) {
+		tv_debug("FerretDB: %u writes per bulk write instead of %u", FERRETDB_BATCH,
+		    a.batch_max);
+		a.batch_max = FERRETDB_BATCH;
+	}
+	bson_destroy(&reply);
+	bson_destroy(&cmd);
+}
+
+/* Parses a positive count no bigger than max, or exits 64 naming the option. */
+static unsigned long long
+parse_count(const char *opt, const char *arg, unsigned long long max)
+{
+	char *end;
+	unsigned long long n = strtoull(arg, &end, 10);
+
+	if (*arg < '0' || *arg > '9' || *end != '\0' || n == 0 || n > max)
+		tv_fatal(EX_USAGE, "%s must be a number from 1 to %llu, not \"%s\"", opt, max, arg);
+	return n;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *uri = NULL, *dbname = NULL, *stats = NULL;
+	const struct tv_replay_counts *c;
+	struct tv_replay *r;
+	uint32_t until_t, until_i;
+	double start, secs;
+	size_t open_txns;
+	int ch, reached;
+
+	tv_log_init(argv[0]);
+	a.batch_max = DEFAULT_BATCH;
+	r = tv_replay_new(on_write, NULL);
+	while ((ch = getopt_long(argc, argv, "d:hqu:v", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			dbname = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'q':
+			tv_log_set_level(TV_LOG_QUIET);
+			break;
+		case 'u':
+			uri = optarg;
+			break;
+		case 'v':
+			tv_log_set_level(TV_LOG_VERBOSE);
+			break;
+		case OPT_UNTIL:
+			if (tv_replay_parse_position(optarg, &until_t, &until_i) != 0)
+				tv_fatal(EX_USAGE, "--until must be T.I, T or an ISO-8601 UTC second "
+				    "(2024-01-15T03:00:00Z), not \"%s\"", optarg);
+			tv_replay_set_until(r, until_t, until_i);
+			break;
+		case OPT_COLLECTIONS:
+			for (char *s = optarg, *name; (name = strsep(&s, ",")) != NULL;)
+				if (*name != '\0')
+					tv_replay_select(r, name);
+			break;
+		case OPT_RENAME:
+			if (tv_replay_rename(r, optarg) != 0)
+				tv_fatal(EX_USAGE, "--rename takes FROM=TO, not \"%s\"", optarg);
+			break;
+		case OPT_BATCH:
+			a.batch_max = (uint32_t)tv_mongo_batch_size(optarg);
+			break;
+		case OPT_TXN:
+			tv_replay_set_txn_limit(r, (size_t)parse_count("--max-txn-bytes", optarg,
+			    1024ULL * 1024 * 1024));
+			break;
+		case OPT_STATS:
+			stats = optarg;
+			break;
+		case OPT_DRY_RUN:
+			a.dry_run = 1;
+			break;
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (argc != 0)
+		usage(EX_USAGE);
+
+	if (!a.dry_run) {
+		tv_mongo_connect(&a.m, uri, dbname);
+		fit_batch_to_server();
+		a.update_opts = BCON_NEW("upsert", BCON_BOOL(true));
+		a.replace_opts = BCON_NEW("upsert", BCON_BOOL(true), "validate", BCON_BOOL(false));
+		a.no_validate = BCON_NEW("validate", BCON_BOOL(false));
+		a.batch = bson_malloc0(a.batch_max * sizeof(*a.batch));
+	}
+	start = now();
+	reached = replay_stream(r);
+	flush();
+	secs = now() - start;
+	c = tv_replay_counts(r);
+	/* A commit after the end position (or in a later slice) is not part of this replay. */
+	if ((open_txns = tv_replay_open_transactions(r)) > 0)
+		tv_warn("%zu transaction(s) have no commit %s; their operations were not applied",
+		    open_txns, reached ? "at or before the end position" : "in the stream");
+	tv_info("Replayed %llu oplog entries%s in %.2f seconds (%.0f entries/s): %llu inserts, "
+	    "%llu updates, %llu deletes, %llu commands, %llu skipped",
+	    (unsigned long long)c->entries, a.dry_run ? " (dry run)" : "", secs,
+	    secs > 0 ? (double)c->entries / secs : 0.0, (unsigned long long)c->inserts,
+	    (unsigned long long)c->updates, (unsigned long long)c->deletes,
+	    (unsigned long long)c->commands, (unsigned long long)c->skipped);
+	if (stats != NULL)
+		write_stats(stats, c, reached);
+	tv_replay_free(r);
+	if (!a.dry_run) {
+		mongoc_collection_destroy(a.into);
+		bson_free(a.coll);
+		bson_free(a.batch);
+		bson_destroy(a.update_opts);
+		bson_destroy(a.replace_opts);
+		bson_destroy(a.no_validate);
+		tv_mongo_close(&a.m);
+	}
+	return 0;
+}
