@@ -307,3 +307,58 @@ changed_doc() {
 	grep -q '{"_id":{"$numberInt":"2"},"text":"changed"}' "$BATS_TEST_TMPDIR/after"
 	[ -z "$(leftovers)" ]
 }
+
+# Prints the SHA-256 of users' and messages' documents in _id order.
+pitr_fingerprints() {
+	local c
+	for c in users messages; do
+		tv-export -q -c "$c" | bsondump --quiet 2>/dev/null | sort | sha256sum | cut -d ' ' -f 1
+	done
+}
+
+@test "--at a second replays the backup's oplog and the shipped slices: the collections as they were at that second" {
+	[ "$TV_MONGO_SERVER" = ferretdb ] || skip "the oplog needs FerretDB here"
+	# A server of its own, with an oplog; tv-pitr ships it to the store.
+	tv_start_mongo
+	OWN_MONGO_PID=$TV_MONGO_PID OWN_MONGO_DIR=$TV_MONGO_DIR
+	tv_enable_oplog
+	local cmd=$TV_BUILDDIR/tests/tv-mongo-cmd
+	"$cmd" '{"insert": "users", "documents": [{"_id": "a", "v": 1}, {"_id": "b", "v": 1}, {"_id": "c", "v": 1}]}' >/dev/null
+	"$cmd" '{"insert": "messages", "documents": [{"_id": 1, "text": "one"}, {"_id": 2, "text": "two"}]}' >/dev/null
+	tv-pitr -q
+	tv-backup -q --collections users,messages >/dev/null
+	# Inserts, updates and deletes after the backup, all before the chosen second.
+	"$cmd" '{"update": "users", "updates": [{"q": {"_id": "a"}, "u": {"$set": {"v": 2}}}]}' >/dev/null
+	"$cmd" '{"insert": "users", "documents": [{"_id": "d", "v": 1}]}' >/dev/null
+	"$cmd" '{"delete": "messages", "deletes": [{"q": {"_id": 1}, "limit": 1}]}' >/dev/null
+	local at want
+	at=$(date -u +%FT%TZ)
+	want=$(pitr_fingerprints)
+	# Writes in a later second are not restored.
+	sleep 1.2
+	"$cmd" '{"update": "users", "updates": [{"q": {"_id": "c"}, "u": {"$set": {"v": 3}}}]}' >/dev/null
+	"$cmd" '{"delete": "users", "deletes": [{"q": {"_id": "b"}, "limit": 1}]}' >/dev/null
+	"$cmd" '{"insert": "messages", "documents": [{"_id": 3, "text": "three"}]}' >/dev/null
+	tv-pitr -q
+	[ "$(pitr_fingerprints)" != "$want" ]
+	run --separate-stderr tv-recover --at "$at"
+	assert_status 0
+	[[ $output == *"Oplog replayed into them: "*" up to "*" ($at)"* ]]
+	[[ $output == *"Writes after $at are not restored."* ]]
+	run tv-recover --at "$at" --yes --no-safety-backup
+	assert_status 0
+	assert_output_contains "Replayed "
+	[ "$(pitr_fingerprints)" = "$want" ]
+	[ -z "$(leftovers)" ]
+	# A second no shipped oplog covers: the ranges are named, nothing changes.
+	run tv-recover --at 2099-01-01T00:00:00Z --yes --no-safety-backup
+	assert_status 66
+	assert_output_contains "is not within a continuous oplog range"
+	assert_output_contains "the shipped oplog covers: "
+	[ "$(pitr_fingerprints)" = "$want" ]
+}
+
+teardown() {
+	[ -z "${OWN_MONGO_PID:-}" ] || tv_stop_pid "$OWN_MONGO_PID"
+	[ -z "${OWN_MONGO_DIR:-}" ] || rm -rf "$OWN_MONGO_DIR"
+}

@@ -37,7 +37,7 @@ setup() {
 @test "with only backup and restore SAS, tv-backup backs up, skips retention, and deletes nothing" {
 	run --separate-stderr env TV_NOW=2024-03-01T03:00:00Z tv-backup --collections invites
 	assert_status 0
-	[[ $stderr == *"Retention skipped: no credential here may delete"* ]]
+	[[ $stderr == *"Retention skipped: the prune role's credential may not delete"* ]]
 	[ "$(tv-blob-ls backups/2024-01-01/ | wc -l)" -ge 2 ]
 	[ "$(tv-blob-ls backups/2024-03-01/ | wc -l)" -ge 2 ]
 	run tv-verify 2024-03-01
