@@ -30,3 +30,12 @@ setup() {
 	assert_status 65
 	[[ $stderr == *'invalid document: embedded document or array without its closing NUL "d"'* ]]
 }
+
+@test "tv-replay refuses that nested document as bad data (65) instead of aborting in libbson" {
+	# The fuzz-replay input (its first byte picks the harness's options): a createIndexes entry
+	# whose "key" document ends in 0x12.
+	tail -c +2 "$TV_SRCDIR/fuzz/corpus/replay/createindexes-key-no-nul" >"$T/oplog.bson"
+	run --separate-stderr tv-replay --dry-run <"$T/oplog.bson"
+	assert_status 65
+	[[ $stderr == *'document index 3 at byte offset 649: invalid document: embedded document or array without its closing NUL "key"'* ]]
+}

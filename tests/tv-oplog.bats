@@ -119,6 +119,19 @@ tralivali.messages i m1" ]
 	run -0 timeout 30 tv-oplog --since "$start" --follow --max-bytes 1
 }
 
+@test "what tv-oplog captures, tv-replay applies: a copy of the database follows the original" {
+	start=$(tv-oplog --last)
+	db '{"insert": "invites", "documents": [{"_id": 1, "a": 1}, {"_id": 2, "a": 2}, {"_id": 3}]}' \
+		'{"update": "invites", "updates": [{"q": {"_id": 1}, "u": {"$set": {"a": 10}}},
+			{"q": {"_id": 9}, "u": {"$set": {"u": 1}}, "upsert": true}]}' \
+		'{"delete": "invites", "deletes": [{"q": {"_id": 2}, "limit": 1}]}'
+	tv-oplog --since "$start" | tv-replay -q -d copy
+	tv-export -q -c invites >"$BATS_TEST_TMPDIR/original.bson"
+	tv-export -q -d copy -c invites >"$BATS_TEST_TMPDIR/copy.bson"
+	assert_same_file "$BATS_TEST_TMPDIR/original.bson" "$BATS_TEST_TMPDIR/copy.bson"
+	[ "$(bsondump --quiet "$BATS_TEST_TMPDIR/copy.bson" | jq -c 'del(._id)' | tr -d '\n')" = '{"a":{"$numberInt":"10"}}{}{"u":{"$numberInt":"1"}}' ]
+}
+
 @test "--first and --last print the oldest and newest positions" {
 	run -0 tv-oplog --first
 	[[ $output =~ ^[0-9]+\.[0-9]+$ ]]
