@@ -177,6 +177,9 @@ need_count(const bson_t *doc, const char *where, const char *key, int64_t *out, 
 	else if (BSON_ITER_HOLDS_DOUBLE(&it)) {
 		/* Some JSON writers print every number as a double; a whole one is still a count. */
 		d = bson_iter_double(&it);
+		/* Converting a double outside int64_t's range is undefined: check first (NaN fails too). */
+		if (!(d >= -0x1p63 && d < 0x1p63))
+			return bad(err, "%s%s: out of range", where, key);
 		if (d != (double)(int64_t)d)
 			return bad(err, "%s%s: not a whole number", where, key);
 		*out = (int64_t)d;

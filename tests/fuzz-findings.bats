@@ -39,3 +39,10 @@ setup() {
 	assert_status 65
 	[[ $stderr == *'document index 3 at byte offset 649: invalid document: embedded document or array without its closing NUL "key"'* ]]
 }
+
+@test "a manifest count too big for 64 bits is out of range, not converted (undefined behaviour)" {
+	# Found by fuzz-manifest: bsonBytes 1.5e20 as a double.
+	run --separate-stderr tv-catalog check "$TV_SRCDIR/fuzz/corpus/manifest/huge-double.json"
+	assert_status 65
+	[[ $stderr == *"collections[0].bsonBytes: out of range"* ]]
+}
