@@ -356,6 +356,24 @@ pitr_fingerprints() {
 	assert_output_contains "is not within a continuous oplog range"
 	assert_output_contains "the shipped oplog covers: "
 	[ "$(pitr_fingerprints)" = "$want" ]
+	# A corrupt slice (its bytes rot in the store) stops the restore before anything changes: 65.
+	"$cmd" '{"insert": "users", "documents": [{"_id": "z", "v": 1}]}' >/dev/null
+	local now slice
+	now=$(pitr_fingerprints)
+	slice=$(find "$STORE/oplog" -name '*.bson.gz' | sort | tail -n 1)
+	printf '\xff' | dd of="$slice" bs=1 seek=20 conv=notrunc status=none
+	run tv-recover --at "$at" --yes --no-safety-backup
+	assert_status 65
+	assert_output_contains "oplog/"
+	assert_output_contains "nothing was restored"
+	[ "$(pitr_fingerprints)" = "$now" ]
+	# A missing slice leaves a hole: no continuous range reaches the second, 66.
+	rm "$slice"
+	run tv-recover --at "$at" --yes --no-safety-backup
+	assert_status 66
+	assert_output_contains "is not within a continuous oplog range"
+	[ "$(pitr_fingerprints)" = "$now" ]
+	[ -z "$(leftovers)" ]
 }
 
 teardown() {
