@@ -376,6 +376,32 @@ pitr_fingerprints() {
 	[ -z "$(leftovers)" ]
 }
 
+@test "--at with --merge brings back the documents deleted since that second and keeps every live one" {
+	[ "$TV_MONGO_SERVER" = ferretdb ] || skip "the oplog needs FerretDB here"
+	tv_start_mongo
+	OWN_MONGO_PID=$TV_MONGO_PID OWN_MONGO_DIR=$TV_MONGO_DIR
+	tv_enable_oplog
+	local cmd=$TV_BUILDDIR/tests/tv-mongo-cmd at
+	"$cmd" '{"insert": "users", "documents": [{"_id": "a", "v": 1}, {"_id": "b", "v": 1}, {"_id": "c", "v": 1}]}' >/dev/null
+	tv-pitr -q
+	tv-backup -q --collections users >/dev/null
+	# After the backup, before the second asked for: a new document and a change.
+	"$cmd" '{"insert": "users", "documents": [{"_id": "d", "v": 1}]}' >/dev/null
+	"$cmd" '{"update": "users", "updates": [{"q": {"_id": "a"}, "u": {"$set": {"v": 2}}}]}' >/dev/null
+	at=$(date -u +%FT%TZ)
+	sleep 1.2
+	# Then the accident (a and d deleted), and a legitimate change that must stay.
+	"$cmd" '{"delete": "users", "deletes": [{"q": {"_id": {"$in": ["a", "d"]}}, "limit": 0}]}' >/dev/null
+	"$cmd" '{"update": "users", "updates": [{"q": {"_id": "c"}, "u": {"$set": {"v": 3}}}]}' >/dev/null
+	tv-pitr -q
+	run tv-recover --at "$at" --collections users --merge --yes --no-safety-backup
+	assert_status 0
+	assert_output_contains "Merged users: inserted 2, skipped 2 already present"
+	[ "$(tv-export -q -c users | bsondump --quiet 2>/dev/null | sort | tr -d ' \n')" = \
+		'{"_id":"a","v":{"$numberInt":"2"}}{"_id":"b","v":{"$numberInt":"1"}}{"_id":"c","v":{"$numberInt":"3"}}{"_id":"d","v":{"$numberInt":"1"}}' ]
+	[ -z "$(leftovers)" ]
+}
+
 teardown() {
 	[ -z "${OWN_MONGO_PID:-}" ] || tv_stop_pid "$OWN_MONGO_PID"
 	[ -z "${OWN_MONGO_DIR:-}" ] || rm -rf "$OWN_MONGO_DIR"
