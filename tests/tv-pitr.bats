@@ -274,9 +274,24 @@ a2" ]
 	export TV_CRONTAB_FILE=$BATS_TEST_TMPDIR/cron.d/tralivali-backup
 	run -0 tv-cron-install --pitr --env-file /etc/tralivali-backup/environment --log /var/log/tv.log
 	assert_output_contains "oplog shipping every minute"
-	grep -qx "\* \* \* \* \* root $TV_SRCDIR/scripts/tv-pitr --env-file /etc/tralivali-backup/environment >>/var/log/tv.log 2>&1" "$TV_CRONTAB_FILE"
+	grep -qx "\* \* \* \* \* root $TV_SRCDIR/scripts/tv-pitr --follow --for 45 --interval 10 --env-file /etc/tralivali-backup/environment >>/var/log/tv.log 2>&1" "$TV_CRONTAB_FILE"
 	run -0 tv-cron-install --env-file /etc/tralivali-backup/environment --log /var/log/tv.log
 	! grep -q tv-pitr "$TV_CRONTAB_FILE"
+}
+
+@test "--follow --for ends by itself after about that long, its writes shipped, and exits 0" {
+	run -0 tv-pitr
+	local t0=$SECONDS pid
+	tv-pitr -q --follow --for 4 --interval 1 3>&- &
+	pid=$!
+	sleep 1
+	insert k1
+	wait "$pid"
+	[ $((SECONDS - t0)) -le 9 ]
+	run slices
+	[ "$(for s in "${lines[@]}"; do slice_ids "$s"; done | tr '\n' ' ')" = "k1 " ]
+	run -64 tv-pitr --for 3
+	assert_output_contains "--for goes with --follow"
 }
 
 @test "the chain's end is found however old it is: one ten days back that the oplog no longer holds is a break" {
