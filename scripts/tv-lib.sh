@@ -461,11 +461,6 @@ tv_blob_name() { echo "$1/tralivali_$2.bson.gz"; }
 # Prints the blob name of a collection's metadata (indexes, options) in a backup folder.
 tv_metadata_name() { echo "$1/tralivali_$2.metadata.json"; }
 
-# Prints the value of a seed log line's number: tv_log_number FILE 'sed regexp with one group'.
-tv_log_number() {
-	sed -n "s/^\[[^]]*\] $2.*/\1/p" "$1" | tail -n 1
-}
-
 # Splits a comma-separated list into the array named $2, rejecting names that are not collection names.
 tv_split_collections() {
 	local -n into=$2
