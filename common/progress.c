@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "io.h"
 #include "log.h"
 #include "progress.h"
@@ -19,15 +20,6 @@ struct tv_progress {
 	unsigned long long	 total, docs, bytes;
 	double			 start, drawn;
 };
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Returns the terminal descriptor to draw on, or -1. */
 static int
@@ -104,7 +96,7 @@ tv_progress_start(const char *label, unsigned long long total)
 	p->fd = fd;
 	snprintf(p->label, sizeof(p->label), "%s", label);
 	p->total = total;
-	p->start = now();
+	p->start = tv_clock();
 	/* Drawn at once, so that even a stage too short for a redraw shows it ran. */
 	draw(p, p->start);
 	return p;
@@ -119,7 +111,7 @@ tv_progress_add(struct tv_progress *p, unsigned long long docs, unsigned long lo
 		return;
 	p->docs += docs;
 	p->bytes += bytes;
-	if ((t = now()) - p->drawn >= REDRAW_SECONDS)
+	if ((t = tv_clock()) - p->drawn >= REDRAW_SECONDS)
 		draw(p, t);
 }
 

@@ -7,20 +7,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "retry.h"
 
 #define BASE_DELAY	0.25
 #define MAX_DELAY	8.0
-
-double
-tv_retry_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void
 tv_retry_init(struct tv_retry *r)
@@ -54,7 +46,7 @@ sleep_for(double d)
 int
 tv_retry_wait(struct tv_retry *r, double retry_after)
 {
-	double now = tv_retry_now(), left, delay;
+	double now = tv_clock(), left, delay;
 	unsigned shift = r->attempt < 10 ? r->attempt : 10;
 
 	if (r->start == 0)

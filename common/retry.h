@@ -21,7 +21,5 @@ void tv_retry_init(struct tv_retry *r);
 int tv_retry_wait(struct tv_retry *r, double retry_after);
 /* Notes that the last attempt made progress, so backoff and budget start afresh. */
 void tv_retry_progress(struct tv_retry *r);
-/* Returns seconds on a monotonic clock. */
-double tv_retry_now(void);
 
 #endif

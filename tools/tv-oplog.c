@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "io.h"
 #include "log.h"
 #include "mongo.h"
@@ -288,15 +289,6 @@ open_cursor(mongoc_collection_t *oplog, const struct request *rq, int has_from,
 	return cursor;
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Writes an entry the database owns (or its narrowed copy) and counts it. */
 static void
 emit(struct tv_writer *w, const struct request *rq, struct capture *c, const bson_t *entry,
@@ -329,7 +321,7 @@ emit(struct tv_writer *w, const struct request *rq, struct capture *c, const bso
 static void
 capture(mongoc_collection_t *oplog, const struct request *rq, struct capture *c)
 {
-	double deadline = rq->max_seconds ? now() + (double)rq->max_seconds : 0;
+	double deadline = rq->max_seconds ? tv_clock() + (double)rq->max_seconds : 0;
 	struct tv_writer w;
 	int stop = 0;
 
@@ -348,7 +340,7 @@ capture(mongoc_collection_t *oplog, const struct request *rq, struct capture *c)
 
 		for (;;) {
 			struct tv_oppos pos;
-			double asked = now();
+			double asked = tv_clock();
 
 			if (!mongoc_cursor_next(cursor, &entry)) {
 				if (mongoc_cursor_error(cursor, &err))
@@ -356,12 +348,12 @@ capture(mongoc_collection_t *oplog, const struct request *rq, struct capture *c)
 				if (!checked)
 					check_reaches_back(oplog, rq, c, &from);
 				checked = 1;
-				if (!rq->follow || (deadline && now() >= deadline) || !mongoc_cursor_more(cursor))
+				if (!rq->follow || (deadline && tv_clock() >= deadline) || !mongoc_cursor_more(cursor))
 					break;
 				/* Entries already written reach the next stage while the cursor waits. */
 				if (tv_writer_flush(&w) == -1)
 					tv_fatal_errno(EX_IOERR, "cannot write to stdout");
-				if (now() - asked < POLL_MS / 1000.0)
+				if (tv_clock() - asked < POLL_MS / 1000.0)
 					usleep(POLL_MS * 1000);
 				continue;
 			}
@@ -382,14 +374,14 @@ capture(mongoc_collection_t *oplog, const struct request *rq, struct capture *c)
 			emit(&w, rq, c, entry, &pos);
 			if ((rq->has_until && tv_oppos_cmp(&pos, &rq->until) >= 0) ||
 			    (rq->max_bytes && c->bytes >= rq->max_bytes) ||
-			    (deadline && now() >= deadline)) {
+			    (deadline && tv_clock() >= deadline)) {
 				stop = 1;
 				break;
 			}
 		}
 		mongoc_cursor_destroy(cursor);
 		/* Only a tailing read goes on, and only until its deadline. */
-		if (!rq->follow || (deadline && now() >= deadline))
+		if (!rq->follow || (deadline && tv_clock() >= deadline))
 			stop = 1;
 		else if (!stop)
 			usleep(POLL_MS * 1000);

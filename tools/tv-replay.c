@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bsonstream.h"
+#include "clock.h"
 #include "log.h"
 #include "mongo.h"
 #include "replay.h"
@@ -71,15 +71,6 @@ usage(int status)
 	    "                 [--rename from=to ...] [--batch-size n] [--max-txn-bytes n]\n"
 	    "                 [--stats file] [--dry-run] < oplog.bson\n");
 	exit(status);
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Builds an ordered bulk write of the pending writes from index from on. */
@@ -587,10 +578,10 @@ main(int argc, char *argv[])
 		a.no_validate = BCON_NEW("validate", BCON_BOOL(false));
 		a.batch = bson_malloc0(a.batch_max * sizeof(*a.batch));
 	}
-	start = now();
+	start = tv_clock();
 	reached = replay_stream(r);
 	flush();
-	secs = now() - start;
+	secs = tv_clock() - start;
 	c = tv_replay_counts(r);
 	/* A commit after the end position (or in a later slice) is not part of this replay. */
 	if ((open_txns = tv_replay_open_transactions(r)) > 0)

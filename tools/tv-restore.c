@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bsonstream.h"
+#include "clock.h"
 #include "config.h"
 #include "insert.h"
 #include "log.h"
@@ -373,16 +374,6 @@ swap_in(void)
 	r.staging[0] = '\0';
 }
 
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Writes the --stats file: what was read and what the server took. */
 static void
 write_stats(const char *path)
@@ -409,7 +400,7 @@ write_stats(const char *path)
 static void
 restore(const char *uri, const char *dbname, int drop, const char *into, const bson_t *meta)
 {
-	double start = now();
+	double start = tv_clock();
 	int status;
 
 	tv_mongo_connect(&r.m, uri, dbname);
@@ -444,7 +435,7 @@ restore(const char *uri, const char *dbname, int drop, const char *into, const b
 		r.staging[0] = '\0';
 	}
 	tv_info("Restored %llu documents into %s in %.2f seconds", (unsigned long long)r.result.inserted,
-	    r.target, now() - start);
+	    r.target, tv_clock() - start);
 	if (r.opts.skip_dups)
 		tv_info("Skipped %llu duplicate documents", (unsigned long long)r.result.skipped);
 }
