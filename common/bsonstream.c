@@ -272,3 +272,21 @@ tv_bson_reader_close(struct tv_bson_reader *r)
 	free(r->name);
 	free(r);
 }
+
+int
+tv_bson_subdocument(const bson_t *doc, const char *key, bson_t *sub)
+{
+	const uint8_t *data;
+	uint32_t len;
+	bson_iter_t it;
+
+	if (doc == NULL || !bson_iter_init_find(&it, doc, key))
+		return 0;
+	if (BSON_ITER_HOLDS_DOCUMENT(&it))
+		bson_iter_document(&it, &len, &data);
+	else if (BSON_ITER_HOLDS_ARRAY(&it))
+		bson_iter_array(&it, &len, &data);
+	else
+		return 0;
+	return bson_init_static(sub, data, len);
+}

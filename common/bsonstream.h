@@ -30,4 +30,7 @@ uint64_t tv_bson_reader_offset(const struct tv_bson_reader *r);
 /* Releases the reader (the file descriptor stays open). */
 void tv_bson_reader_close(struct tv_bson_reader *r);
 
+/* Points *sub at field key of doc (NULL: none) if it is an embedded document or array; returns 1 if so. */
+int tv_bson_subdocument(const bson_t *doc, const char *key, bson_t *sub);
+
 #endif

@@ -2,6 +2,7 @@
 
 #include <sysexits.h>
 
+#include "bsonstream.h"
 #include "log.h"
 #include "metadata.h"
 
@@ -35,25 +36,6 @@ tv_metadata_read(const char *path, bson_t *meta)
 	return 0;
 }
 
-/* Points *sub at meta's field key if it is an embedded document (or array); returns 1 if so. */
-static int
-get_subdocument(const bson_t *meta, const char *key, bson_t *sub)
-{
-	const uint8_t *data;
-	uint32_t len;
-	bson_iter_t it;
-
-	if (meta == NULL || !bson_iter_init_find(&it, meta, key))
-		return 0;
-	if (BSON_ITER_HOLDS_DOCUMENT(&it))
-		bson_iter_document(&it, &len, &data);
-	else if (BSON_ITER_HOLDS_ARRAY(&it))
-		bson_iter_array(&it, &len, &data);
-	else
-		return 0;
-	return bson_init_static(sub, data, len);
-}
-
 int
 tv_metadata_create(struct tv_mongo *m, const char *name, const bson_t *meta)
 {
@@ -62,7 +44,7 @@ tv_metadata_create(struct tv_mongo *m, const char *name, const bson_t *meta)
 	bson_error_t err;
 	int status = 0;
 
-	if (!get_subdocument(meta, "options", &options))
+	if (!tv_bson_subdocument(meta, "options", &options))
 		bson_init(&options);
 	coll = mongoc_database_create_collection(m->db, name, &options, &err);
 	if (coll == NULL && tv_mongo_server_code(&err) != TV_MONGO_NS_EXISTS) {
@@ -146,7 +128,7 @@ tv_metadata_indexes(struct tv_mongo *m, const char *name, const bson_t *meta)
 	long n;
 	int status;
 
-	if (!get_subdocument(meta, "indexes", &indexes))
+	if (!tv_bson_subdocument(meta, "indexes", &indexes))
 		return 0;
 	if ((status = existing_indexes(m, name, &have)) != 0) {
 		bson_destroy(&have);

@@ -7,6 +7,7 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "bsonstream.h"
 #include "oplogdiff.h"
 #include "replay.h"
 #include "replayimpl.h"
@@ -164,24 +165,6 @@ tv_replay_parse_position(const char *s, uint32_t *t, uint32_t *i)
 	return 0;
 }
 
-int
-tv_rp_document(const bson_t *doc, const char *key, bson_t *sub)
-{
-	bson_iter_t it;
-	const uint8_t *data;
-	uint32_t len;
-
-	if (!bson_iter_init_find(&it, doc, key))
-		return 0;
-	if (BSON_ITER_HOLDS_DOCUMENT(&it))
-		bson_iter_document(&it, &len, &data);
-	else if (BSON_ITER_HOLDS_ARRAY(&it))
-		bson_iter_array(&it, &len, &data);
-	else
-		return 0;
-	return bson_init_static(sub, data, len);
-}
-
 /* Returns the string field key of doc, or NULL. */
 static const char *
 find_utf8(const bson_t *doc, const char *key)
@@ -254,7 +237,7 @@ whole_document_set(const bson_t *o, bson_t *doc)
 	while (bson_iter_next(&it))
 		if (strcmp(bson_iter_key(&it), "$v") != 0 && strcmp(bson_iter_key(&it), "$set") != 0)
 			return 0;
-	return tv_rp_document(o, "$set", doc) && bson_has_field(doc, "_id");
+	return tv_bson_subdocument(o, "$set", doc) && bson_has_field(doc, "_id");
 }
 
 /* An update in $v: 2 form: at most a truncation of arrays, then a $set/$unset. */
@@ -265,7 +248,7 @@ apply_diff(struct tv_replay *r, const char *coll, const bson_t *filter, const bs
 	char why[512];
 	int rc = 0;
 
-	if (!tv_rp_document(o, "diff", &diff))
+	if (!tv_bson_subdocument(o, "diff", &diff))
 		return tv_rp_fail(r, "the $v: 2 update at %u.%u has no diff", r->t, r->i);
 	if (tv_diff_to_updates(&diff, &truncate, &update, why, sizeof(why)) != 0)
 		rc = tv_rp_fail(r, "the update at %u.%u cannot be replayed: %s", r->t, r->i, why);
@@ -285,7 +268,7 @@ apply_update(struct tv_replay *r, const char *coll, const bson_t *op, const bson
 	bson_iter_t it;
 	int rc;
 
-	if (id_filter(tv_rp_document(op, "o2", &o2) ? &o2 : o, &filter) != 0)
+	if (id_filter(tv_bson_subdocument(op, "o2", &o2) ? &o2 : o, &filter) != 0)
 		return tv_rp_fail(r, "the update at %u.%u names no _id in o2", r->t, r->i);
 	r->counts.updates++;
 	if (bson_iter_init_find(&it, o, "$v") && BSON_ITER_HOLDS_NUMBER(&it) &&
@@ -317,7 +300,7 @@ apply_crud(struct tv_replay *r, char kind, const char *coll, const bson_t *op)
 	bson_t o, filter;
 	int rc;
 
-	if (!tv_rp_document(op, "o", &o))
+	if (!tv_bson_subdocument(op, "o", &o))
 		return tv_rp_fail(r, "the entry at %u.%u has no document o", r->t, r->i);
 	if (!selected(r, coll)) {
 		r->counts.skipped++;
@@ -374,9 +357,9 @@ index_command(struct tv_replay *r, const char *cmd, const char *coll, const bson
 
 	if (strcmp(cmd, "createIndexes") == 0)
 		append_index_spec(&specs, n++, o, "createIndexes");
-	else if (tv_rp_document(o, "indexes", &list) && bson_iter_init(&it, &list))
+	else if (tv_bson_subdocument(o, "indexes", &list) && bson_iter_init(&it, &list))
 		while (bson_iter_next(&it))
-			if (tv_rp_document(&list, bson_iter_key(&it), &spec))
+			if (tv_bson_subdocument(&list, bson_iter_key(&it), &spec))
 				append_index_spec(&specs, n++, &spec, NULL);
 	rc = n == 0 ? tv_rp_fail(r, "%s at %u.%u lists no index", cmd, r->t, r->i) :
 	    emit_command(r, TV_WRITE_CREATE_INDEXES, coll, &specs);
@@ -411,7 +394,7 @@ apply_command(struct tv_replay *r, const bson_t *op, int depth)
 	const char *cmd, *coll;
 	int rc = 0;
 
-	if (!tv_rp_document(op, "o", &o) || !bson_iter_init(&it, &o) || !bson_iter_next(&it))
+	if (!tv_bson_subdocument(op, "o", &o) || !bson_iter_init(&it, &o) || !bson_iter_next(&it))
 		return tv_rp_fail(r, "the command at %u.%u has no command document o", r->t, r->i);
 	cmd = bson_iter_key(&it);
 	coll = BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL) : "";
@@ -420,13 +403,13 @@ apply_command(struct tv_replay *r, const bson_t *op, int depth)
 		if (depth >= MAX_NESTING)
 			return tv_rp_fail(r, "applyOps at %u.%u nests deeper than %d levels", r->t, r->i,
 			    MAX_NESTING);
-		if (!tv_rp_document(&o, "applyOps", &list) || !bson_iter_init(&it, &list))
+		if (!tv_bson_subdocument(&o, "applyOps", &list) || !bson_iter_init(&it, &list))
 			return tv_rp_fail(r, "applyOps at %u.%u holds no list of operations", r->t,
 			    r->i);
 		while (rc == 0 && bson_iter_next(&it)) {
 			bson_t inner;
 
-			if (!tv_rp_document(&list, bson_iter_key(&it), &inner))
+			if (!tv_bson_subdocument(&list, bson_iter_key(&it), &inner))
 				return tv_rp_fail(r, "applyOps at %u.%u holds a non-document", r->t,
 				    r->i);
 			rc = tv_rp_apply_op(r, &inner, depth + 1);
@@ -527,7 +510,7 @@ tv_replay_entry(struct tv_replay *r, const bson_t *entry)
 	}
 	r->counts.last_t = t;
 	r->counts.last_i = i;
-	if (kind != NULL && strcmp(kind, "c") == 0 && tv_rp_document(entry, "o", &o) &&
+	if (kind != NULL && strcmp(kind, "c") == 0 && tv_bson_subdocument(entry, "o", &o) &&
 	    tv_rp_transaction_of(entry, &o, &lsid, &number))
 		return tv_rp_apply_txn(r, entry, &o, &lsid, number);
 	return tv_rp_apply_op(r, entry, 0);

@@ -33,8 +33,6 @@ struct tv_replay {
 
 /* Records the reason for a failure; returns 65. */
 int tv_rp_fail(struct tv_replay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Finds key in doc as an embedded document (or array) in *sub; returns 1 if it is one. */
-int tv_rp_document(const bson_t *doc, const char *key, bson_t *sub);
 /* Applies one operation: a top-level entry outside transactions, or one inside applyOps. */
 int tv_rp_apply_op(struct tv_replay *r, const bson_t *op, int depth);
 /* Releases a buffered transaction. */

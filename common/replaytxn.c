@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bsonstream.h"
 #include "replayimpl.h"
 
 static struct txn *
@@ -37,7 +38,7 @@ txn_buffer(struct tv_replay *r, struct txn *t, const bson_t *list)
 		const char *k;
 		bson_t inner;
 
-		if (!tv_rp_document(list, bson_iter_key(&it), &inner))
+		if (!tv_bson_subdocument(list, bson_iter_key(&it), &inner))
 			return tv_rp_fail(r, "applyOps at %u.%u holds a non-document", r->t, r->i);
 		if (t->ops.len + inner.len > r->txn_limit)
 			return tv_rp_fail(r, "the transaction (txnNumber %lld) begun at %u.%u buffers more than "
@@ -61,7 +62,7 @@ txn_commit(struct tv_replay *r, struct txn *t)
 	while (rc == 0 && bson_iter_next(&it)) {
 		bson_t inner;
 
-		tv_rp_document(&t->ops, bson_iter_key(&it), &inner);
+		tv_bson_subdocument(&t->ops, bson_iter_key(&it), &inner);
 		rc = tv_rp_apply_op(r, &inner, 1);
 	}
 	txn_drop(r, t);
@@ -76,7 +77,7 @@ prev_position(const bson_t *entry, uint32_t *t, uint32_t *i)
 	bson_iter_t it;
 
 	*t = *i = 0;
-	if (tv_rp_document(entry, "prevOpTime", &prev) && bson_iter_init_find(&it, &prev, "ts") &&
+	if (tv_bson_subdocument(entry, "prevOpTime", &prev) && bson_iter_init_find(&it, &prev, "ts") &&
 	    BSON_ITER_HOLDS_TIMESTAMP(&it))
 		bson_iter_timestamp(&it, t, i);
 }
@@ -130,7 +131,7 @@ tv_rp_apply_txn(struct tv_replay *r, const bson_t *entry, const bson_t *o, const
 			    "operations are not in the stream", r->t, r->i);
 		return txn_commit(r, t);
 	}
-	if (!tv_rp_document(o, "applyOps", &list))
+	if (!tv_bson_subdocument(o, "applyOps", &list))
 		return tv_rp_fail(r, "the transaction entry at %u.%u holds no applyOps list", r->t,
 		    r->i);
 	if (t == NULL) {
@@ -155,7 +156,7 @@ tv_rp_transaction_of(const bson_t *entry, const bson_t *o, bson_t *lsid, int64_t
 {
 	bson_iter_t it;
 
-	if (!tv_rp_document(entry, "lsid", lsid) || !bson_iter_init_find(&it, entry, "txnNumber") ||
+	if (!tv_bson_subdocument(entry, "lsid", lsid) || !bson_iter_init_find(&it, entry, "txnNumber") ||
 	    !BSON_ITER_HOLDS_NUMBER(&it))
 		return 0;
 	*number = bson_iter_as_int64(&it);
