@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,39 +13,46 @@
 #include "log.h"
 #include "stats.h"
 
+/* Makes the rename of a file in path's directory durable; returns 0 or -1. */
+static int
+sync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, status = -1;
+
+	if (copy == NULL)
+		return -1;
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY)) != -1) {
+		status = fsync(fd);
+		close(fd);
+	}
+	free(copy);
+	return status;
+}
+
 int
-tv_stats_write(const char *path, const bson_t *doc)
+tv_json_write(const char *path, const bson_t *doc)
 {
 	char *json, *tmp = NULL;
 	size_t len;
-	int fd, status = EX_IOERR;
+	int fd = -1, status = EX_IOERR;
 
 	if ((json = bson_as_relaxed_extended_json(doc, &len)) == NULL) {
-		tv_error("%s: cannot encode the statistics as JSON", path);
+		tv_error("%s: cannot encode as JSON", path);
 		return EX_SOFTWARE;
 	}
-	/* A reader never sees half a file: it is the old one or the whole new one. */
+	/* A reader never sees half a file, and after a crash finds the old one or the whole new one. */
 	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
 		tmp = NULL;
+		tv_error("%s: out of memory", path);
 		goto out;
 	}
-	if ((fd = mkstemp(tmp)) == -1) {
+	if ((fd = mkstemp(tmp)) == -1 ||
+	    tv_write_all(fd, json, len) != 0 || tv_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0 ||
+	    close(fd) != 0 || (fd = -1, rename(tmp, path)) != 0 || sync_dir(path) != 0) {
 		tv_error("%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (tv_write_all(fd, json, len) != 0 || tv_write_all(fd, "\n", 1) != 0) {
-		tv_error("%s: %s", path, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	if (close(fd) != 0) {
-		tv_error("%s: %s", path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) != 0) {
-		tv_error("%s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
 		unlink(tmp);
 		goto out;
 	}
@@ -53,4 +61,10 @@ out:
 	free(tmp);
 	bson_free(json);
 	return status;
+}
+
+int
+tv_stats_write(const char *path, const bson_t *doc)
+{
+	return tv_json_write(path, doc);
 }

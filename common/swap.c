@@ -9,8 +9,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "io.h"
 #include "log.h"
+#include "stats.h"
 #include "swap.h"
 
 /* A journal names a handful of collections; anything bigger is not one. */
@@ -190,10 +190,10 @@ static int
 journal_write(const char *path, const struct journal *j)
 {
 	bson_t doc = BSON_INITIALIZER, list, item;
-	char key[16], *json = NULL, *tmp = NULL;
+	char key[16];
 	const char *k;
-	size_t i, len;
-	int fd = -1, status = EX_IOERR;
+	size_t i;
+	int status;
 
 	BSON_APPEND_UTF8(&doc, "db", j->db);
 	BSON_APPEND_UTF8(&doc, "state", j->swapping ? "swapping" : "loading");
@@ -208,24 +208,8 @@ journal_write(const char *path, const struct journal *j)
 		bson_append_document_end(&list, &item);
 	}
 	bson_append_array_end(&doc, &list);
-	json = bson_as_relaxed_extended_json(&doc, &len);
-	if (json == NULL || asprintf(&tmp, "%s.tmp", path) < 0) {
-		tmp = NULL;
-		goto out;
-	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
-	    tv_write_all(fd, json, len) != 0 || tv_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0 ||
-	    close(fd) != 0 || (fd = -1, rename(tmp, path)) != 0 || sync_dir(path) != 0) {
-		tv_error("cannot write the restore journal %s: %s", path, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	status = 0;
-out:
-	free(tmp);
-	bson_free(json);
+	if ((status = tv_json_write(path, &doc)) != 0)
+		tv_error("cannot write the restore journal %s", path);
 	bson_destroy(&doc);
 	return status;
 }
