@@ -96,15 +96,7 @@ make_parents(const char *path)
 static int
 sync_dir_of(const char *path)
 {
-	char *copy = strdup(path);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY), rc = 0;
-
-	if (fd < 0 || fsync(fd) != 0)
-		rc = syserr("fsync", copy);
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return rc;
+	return tv_sync_dir(path) == 0 ? 0 : syserr("fsync of the directory of", path);
 }
 
 static int

@@ -1,6 +1,8 @@
 /* io.c: whole reads and writes on file descriptors. */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,6 +47,24 @@ tv_read_full(int fd, void *buf, size_t len)
 		got += (size_t)n;
 	}
 	return (ssize_t)got;
+}
+
+int
+tv_sync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, rc = -1, saved;
+
+	if (copy == NULL)
+		return -1;
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY)) != -1) {
+		rc = fsync(fd);
+		saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	free(copy);
+	return rc;
 }
 
 int

@@ -9,6 +9,8 @@
 int tv_write_all(int fd, const void *buf, size_t len);
 /* Reads until len bytes or end of file; returns the count (short only at EOF), or -1 with errno set. */
 ssize_t tv_read_full(int fd, void *buf, size_t len);
+/* Flushes the directory holding path, so that a rename or unlink there survives a crash; returns 0, or -1 with errno set. */
+int tv_sync_dir(const char *path);
 
 
 

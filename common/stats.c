@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,23 +11,6 @@
 #include "io.h"
 #include "log.h"
 #include "stats.h"
-
-/* Makes the rename of a file in path's directory durable; returns 0 or -1. */
-static int
-sync_dir(const char *path)
-{
-	char *copy = strdup(path);
-	int fd, status = -1;
-
-	if (copy == NULL)
-		return -1;
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY)) != -1) {
-		status = fsync(fd);
-		close(fd);
-	}
-	free(copy);
-	return status;
-}
 
 int
 tv_json_write(const char *path, const bson_t *doc)
@@ -49,7 +31,7 @@ tv_json_write(const char *path, const bson_t *doc)
 	}
 	if ((fd = mkstemp(tmp)) == -1 ||
 	    tv_write_all(fd, json, len) != 0 || tv_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0 ||
-	    close(fd) != 0 || (fd = -1, rename(tmp, path)) != 0 || sync_dir(path) != 0) {
+	    close(fd) != 0 || (fd = -1, rename(tmp, path)) != 0 || tv_sync_dir(path) != 0) {
 		tv_error("%s: %s", path, strerror(errno));
 		if (fd != -1)
 			close(fd);

@@ -2,13 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "log.h"
 #include "stats.h"
 #include "swap.h"
@@ -168,23 +168,6 @@ tv_swap_journal_db(const char *path, char **db)
 	return 0;
 }
 
-/* Makes a rename or unlink in path's directory durable. */
-static int
-sync_dir(const char *path)
-{
-	char *copy = strdup(path);
-	int fd, status = -1;
-
-	if (copy == NULL)
-		return -1;
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY)) != -1) {
-		status = fsync(fd);
-		close(fd);
-	}
-	free(copy);
-	return status;
-}
-
 /* Writes the journal to path, durably and atomically; returns 0 or 74. */
 static int
 journal_write(const char *path, const struct journal *j)
@@ -218,7 +201,7 @@ journal_write(const char *path, const struct journal *j)
 static int
 journal_remove(const char *path)
 {
-	if (unlink(path) != 0 || sync_dir(path) != 0) {
+	if (unlink(path) != 0 || tv_sync_dir(path) != 0) {
 		tv_error("cannot remove the restore journal %s: %s", path, strerror(errno));
 		return EX_IOERR;
 	}
