@@ -46,6 +46,12 @@ slices() {
 # Prints the day folder of position $1.
 day() { date -u -d "@${1%.*}" +%F; }
 
+# Prints the path of the newest pitr run record in the state directory: the last written, since
+# two passes in one second have names that sort by their random ids.
+newest_pitr_record() {
+	ls -t "$BACKUP_STATE_DIR"/runs/*/*-pitr-*.json | head -n 1
+}
+
 # Prints the _ids in slice $1.
 slice_ids() {
 	tv-blob-get "$1" | gzip -d | bsondump --quiet | jq -r .o._id
@@ -66,7 +72,7 @@ slice_ids() {
 	[ "$(slice_ids "$slice")" = "a1
 a2" ]
 	# The run record says what the pass shipped.
-	run -0 jq -c '.pitr' "$(ls "$BACKUP_STATE_DIR"/runs/*/*-pitr-*.json | sort | tail -n 1)"
+	run -0 jq -c '.pitr' "$(newest_pitr_record)"
 	[ "$output" = "{\"slices\":1,\"entries\":2,\"chainEnd\":\"$end\"}" ]
 }
 
@@ -218,7 +224,7 @@ a2" ]
 	insert f3
 	kill "$pid"
 	wait "$pid"
-	[ "$(jq -r .status "$(ls "$BACKUP_STATE_DIR"/runs/*/*-pitr-*.json | sort | tail -n 1)")" = Completed ]
+	[ "$(jq -r .status "$(newest_pitr_record)")" = Completed ]
 	tv-pitr -q
 	run slices
 	[ "${#lines[@]}" -ge 2 ]
