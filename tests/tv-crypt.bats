@@ -34,14 +34,6 @@ part() {
 # Prints the offset of frame $1 (0-based) in a file.
 frame_at() { echo $((HEADER + $1 * FRAME)); }
 
-# Flips the low bit of the byte at offset $2 of file $1, in place.
-flip_bit() {
-	local b
-	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-	# shellcheck disable=SC2059
-	printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 # Prints the key id of key file $1: the first 8 bytes of its SHA-256, in hex.
 key_id() { sha256sum "$1" | cut -c1-16; }
 
@@ -122,7 +114,7 @@ assert_rejected() {
 @test "a flipped bit in the header's nonce or chunk size is rejected with 65" {
 	for at in 8 11 20 31; do
 		cp "$F/multi.enc" "$T/bad"
-		flip_bit "$T/bad" "$at"
+		tv_flip_bit "$T/bad" "$at"
 		run tv-crypt -d <"$T/bad"
 		assert_status 65
 	done
@@ -130,16 +122,16 @@ assert_rejected() {
 
 @test "a flipped bit in a chunk's ciphertext or tag is rejected, after only the chunks before it" {
 	cp "$F/multi.enc" "$T/bad"
-	flip_bit "$T/bad" $(($(frame_at 1) + 1000))
+	tv_flip_bit "$T/bad" $(($(frame_at 1) + 1000))
 	assert_rejected "$T/bad" 1
 	cp "$F/multi.enc" "$T/bad"
-	flip_bit "$T/bad" $(($(frame_at 2) + FRAME - 1))
+	tv_flip_bit "$T/bad" $(($(frame_at 2) + FRAME - 1))
 	assert_rejected "$T/bad" 2
 }
 
 @test "nothing is written when the first chunk fails" {
 	head -c 1000 /dev/urandom | tv-crypt >"$T/small.enc"
-	flip_bit "$T/small.enc" 40
+	tv_flip_bit "$T/small.enc" 40
 	run --separate-stderr tv-crypt -d <"$T/small.enc"
 	assert_status 65
 	[[ $stderr == *"chunk 1 at byte offset 32 fails authentication"* ]]

@@ -64,11 +64,8 @@ blob_file() { echo "$STORE/$BACKUP_BLOB_CONTAINER_NAME/$1"; }
 # may delete could: the store's own checksum is then right, only the manifest and the chunk's
 # authentication tag know.  Store writes are create-only, so the blob is deleted first.
 flip_bit() {
-	local b
 	tv-blob-get "$1" >"$T/flipped"
-	b=$(od -An -tu1 -j "$2" -N1 "$T/flipped" | tr -d ' ')
-	# shellcheck disable=SC2059
-	printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$T/flipped" bs=1 seek="$2" conv=notrunc status=none
+	tv_flip_bit "$T/flipped" "$2"
 	rm "$(blob_file "$1")"
 	tv-blob-put -q "$1" <"$T/flipped"
 }

@@ -186,7 +186,7 @@ regenerate() {
 	backup_at 2024-01-15T03:00Z --collections users
 	local name=backups/2024-01-15/tralivali_users.bson.gz f=$BATS_TEST_TMPDIR/rotten.gz
 	tv-blob-get "$name" >"$f"
-	printf '\377' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
+	tv_flip_bit "$f" 100
 	# Change the stored bytes without going through tv-blob-put, as a failing disk would.
 	if [[ $BATS_TEST_FILENAME == *azurite* ]]; then
 		load lib/azure

@@ -128,7 +128,7 @@ wait_lock_free() {
 	prepare
 	# The bytes rot in the store: one byte of the messages dump flipped.
 	local blob=$STORE/backups/2024-01-15/tralivali_messages.bson.gz
-	printf '\xff' | dd of="$blob" bs=1 seek=100 conv=notrunc status=none
+	tv_flip_bit "$blob" 100
 	run tv-recover 2024-01-15 --yes --no-safety-backup
 	assert_status 65
 	assert_output_contains "backups/2024-01-15/tralivali_messages.bson.gz: SHA-256 mismatch"
@@ -361,7 +361,7 @@ pitr_fingerprints() {
 	local now slice
 	now=$(pitr_fingerprints)
 	slice=$(find "$STORE/oplog" -name '*.bson.gz' | sort | tail -n 1)
-	printf '\xff' | dd of="$slice" bs=1 seek=20 conv=notrunc status=none
+	tv_flip_bit "$slice" 20
 	run tv-recover --at "$at" --yes --no-safety-backup
 	assert_status 65
 	assert_output_contains "oplog/"

@@ -42,3 +42,13 @@ assert_same_file() {
 		return 1
 	fi
 }
+
+# Flips the low bit of the byte at offset $2 of file $1, in place: a change whatever the byte
+# was (writing a fixed byte is no change at all when the file already holds it there).
+tv_flip_bit() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	[ -n "$b" ] || { echo "tv_flip_bit: $1 has no byte at offset $2" >&2; return 1; }
+	# shellcheck disable=SC2059
+	printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
