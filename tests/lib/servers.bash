@@ -82,11 +82,48 @@ tv_mongo_command() {
 	local mongod=${MONGOD:-$(command -v mongod || true)}
 	if [ -n "$mongod" ]; then
 		echo "$mongod --port $2 --bind_ip 127.0.0.1 --dbpath $1"
+	elif [ -n "${TV_PG_URL:-}" ]; then
+		echo "ferretdb --handler=postgresql --postgresql-url=$TV_PG_URL --state-dir=$1" \
+			"--listen-addr=127.0.0.1:$2 --debug-addr=- --telemetry=disable" \
+			"--repl-set-name=rs0 --log-level=error"
 	else
 		echo "ferretdb --handler=sqlite --sqlite-url=file:$1/ --state-dir=$1" \
 			"--listen-addr=127.0.0.1:$2 --debug-addr=- --telemetry=disable" \
 			"--repl-set-name=rs0 --log-level=error"
 	fi
+}
+
+# Starts a PostgreSQL cluster of its own for FerretDB's postgresql backend, listening only on
+# a Unix socket in its directory (no port to race for).  PostgreSQL refuses to run as root, so
+# as root it runs as the postgres user.  Exports TV_PG_DIR and TV_PG_URL (FerretDB's URL).
+tv_start_postgres() {
+	local bin as=()
+	bin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+	[ -x "$bin/initdb" ] || { echo "tv_start_postgres: no PostgreSQL server installed" >&2; return 1; }
+	TV_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tv-postgres.XXXXXX")
+	if [ "$(id -u)" -eq 0 ]; then
+		chown postgres "$TV_PG_DIR"
+		as=(runuser -u postgres --)
+	fi
+	if ! { "${as[@]}" "$bin/initdb" -D "$TV_PG_DIR/data" -A trust -U postgres >"$TV_PG_DIR/initdb.log" 2>&1 &&
+		"${as[@]}" "$bin/pg_ctl" -D "$TV_PG_DIR/data" -l "$TV_PG_DIR/server.log" -w \
+			-o "-c listen_addresses= -c unix_socket_directories=$TV_PG_DIR" start >/dev/null &&
+		"${as[@]}" "$bin/createdb" -h "$TV_PG_DIR" -U postgres ferretdb; }; then
+		echo "tv_start_postgres: PostgreSQL did not start:" >&2
+		cat "$TV_PG_DIR"/*.log >&2
+		return 1
+	fi
+	TV_PG_URL="postgres://postgres@/ferretdb?host=$TV_PG_DIR"
+	TV_PG_CTL=("${as[@]}" "$bin/pg_ctl" -D "$TV_PG_DIR/data")
+	export TV_PG_DIR TV_PG_URL
+}
+
+# Stops the cluster tv_start_postgres started and removes its data.
+tv_stop_postgres() {
+	[ -n "${TV_PG_DIR:-}" ] || return 0
+	"${TV_PG_CTL[@]}" -m fast stop >/dev/null 2>&1 || true
+	rm -rf "$TV_PG_DIR"
+	unset TV_PG_DIR TV_PG_URL
 }
 
 # The command line of Azurite's blob service in dir $1 on port $2.
