@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # tv-recover all or nothing: blobs proven good first, every collection loaded into staging,
 # one journaled swap; failures and kill -9 at any point never leave a mixed database.
-# Real FerretDB (or mongod), the file: store, and toxiproxy to slow the server down.
+# Real FerretDB (or mongod), the file: store, and toxiproxy to slow the server down.  Run as
+# tv-recover-postgres.bats (a link to it), FerretDB keeps its data in PostgreSQL, a server that
+# writes in parallel: the same tests with the parallel loads really concurrent.
 
 bats_require_minimum_version 1.5.0
 
@@ -11,6 +13,7 @@ declare -gA SIZES=([users]=60 [conversations]=40 [messages]=6000 [invites]=10 [f
 
 setup_file() {
 	load lib/common
+	[[ $BATS_TEST_FILENAME != *postgres* ]] || tv_start_postgres
 	tv_start_mongo
 	TOXI_API=$(tv_free_port)
 	toxiproxy-server -host 127.0.0.1 -port "$TOXI_API" >"$TV_MONGO_DIR/toxiproxy.log" 2>&1 </dev/null 3>&- &
@@ -23,6 +26,7 @@ teardown_file() {
 	load lib/common
 	tv_stop_pid "${TOXI_PID:-}"
 	tv_stop_mongo
+	tv_stop_postgres
 }
 
 setup() {

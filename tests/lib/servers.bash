@@ -82,8 +82,8 @@ tv_mongo_command() {
 	local mongod=${MONGOD:-$(command -v mongod || true)}
 	if [ -n "$mongod" ]; then
 		echo "$mongod --port $2 --bind_ip 127.0.0.1 --dbpath $1"
-	elif [ -n "${TV_PG_URL:-}" ]; then
-		echo "ferretdb --handler=postgresql --postgresql-url=$TV_PG_URL --state-dir=$1" \
+	elif [ -n "${TV_PG_DIR:-}" ]; then
+		echo "ferretdb --handler=postgresql --postgresql-url=$(tv_postgres_database) --state-dir=$1" \
 			"--listen-addr=127.0.0.1:$2 --debug-addr=- --telemetry=disable" \
 			"--repl-set-name=rs0 --log-level=error"
 	else
@@ -93,37 +93,45 @@ tv_mongo_command() {
 	fi
 }
 
-# Starts a PostgreSQL cluster of its own for FerretDB's postgresql backend, listening only on
-# a Unix socket in its directory (no port to race for).  PostgreSQL refuses to run as root, so
-# as root it runs as the postgres user.  Exports TV_PG_DIR and TV_PG_URL (FerretDB's URL).
+# Starts a PostgreSQL cluster of its own, for FerretDB's postgresql backend: from then on
+# tv_start_mongo starts FerretDB on a database of its own in it.  It listens only on a Unix
+# socket in its directory (no port to race for).  PostgreSQL refuses to run as root, so as
+# root it runs as the postgres user.  Exports TV_PG_DIR, TV_PG_BIN and TV_PG_AS.
 tv_start_postgres() {
-	local bin as=()
-	bin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-	[ -x "$bin/initdb" ] || { echo "tv_start_postgres: no PostgreSQL server installed" >&2; return 1; }
+	TV_PG_BIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+	[ -x "$TV_PG_BIN/initdb" ] || { echo "tv_start_postgres: no PostgreSQL server installed" >&2; return 1; }
 	TV_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tv-postgres.XXXXXX")
+	TV_PG_AS=
 	if [ "$(id -u)" -eq 0 ]; then
 		chown postgres "$TV_PG_DIR"
-		as=(runuser -u postgres --)
+		TV_PG_AS="runuser -u postgres --"
 	fi
-	if ! { "${as[@]}" "$bin/initdb" -D "$TV_PG_DIR/data" -A trust -U postgres >"$TV_PG_DIR/initdb.log" 2>&1 &&
-		"${as[@]}" "$bin/pg_ctl" -D "$TV_PG_DIR/data" -l "$TV_PG_DIR/server.log" -w \
-			-o "-c listen_addresses= -c unix_socket_directories=$TV_PG_DIR" start >/dev/null &&
-		"${as[@]}" "$bin/createdb" -h "$TV_PG_DIR" -U postgres ferretdb; }; then
+	export TV_PG_DIR TV_PG_BIN TV_PG_AS
+	# shellcheck disable=SC2086 # TV_PG_AS is a command prefix, or nothing
+	if ! { $TV_PG_AS "$TV_PG_BIN/initdb" -D "$TV_PG_DIR/data" -A trust -U postgres >"$TV_PG_DIR/initdb.log" 2>&1 &&
+		$TV_PG_AS "$TV_PG_BIN/pg_ctl" -D "$TV_PG_DIR/data" -l "$TV_PG_DIR/server.log" -w \
+			-o "-c listen_addresses= -c unix_socket_directories=$TV_PG_DIR" start >/dev/null; }; then
 		echo "tv_start_postgres: PostgreSQL did not start:" >&2
 		cat "$TV_PG_DIR"/*.log >&2
 		return 1
 	fi
-	TV_PG_URL="postgres://postgres@/ferretdb?host=$TV_PG_DIR"
-	TV_PG_CTL=("${as[@]}" "$bin/pg_ctl" -D "$TV_PG_DIR/data")
-	export TV_PG_DIR TV_PG_URL
+}
+
+# Prints the URL of a new, empty database in the cluster tv_start_postgres started, for FerretDB.
+tv_postgres_database() {
+	local name=ferretdb_$RANDOM$RANDOM
+	# shellcheck disable=SC2086
+	$TV_PG_AS "$TV_PG_BIN/createdb" -h "$TV_PG_DIR" -U postgres "$name" || return 1
+	echo "postgres://postgres@/$name?host=$TV_PG_DIR"
 }
 
 # Stops the cluster tv_start_postgres started and removes its data.
 tv_stop_postgres() {
 	[ -n "${TV_PG_DIR:-}" ] || return 0
-	"${TV_PG_CTL[@]}" -m fast stop >/dev/null 2>&1 || true
+	# shellcheck disable=SC2086
+	$TV_PG_AS "$TV_PG_BIN/pg_ctl" -D "$TV_PG_DIR/data" -m fast stop >/dev/null 2>&1 || true
 	rm -rf "$TV_PG_DIR"
-	unset TV_PG_DIR TV_PG_URL
+	unset TV_PG_DIR TV_PG_BIN TV_PG_AS
 }
 
 # The command line of Azurite's blob service in dir $1 on port $2.
@@ -132,7 +140,7 @@ tv_azurite_command() {
 }
 
 # Starts a MongoDB-wire server: mongod when one is on PATH (or $MONGOD), else FerretDB
-# with its SQLite backend.  Exports MONGODB_URI, TV_MONGO_PORT, TV_MONGO_PID, TV_MONGO_DIR
+# with its SQLite backend, or its PostgreSQL backend after tv_start_postgres.  Exports MONGODB_URI, TV_MONGO_PORT, TV_MONGO_PID, TV_MONGO_DIR
 # and TV_MONGO_SERVER (mongod or ferretdb).
 tv_start_mongo() {
 	TV_MONGO_SERVER=ferretdb
