@@ -20,10 +20,12 @@
 #define BATCH_BYTES	(8 * 1024 * 1024)
 /*
  * FerretDB 1.x keeps a cursor open for every statement of an update command
- * until the command ends, and stalls for good near 100 of them: keep its
- * bulk writes well below that.
+ * until the command ends, and stalls for good near 100 of them on SQLite; on
+ * PostgreSQL each holds one of its 50 pooled connections, and an update that
+ * needs one more while all are held waits forever.  Keep its bulk writes well
+ * below both, with room for the other clients' connections.
  */
-#define FERRETDB_BATCH	50
+#define FERRETDB_BATCH	16
 
 enum { OPT_UNTIL = 256, OPT_COLLECTIONS, OPT_RENAME, OPT_BATCH, OPT_STATS, OPT_DRY_RUN, OPT_TXN };
 
