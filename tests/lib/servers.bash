@@ -125,6 +125,16 @@ tv_postgres_database() {
 	echo "postgres://postgres@/$name?host=$TV_PG_DIR"
 }
 
+# For the benchmarks' -b BACKEND ($1): starts what FerretDB needs for it (sqlite: nothing,
+# postgresql: a cluster of its own), or exits 64 naming the benchmark ($2).
+tv_start_backend() {
+	case $1 in
+	sqlite) ;;
+	postgresql) tv_start_postgres ;;
+	*) echo "$2: -b: sqlite or postgresql, not $1" >&2; exit 64 ;;
+	esac
+}
+
 # Stops the cluster tv_start_postgres started and removes its data.
 tv_stop_postgres() {
 	[ -n "${TV_PG_DIR:-}" ] || return 0
