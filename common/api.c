@@ -152,6 +152,41 @@ tv_json_string(const char *s)
 	return out;
 }
 
+/* Returns 1 if addr is one of the comma-separated addresses of list. */
+static int
+in_list(const char *addr, const char *list)
+{
+	size_t n = strlen(addr);
+
+	for (const char *p = list; p != NULL && *p != '\0'; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, addr, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+			return 1;
+	}
+	return 0;
+}
+
+void
+tv_api_client_address(const char *peer, const char *trusted, const char *forwarded,
+    char *out, size_t outlen)
+{
+	const char *last, *end;
+
+	snprintf(out, outlen, "%s", peer);
+	if (forwarded == NULL || !in_list(peer, trusted))
+		return;
+	last = strrchr(forwarded, ',');
+	last = last ? last + 1 : forwarded;
+	while (*last == ' ' || *last == '\t')
+		last++;
+	for (end = last + strlen(last); end > last && (end[-1] == ' ' || end[-1] == '\t'); end--)
+		;
+	/* An empty or oversized entry is no address: the proxy's own then counts. */
+	if (end > last && (size_t)(end - last) < outlen)
+		snprintf(out, outlen, "%.*s", (int)(end - last), last);
+}
+
 /* Recent failures per address; the oldest entry makes room for a new address. */
 #define AUTH_SLOTS	256
 static struct {

@@ -49,6 +49,15 @@ char *tv_json_string(const char *s);
  */
 #define TV_API_AUTH_FAILURES	10
 #define TV_API_AUTH_WINDOW	60
+/*
+ * Writes to out the address whose failed authentications count: the peer's,
+ * unless the peer is one of trusted (comma-separated addresses, may be NULL)
+ * and the request has X-Forwarded-For (forwarded, may be NULL); then the last
+ * address in it, the one that proxy appended.  The ones before it are whatever
+ * the client sent, so they are never used.
+ */
+void tv_api_client_address(const char *peer, const char *trusted, const char *forwarded,
+    char *out, size_t outlen);
 /* Returns the seconds an address must wait before trying again, or 0. */
 int tv_api_auth_blocked(const char *addr, time_t now, int max_failures);
 /* Counts a failed authentication from an address. */

@@ -346,6 +346,33 @@ tamper() {
 	grep -q '^Retry-After: [0-9]' "$headers"
 }
 
+@test "behind a trusted proxy failed authentications count per forwarded client; from anyone else X-Forwarded-For is ignored (own server)" {
+	API_ENV="BACKUP_API_TRUSTED_PROXIES=::1,127.0.0.1" BACKUP_API_AUTH_FAILURES=3 tv_start_server api api_command
+	local pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR BASE=http://127.0.0.1:$TV_SPAWNED_PORT i
+	# What the client sent comes first; the proxy appends the address it saw: that one counts.
+	for i in 1 2 3; do
+		call GET /admin/backup/runs -H "Authorization: Bearer x.y.z" -H "X-Forwarded-For: 192.0.2.$i, 198.51.100.7"
+		assert_code 401
+	done
+	call GET /admin/backup/runs -H "Authorization: Bearer x.y.z" -H "X-Forwarded-For: 192.0.2.9, 198.51.100.7"
+	assert_code 429
+	call GET /admin/backup/runs -H "Authorization: Bearer x.y.z" -H "X-Forwarded-For: 198.51.100.8"
+	assert_code 401
+	tv_stop_pid "$pid"
+	rm -rf "$dir"
+	# Without trusted proxies a client cannot dodge the limit by sending the header itself.
+	API_ENV= BACKUP_API_AUTH_FAILURES=3 tv_start_server api api_command
+	pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR BASE=http://127.0.0.1:$TV_SPAWNED_PORT
+	for i in 1 2 3; do
+		call GET /admin/backup/runs -H "Authorization: Bearer x.y.z" -H "X-Forwarded-For: 192.0.2.$i"
+		assert_code 401
+	done
+	call GET /admin/backup/runs -H "Authorization: Bearer x.y.z" -H "X-Forwarded-For: 192.0.2.4"
+	tv_stop_pid "$pid"
+	rm -rf "$dir"
+	assert_code 429
+}
+
 @test "TLS with --cert and --key" {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
 		-addext subjectAltName=IP:127.0.0.1 -keyout "$BATS_TEST_TMPDIR/tls.key" -out "$BATS_TEST_TMPDIR/tls.crt" 2>/dev/null

@@ -40,6 +40,7 @@ static struct {
 	const char		*cors_origin;
 	int			 public_metrics;
 	int			 max_auth_failures;
+	const char		*trusted_proxies;	/* whose X-Forwarded-For names the client */
 } api;
 
 /* Requests between their first callback and their log line; shutdown waits for none to be left. */
@@ -130,7 +131,7 @@ authorized(struct MHD_Connection *c, struct request *rq)
 	static const char busy[] = "{\"message\":\"too many failed authentications from this address; try again later\"}\n";
 	static const char denied[] = "{\"message\":\"an admin bearer token is required\"}\n";
 	const char *token, *challenge = "Bearer realm=\"tralivali-backup\"";
-	char addr[64] = "unknown";
+	char peer[64] = "unknown", addr[64];
 	struct tv_jwt_claims claims;
 	struct tv_answer a;
 	time_t now = time(NULL);
@@ -139,7 +140,9 @@ authorized(struct MHD_Connection *c, struct request *rq)
 
 	if (info != NULL && info->client_addr != NULL)
 		getnameinfo(info->client_addr, info->client_addr->sa_family == AF_INET6 ?
-		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), peer, sizeof(peer), NULL, 0, NI_NUMERICHOST);
+	tv_api_client_address(peer, api.trusted_proxies,
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For"), addr, sizeof(addr));
 	if ((wait = tv_api_auth_blocked(addr, now, api.max_auth_failures)) > 0) {
 		char retry[16];
 
@@ -324,6 +327,7 @@ configure(void)
 	if ((env = getenv("BACKUP_API_AUTH_FAILURES")) != NULL && *env != '\0' &&
 	    ((api.max_auth_failures = (int)strtol(env, &end, 10)) < 1 || *end != '\0'))
 		tv_fatal(EX_USAGE, "BACKUP_API_AUTH_FAILURES: a number of failed authentications per minute, not %s", env);
+	api.trusted_proxies = getenv("BACKUP_API_TRUSTED_PROXIES");
 	if ((api.cors_origin = getenv("BACKUP_API_CORS_ORIGIN")) != NULL && *api.cors_origin == '\0')
 		api.cors_origin = NULL;
 	if ((api.flows.metrics_file = getenv("BACKUP_METRICS_FILE")) != NULL && *api.flows.metrics_file == '\0')

@@ -53,6 +53,16 @@ verify(const struct tv_jwt_keys *k, const char *tok, struct tv_jwt_claims *c)
 	return tv_jwt_verify(k, tok, strlen(tok), 1700000000, c);
 }
 
+/* Returns 1 if tv_api_client_address() names want as the client. */
+static int
+client_is(const char *peer, const char *trusted, const char *forwarded, const char *want)
+{
+	char out[64];
+
+	tv_api_client_address(peer, trusted, forwarded, out, sizeof(out));
+	return strcmp(out, want) == 0;
+}
+
 int
 main(void)
 {
@@ -119,6 +129,13 @@ main(void)
 	    strcmp(r.arg, "2024-01-15") == 0, "restore/{date} routes with its date");
 	ok(tv_api_match("GET", "/", &r) == 0 && strcmp(r.arg, "index.html") == 0, "/ is the dashboard's index.html");
 	ok(tv_api_match("GET", "/../etc/passwd", &r) == 404 && tv_api_match("GET", "/a/b.js", &r) == 404, "no path escapes the dashboard");
+	ok(client_is("10.0.0.9", NULL, "1.2.3.4", "10.0.0.9"), "without trusted proxies X-Forwarded-For is ignored");
+	ok(client_is("127.0.0.1", "10.0.0.1, ::1", "1.2.3.4", "127.0.0.1"), "a peer not in the list is the client");
+	ok(client_is("127.0.0.1", "::1,127.0.0.1", "6.6.6.6, 1.2.3.4", "1.2.3.4"), "a trusted proxy's last entry is the client");
+	ok(client_is("127.0.0.1", "127.0.0.1", "1.2.3.4 ", "1.2.3.4"), "one entry, blanks trimmed");
+	ok(client_is("127.0.0.1", "127.0.0.1", NULL, "127.0.0.1"), "no header: the proxy is the client");
+	ok(client_is("127.0.0.1", "127.0.0.1", "1.2.3.4, ", "127.0.0.1"), "an empty last entry is no address");
+	ok(client_is("127.0.0.10", "127.0.0.1", "1.2.3.4", "127.0.0.10"), "127.0.0.10 is not 127.0.0.1");
 	ok(tv_api_bearer("Bearer abc.def.ghi", &len) != NULL && len == 11, "a bearer token is found");
 	ok(tv_api_bearer("Basic abc", &len) == NULL && tv_api_bearer("Bearer a b", &len) == NULL, "other schemes are not tokens");
 	ok(tv_api_valid_date("2024-01-15") && tv_api_valid_date("2024-01-15T030000Z") && !tv_api_valid_date("2024-01-15;rm"),
