@@ -152,17 +152,18 @@ tv_json_string(const char *s)
 	return out;
 }
 
-/* Returns 1 if addr is one of the comma-separated addresses of list. */
+/* Returns 1 if addr is one of the comma-separated addresses of list (blanks around them allowed). */
 static int
 in_list(const char *addr, const char *list)
 {
 	size_t n = strlen(addr);
 
-	for (const char *p = list; p != NULL && *p != '\0'; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
-		while (*p == ' ')
-			p++;
-		if (strncmp(p, addr, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+	while (list != NULL && *list != '\0') {
+		list += strspn(list, " ");
+		if (strcspn(list, ", ") == n && strncmp(list, addr, n) == 0)
 			return 1;
+		list += strcspn(list, ",");
+		list += *list == ',';
 	}
 	return 0;
 }

@@ -82,12 +82,10 @@ tv_mongo_command() {
 	local mongod=${MONGOD:-$(command -v mongod || true)}
 	if [ -n "$mongod" ]; then
 		echo "$mongod --port $2 --bind_ip 127.0.0.1 --dbpath $1"
-	elif [ -n "${TV_PG_DIR:-}" ]; then
-		echo "ferretdb --handler=postgresql --postgresql-url=$(tv_postgres_database) --state-dir=$1" \
-			"--listen-addr=127.0.0.1:$2 --debug-addr=- --telemetry=disable" \
-			"--repl-set-name=rs0 --log-level=error"
 	else
-		echo "ferretdb --handler=sqlite --sqlite-url=file:$1/ --state-dir=$1" \
+		local backend="--handler=sqlite --sqlite-url=file:$1/"
+		[ -z "${TV_PG_DIR:-}" ] || backend="--handler=postgresql --postgresql-url=$(tv_postgres_database)"
+		echo "ferretdb $backend --state-dir=$1" \
 			"--listen-addr=127.0.0.1:$2 --debug-addr=- --telemetry=disable" \
 			"--repl-set-name=rs0 --log-level=error"
 	fi
@@ -150,8 +148,8 @@ tv_azurite_command() {
 }
 
 # Starts a MongoDB-wire server: mongod when one is on PATH (or $MONGOD), else FerretDB
-# with its SQLite backend, or its PostgreSQL backend after tv_start_postgres.  Exports MONGODB_URI, TV_MONGO_PORT, TV_MONGO_PID, TV_MONGO_DIR
-# and TV_MONGO_SERVER (mongod or ferretdb).
+# with its SQLite backend, or its PostgreSQL backend after tv_start_postgres.  Exports
+# MONGODB_URI, TV_MONGO_PORT, TV_MONGO_PID, TV_MONGO_DIR and TV_MONGO_SERVER (mongod or ferretdb).
 tv_start_mongo() {
 	TV_MONGO_SERVER=ferretdb
 	[ -n "${MONGOD:-$(command -v mongod || true)}" ] && TV_MONGO_SERVER=mongod
