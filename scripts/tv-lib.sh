@@ -57,9 +57,25 @@ tv__cause() {
 tv_show_logs() {
 	local line
 	cat "$@" >&2
-	line=$(grep -h -m 1 '^\[[^]]* ERR\] ' "$@" 2>/dev/null | head -n 1) || true
-	[ -z "$line" ] || tv__cause "${line#*ERR\] }"
+	line=$(tv_first_error "$@")
+	[ "$line" = "no error was logged" ] || tv__cause "$line"
 }
+# Prints the message of the first error line in log files $@ (without its time and level), or
+# "no error was logged" when none has one.
+tv_first_error() {
+	local line
+	line=$(grep -h -m 1 '^\[[^]]* ERR\] ' "$@" 2>/dev/null) || true
+	line=${line%%$'\n'*}
+	if [ -n "$line" ]; then
+		printf '%s\n' "${line#*ERR\] }"
+	else
+		echo "no error was logged"
+	fi
+}
+
+# Prints the name of the stage tv_seal runs: tv-crypt when encryption is on, else cat.
+tv_seal_name() { [ -n "${BACKUP_ENCRYPTION_KEY_FILE:-}" ] && echo tv-crypt || echo cat; }
+
 # Logs an error and exits with the given status.
 tv_die() {
 	local status=$1
@@ -68,18 +84,76 @@ tv_die() {
 	exit "$status"
 }
 
-# Prints the status that explains a failed pipeline (pass "${PIPESTATUS[@]}"), or 0: the first
-# nonzero one, passing over 141 (SIGPIPE), which an upstream stage gets when a later one dies.
-tv_pipe_status() {
-	local s first=0
-	for s in "$@"; do
-		if [ "$s" -ne 0 ] && [ "$s" -ne 141 ]; then
-			echo "$s"
-			return 0
+# A pipeline's verdict, from its stages' exit statuses.  $1: the stages' names, space-separated,
+# in order ("tv-blob-get tv-gzip tv-replay"); $2: the name of a stage that stopped reading on
+# purpose (tv-replay that reached --until, a head-like reader that had what it wanted), or "";
+# then "${PIPESTATUS[@]}".  Prints "STATUS<tab>MESSAGE": 0 and nothing when the pipeline did its
+# work, else a sysexits status and what happened, naming the stage.  The first stage that failed
+# on its own is the cause (what it leaves behind fails downstream as an echo of it).  141 is a
+# writer killed by SIGPIPE because a later stage stopped reading: that is fine only when every
+# stage after it exited 0 and one of them is the reader that stopped on purpose.
+tv_pipe_verdict() {
+	local -a stages
+	local reader=$2 i s cut=-1
+	read -r -a stages <<<"$1"
+	shift 2
+	local -a st=("$@")
+	for i in "${!st[@]}"; do
+		s=${st[$i]}
+		[ "$s" -eq 0 ] && continue
+		if [ "$s" -eq 141 ]; then
+			[ "$cut" -ge 0 ] || cut=$i
+			continue
 		fi
-		[ "$first" -ne 0 ] || first=$s
+		tv__stage_failure "${stages[$i]:-stage $((i + 1))}" "$s"
+		return 0
 	done
-	echo "$first"
+	[ "$cut" -ge 0 ] || { printf '0\t\n'; return 0; }
+	for ((i = cut + 1; i < ${#st[@]}; i++)); do
+		[ -z "$reader" ] || [ "${stages[$i]:-}" != "$reader" ] || { printf '0\t\n'; return 0; }
+	done
+	local next=${stages[$((cut + 1))]:-the next stage}
+	printf '%s\t%s\n' 74 "${stages[$cut]:-stage $((cut + 1))} was cut off (SIGPIPE): $next stopped reading before the end of its input"
+}
+
+# Prints the verdict line for stage $1 that exited with status $2 (not 0, not 141).
+tv__stage_failure() {
+	local name=$1 s=$2
+	if [ "$s" -ge 64 ] && [ "$s" -le 78 ]; then
+		printf '%s\t%s\n' "$s" "$name failed (exit $s: $(tv_exit_meaning "$s"))"
+	elif [ "$s" -gt 128 ]; then
+		printf '%s\t%s\n' 75 "$name was killed by signal $((s - 128)) ($(kill -l "$((s - 128))" 2>/dev/null || echo '?')) (exit $s)"
+	elif [ "$s" -eq 126 ] || [ "$s" -eq 127 ]; then
+		printf '%s\t%s\n' 69 "$name could not be run (exit $s: not found or not executable)"
+	else
+		printf '%s\t%s\n' 74 "$name failed (exit $s)"
+	fi
+}
+
+# Prints what a sysexits status means, in a few words.
+tv_exit_meaning() {
+	case $1 in
+	64) echo "usage" ;;
+	65) echo "bad input data" ;;
+	66) echo "missing input" ;;
+	69) echo "service unavailable" ;;
+	70) echo "internal error" ;;
+	73) echo "cannot create: it already exists" ;;
+	74) echo "I/O error" ;;
+	75) echo "temporary failure" ;;
+	77) echo "permission denied" ;;
+	*) echo "exit status $1" ;;
+	esac
+}
+
+# Runs tv_pipe_verdict (same arguments) and sets TV_VERDICT (the status) and TV_VERDICT_WHY (the
+# message); returns the status.  Call it in the shell that ran the pipeline, not in $(...).
+tv_pipe_judge() {
+	local v
+	v=$(tv_pipe_verdict "$@")
+	TV_VERDICT=${v%%$'\t'*}
+	TV_VERDICT_WHY=${v#*$'\t'}
+	return "$TV_VERDICT"
 }
 
 # Prints the seconds since $1 (a date +%s.%N value) with two decimals.

@@ -511,7 +511,7 @@ EOF
 	run --separate-stderr env PATH="$BATS_TEST_TMPDIR/bin:$PATH" TV_NOW=2024-05-01T03:00Z tv-backup
 	[ "$status" -ne 0 ]
 	[ "$(jq -r .status <<<"$output")" = Failed ]
-	[[ $stderr == *"backing up messages failed (exit 137)"* ]]
+	[[ $stderr == *"backing up messages failed: tv-gzip was killed by signal 9 (KILL) (exit 137)"* ]]
 	[[ $stderr == *"nothing was committed"* ]]
 	[ "$(tv-blob-ls backups/)" = "" ]
 	run tv-recover 2024-05-01 --yes
