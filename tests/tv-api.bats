@@ -118,6 +118,26 @@ tamper() {
 	[[ $stderr == *"usage: tv-api "* ]]
 }
 
+# The command line of a tv-api on port $2 without --dashboard, as a developer runs it from the build tree.
+api_command_tree() {
+	echo "env BACKUP_API_JWT_PUBLIC_KEY_FILE=${BACKUP_API_JWT_PUBLIC_KEY_FILE:-} tv-api --listen 127.0.0.1:$2"
+}
+
+@test "tv-api run from its build tree serves the tree's dashboard; a directory without a page is said at start" {
+	tv_start_server api-tree api_command_tree
+	local pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR
+	BASE=http://127.0.0.1:$TV_SPAWNED_PORT call GET /
+	tv_stop_pid "$pid"
+	assert_code 200
+	grep -q "<html" "$body"
+	grep -q "dashboard from $TV_SRCDIR/dashboard" "$dir/server.log" ||
+		grep -q "dashboard from $TV_BUILDDIR/../dashboard" "$dir/server.log"
+	refute_grep "WRN" "$dir/server.log"
+	rm -rf "$dir"
+	run --separate-stderr timeout 1 tv-api --listen "127.0.0.1:$(tv_free_port)" --dashboard "$BATS_TEST_TMPDIR/nowhere"
+	[[ $stderr == *"WRN] tv-api: the dashboard directory $BATS_TEST_TMPDIR/nowhere has no readable index.html: / serves no page (--dashboard DIR"* ]]
+}
+
 @test "tv-api refuses to start without a key to verify tokens with" {
 	run --separate-stderr env -u BACKUP_API_JWT_SECRET_FILE -u BACKUP_API_JWT_PUBLIC_KEY_FILE tv-api --listen 127.0.0.1:1
 	assert_status 64

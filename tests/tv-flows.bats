@@ -631,6 +631,17 @@ EOF
 	done
 }
 
+@test "tv-demo --help prints its usage page on stdout and exits 0; a bad option is a usage error" {
+	run --separate-stderr tv-demo --help
+	assert_status 0
+	[ -z "$stderr" ]
+	[[ $output == "usage: tv-demo [--no-build]"* ]]
+	assert_output_contains "TV_DEMO_MESSAGES: how many messages to generate"
+	run --separate-stderr tv-demo --no-such-option
+	assert_status 64
+	[[ $stderr == "usage: tv-demo [--no-build]"* ]]
+}
+
 @test "the README's demo runs end to end and the counts match" {
 	[[ $BATS_TEST_FILENAME != *azurite* ]] || skip "the demo's own store is the file: one"
 	unset BACKUP_BLOB_STORAGE_CONNECTION_STRING BACKUP_BLOB_CONTAINER_NAME

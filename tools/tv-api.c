@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -366,6 +367,43 @@ parse_listen(const char *listen, int *v6)
 	return ai;
 }
 
+/* Returns 1 if directory dir holds a readable index.html. */
+static int
+has_index(const char *dir)
+{
+	char path[PATH_MAX];
+
+	return snprintf(path, sizeof(path), "%s/index.html", dir) < (int)sizeof(path) && access(path, R_OK) == 0;
+}
+
+/*
+ * The dashboard directory: --dashboard's, else the installed one, else, for a tv-api run from
+ * its build tree (make check, a developer), the source tree's.  A directory without a page is
+ * said at start, not found out by the first browser to get a 404.
+ */
+static const char *
+find_dashboard(const char *given)
+{
+#if defined(TV_BUILD_TOOLS_DIR) && defined(TV_SOURCE_DASHBOARD_DIR)
+	char exe[PATH_MAX], tools[PATH_MAX];
+	ssize_t n;
+
+	if (given == NULL && !has_index(TV_DASHBOARD_DIR) &&
+	    (n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0 && realpath(TV_BUILD_TOOLS_DIR, tools) != NULL) {
+		exe[n] = '\0';
+		*strrchr(exe, '/') = '\0';
+		if (strcmp(exe, tools) == 0 && has_index(TV_SOURCE_DASHBOARD_DIR))
+			return TV_SOURCE_DASHBOARD_DIR;
+	}
+#endif
+	if (given == NULL)
+		given = TV_DASHBOARD_DIR;
+	if (!has_index(given))
+		tv_warn("the dashboard directory %s has no readable index.html: / serves no page "
+		    "(--dashboard DIR names the directory of index.html, app.js and app.css)", given);
+	return given;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -391,7 +429,7 @@ main(int argc, char *argv[])
 	int ch, sig, v6;
 
 	tv_log_init(argv[0]);
-	api.dashboard = TV_DASHBOARD_DIR;
+	api.dashboard = NULL;
 	while ((ch = getopt_long(argc, argv, "qv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -429,6 +467,7 @@ main(int argc, char *argv[])
 
 	mongoc_init();
 	configure();
+	api.dashboard = find_dashboard(api.dashboard);
 	addr = parse_listen(listen, &v6);
 	if (cert_file != NULL) {
 		if ((cert = tv_read_file(cert_file, MAX_PEM, &len)) == NULL || (key = tv_read_file(key_file, MAX_PEM, &len)) == NULL)
