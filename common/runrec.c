@@ -41,12 +41,40 @@ plain_word(const char *s, size_t max, const char *allowed)
 	return n > 0 && n <= max && strspn(s, allowed) == n;
 }
 
+/*
+ * Writes ".{startClock in microseconds, 16 digits}" into buf, or nothing for a record without
+ * one.  start has whole seconds (and may be TV_NOW's), so runs that start within one second
+ * would sort by their random ids; the clock the run started at orders them as they ran.
+ */
+static int
+start_clock(const bson_t *rec, char *buf, size_t len)
+{
+	const char *clock = field(rec, "startClock");
+	unsigned long long sec, micro = 0;
+	size_t n, frac;
+
+	buf[0] = '\0';
+	if (clock == NULL)
+		return 0;
+	n = strspn(clock, "0123456789");
+	frac = clock[n] == '.' ? strspn(clock + n + 1, "0123456789") : 0;
+	if (n == 0 || n > 11 || (clock[n] != '\0' && (clock[n] != '.' || clock[n + 1 + frac] != '\0'))) {
+		tv_error("run record: startClock is not seconds since the epoch (1705287600.123456789)");
+		return EX_DATAERR;
+	}
+	sec = strtoull(clock, NULL, 10);
+	for (size_t i = 0; i < 6; i++)
+		micro = micro * 10 + (i < frac ? (unsigned long long)(clock[n + 1 + i] - '0') : 0);
+	snprintf(buf, len, ".%010llu%06llu", sec, micro);
+	return 0;
+}
+
 int
 tv_runrec_name(const bson_t *rec, char *buf, size_t len)
 {
 	const char *kind = field(rec, "kind"), *id = field(rec, "id"), *start = field(rec, "start");
 	int y, mo, d, h, mi, s;
-	char z;
+	char z, clock[32];
 
 	/* The kind has no '-': the name's second '-' ends it, so a walk can filter on names alone. */
 	if (!plain_word(kind, 32, "abcdefghijklmnopqrstuvwxyz0123456789_") ||
@@ -59,8 +87,10 @@ tv_runrec_name(const bson_t *rec, char *buf, size_t len)
 		tv_error("run record: start is not an ISO-8601 UTC time (2024-01-15T03:00:00Z)");
 		return EX_DATAERR;
 	}
-	if (snprintf(buf, len, RUNS_ROOT "/%04d-%02d-%02d/%04d%02d%02dT%02d%02d%02dZ-%s-%s.json",
-	    y, mo, d, y, mo, d, h, mi, s, kind, id) >= (int)len) {
+	if (start_clock(rec, clock, sizeof(clock)) != 0)
+		return EX_DATAERR;
+	if (snprintf(buf, len, RUNS_ROOT "/%04d-%02d-%02d/%04d%02d%02dT%02d%02d%02dZ%s-%s-%s.json",
+	    y, mo, d, y, mo, d, h, mi, s, clock, kind, id) >= (int)len) {
 		tv_error("run record: name too long");
 		return EX_DATAERR;
 	}

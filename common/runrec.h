@@ -10,8 +10,10 @@
  * A record is a JSON object with at least kind (backup, pitr, recover, prune,
  * rehearse), id, start and end (ISO-8601 UTC), status (Completed or Failed),
  * exitCode and cause (the first error line, or null); flows add their numbers
- * (collections, sizes).  It is kept twice under the same name,
- * runs/{YYYY-MM-DD}/{start as YYYYMMDDTHHMMSSZ}-{kind}-{id}.json: in the state
+ * (collections, sizes), and startClock (the clock at the start, seconds since the
+ * epoch with a fraction).  It is kept twice under the same name,
+ * runs/{YYYY-MM-DD}/{start as YYYYMMDDTHHMMSSZ}[.{startClock in µs, 16 digits}]-{kind}-{id}.json,
+ * so that names sort in the order the runs started, even within one second: in the state
  * directory and in the store, so that another host sees it.  Both writes are
  * create-only.
  */

@@ -346,7 +346,7 @@ tv__record() {
 		--argjson exitCode "$5" --arg cause "$6" --arg host "$(uname -n)" --arg program "$TV_PROG" \
 		--argjson note "$7" \
 		'(if $t0 == "" then 0 else (($now | tonumber) - ($t0 | tonumber)) end) as $d |
-		 {kind: $kind, id: $id, start: $start,
+		 {kind: $kind, id: $id, start: $start, startClock: (if $t0 == "" then $now else $t0 end),
 		  end: ($start | fromdateiso8601 + ($d | floor) | todateiso8601),
 		  durationSeconds: ($d * 100 | round / 100),
 		  status: (if $exitCode == 0 then "Completed" else "Failed" end), exitCode: $exitCode,

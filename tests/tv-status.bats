@@ -65,7 +65,7 @@ records() { tv-state --runs; }
 	jq -e '.kind == "backup" and .status == "Failed" and .exitCode == 66 and
 		.cause == "tv-export: no collection nosuch in database tralivali"' <<<"$output"
 	name=$(cd "$BACKUP_STATE_DIR" && find runs -name '*.json')
-	[[ $name =~ ^runs/[0-9]{4}-[0-9]{2}-[0-9]{2}/[0-9]{8}T[0-9]{6}Z-backup-[0-9a-f]{24}\.json$ ]]
+	[[ $name =~ ^runs/[0-9]{4}-[0-9]{2}-[0-9]{2}/[0-9]{8}T[0-9]{6}Z[.][0-9]{16}-backup-[0-9a-f]{24}\.json$ ]]
 	tv-blob-get "$name" | cmp - "$BACKUP_STATE_DIR/$name"
 }
 

@@ -52,6 +52,20 @@ save(const char *kind, const char *id, const char *start)
 	tv_runrec_free(&rec);
 }
 
+/* Saves a backup record with the given id, start and startClock in the state directory. */
+static void
+save_clocked(const char *id, const char *start, const char *clock)
+{
+	char json[256], name[512];
+	struct tv_runrec rec;
+
+	snprintf(json, sizeof(json), "{\"kind\":\"backup\",\"id\":\"%s\",\"start\":\"%s\",\"startClock\":\"%s\"}\n",
+	    id, start, clock);
+	if (load(json, &rec) == 0 && tv_runrec_name(rec.doc, name, sizeof(name)) == 0)
+		tv_runrec_save_local(&rec, name);
+	tv_runrec_free(&rec);
+}
+
 int
 main(void)
 {
@@ -86,6 +100,13 @@ main(void)
 	ok(load("{\"kind\":\"backup\",\"id\":\"1\",\n\"start\":\"2024-01-15T03:00:12Z\"}", &rec) == EX_DATAERR,
 	    "a record on two lines is refused");
 	ok(load("not json", &rec) == EX_DATAERR, "text that is not JSON is refused");
+	ok(load("{\"kind\":\"backup\",\"id\":\"1\",\"start\":\"2024-01-15T03:00:12Z\",\"startClock\":\"1705287612.5x\"}", &rec) == EX_DATAERR,
+	    "a startClock that is not epoch seconds is refused");
+	ok(load("{\"kind\":\"backup\",\"id\":\"zz\",\"start\":\"2024-01-15T03:00:12Z\",\"startClock\":\"1705287612.0423\"}", &rec) == 0 &&
+	    tv_runrec_name(rec.doc, name, sizeof(name)) == 0 &&
+	    strcmp(name, "runs/2024-01-15/20240115T030012Z.1705287612042300-backup-zz.json") == 0,
+	    "with startClock the name holds it in microseconds (%s)", name);
+	tv_runrec_free(&rec);
 
 	save("pitr", "p1", "2024-01-16T00:01:00Z");
 	save("backup", "b2", "2024-01-16T03:00:00Z");
@@ -105,6 +126,15 @@ main(void)
 	*ids = '\0';
 	tv_runrec_walk_local(&f, collect_ids, ids);
 	ok(*ids == '\0', "a kind matches whole, not as a prefix");
+
+	/* Three runs in one second, ids in the reverse order of their start: names sort by the clock. */
+	save_clocked("zc", "2024-01-18T05:00:00Z", "1705554000.1");
+	save_clocked("zb", "2024-01-18T05:00:00Z", "1705554000.25");
+	save_clocked("za", "2024-01-18T05:00:00Z", "1705554000.900001");
+	f = (struct tv_runrec_filter){ "2024-01-18", NULL };
+	*ids = '\0';
+	tv_runrec_walk_local(&f, collect_ids, ids);
+	ok(strcmp(ids, "zc zb za ") == 0, "runs that start within one second are walked in the order they started (%s)", ids);
 
 	ok(strcmp(tv_state_lock_path(), "") != 0 && strstr(tv_state_lock_path(), state) == tv_state_lock_path(),
 	    "the lock lives in the state directory");
