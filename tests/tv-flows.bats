@@ -242,13 +242,22 @@ regenerate() {
 	regenerate invites 17
 	backup_at 2024-02-02T03:00:00Z --collections invites
 	regenerate invites 3
-	tv-recover -q --at 2024-02-01T15:30Z --collections invites --yes --no-safety-backup
+	# Without an oplog a point reaches its own second only: a later one is refused, never
+	# silently restored as the point's state, and the refusal names the command that reaches it.
+	run tv-recover --at 2024-02-01T15:30Z --collections invites --yes --no-safety-backup
+	assert_status 65
+	assert_output_contains "2024-02-01T15:30:00Z is after backups/2024-02-01/, a backup without an oplog position"
+	assert_output_contains "Reachable: 2024-02-01T03:00:00Z (tv-recover backups/2024-02-01); 2024-02-02T03:00:00Z (tv-recover backups/2024-02-02)."
+	assert_output_contains "The nearest earlier: 2024-02-01T03:00:00Z: tv-recover backups/2024-02-01"
+	[ "$(count invites)" -eq 3 ]
+	tv-recover -q --at 2024-02-01T03:00:00Z --collections invites --yes --no-safety-backup
 	[ "$(count invites)" -eq 10 ]
 	tv-recover -q --at 2024-02-02T03:00:00Z --yes --no-safety-backup
 	[ "$(count invites)" -eq 17 ]
 	run tv-recover --at 2024-01-31T23:59Z --yes
-	assert_status 66
-	assert_output_contains "no complete backup was made at or before 2024-01-31T23:59:00Z"
+	assert_status 65
+	assert_output_contains "2024-01-31T23:59:00Z is before every complete recovery point"
+	assert_output_contains "Nothing is reachable before it."
 	regenerate invites 10 7
 }
 
