@@ -153,6 +153,55 @@ tv_catalog_read_listing(struct tv_catalog *cat, FILE *in, const char *inname)
 	return 0;
 }
 
+/* Returns 1 if the listing showed blob name in folder f. */
+static int
+listed(const struct tv_folder *f, const char *name)
+{
+	for (size_t i = 0; i < f->nblobs; i++)
+		if (strcmp(f->blobs[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Notes blob name as missing from f unless listed; returns 1 if it is missing. */
+static int
+note_missing(struct tv_folder *f, const char *name)
+{
+	if (name == NULL || listed(f, name))
+		return 0;
+	*(char **)grow(&f->missing, &f->nmissing, sizeof(char *)) = strdup(name);
+	if (f->missing[f->nmissing - 1] == NULL)
+		tv_fatal(EX_OSERR, "out of memory");
+	return 1;
+}
+
+/*
+ * Collects in f->missing the blobs f's manifest names that the listing lacks (deleted by hand,
+ * or by a lifecycle rule): such a point would restore nothing or fail half-way, so it is never
+ * counted as one.  Returns how many are missing, and says so in f->reason.
+ */
+static size_t
+count_missing(struct tv_folder *f)
+{
+	const struct tv_manifest *m = &f->manifest;
+	size_t named = 0, len;
+
+	for (size_t i = 0; i < m->ncollections; i++) {
+		named += 1 + (m->collections[i].metadata_file != NULL);
+		note_missing(f, m->collections[i].file);
+		note_missing(f, m->collections[i].metadata_file);
+	}
+	named += m->oplog_file != NULL;
+	note_missing(f, m->oplog_file);
+	if (f->nmissing == 0)
+		return 0;
+	len = (size_t)snprintf(f->reason, sizeof(f->reason), "%zu of the %zu blobs its manifest names are missing:",
+	    f->nmissing, named);
+	for (size_t i = 0; i < f->nmissing && len < sizeof(f->reason); i++)
+		len += (size_t)snprintf(f->reason + len, sizeof(f->reason) - len, " %s", f->missing[i]);
+	return f->nmissing;
+}
+
 /* Reads folder f's manifest and classifies f; returns 0 or the exit code of a failed read. */
 static int
 load_manifest(struct tv_store *store, struct tv_folder *f)
@@ -195,7 +244,7 @@ load_manifest(struct tv_store *store, struct tv_folder *f)
 		return rc;
 	}
 	if (strcmp(f->manifest.status, "Completed") == 0) {
-		f->state = TV_FOLDER_POINT;
+		f->state = count_missing(f) > 0 ? TV_FOLDER_BROKEN : TV_FOLDER_POINT;
 	} else {
 		f->state = TV_FOLDER_FAILED;
 		snprintf(f->reason, sizeof(f->reason), "the manifest says %s", f->manifest.status);
@@ -323,6 +372,8 @@ state_name(enum tv_folder_state s)
 		return "failed";
 	case TV_FOLDER_INVALID:
 		return "invalid";
+	case TV_FOLDER_BROKEN:
+		return "broken";
 	case TV_FOLDER_POINT:
 		break;
 	}
@@ -393,6 +444,24 @@ append_points(const struct tv_catalog *cat, bson_t *doc)
 	free(points);
 }
 
+/* Appends what a broken point still says of itself (id, createdAt) and the blobs it lacks. */
+static void
+append_broken(const struct tv_folder *f, bson_t *e)
+{
+	char key[16];
+	const char *k;
+	bson_t arr;
+
+	BSON_APPEND_UTF8(e, "id", f->manifest.id);
+	BSON_APPEND_UTF8(e, "createdAt", f->manifest.created_at);
+	BSON_APPEND_ARRAY_BEGIN(e, "missing", &arr);
+	for (size_t i = 0; i < f->nmissing; i++) {
+		bson_uint32_to_string((uint32_t)i, &k, key, sizeof(key));
+		BSON_APPEND_UTF8(&arr, k, f->missing[i]);
+	}
+	bson_append_array_end(e, &arr);
+}
+
 static void
 append_incomplete(const struct tv_catalog *cat, bson_t *doc)
 {
@@ -417,6 +486,8 @@ append_incomplete(const struct tv_catalog *cat, bson_t *doc)
 		BSON_APPEND_UTF8(&e, "reason", f->reason);
 		BSON_APPEND_INT64(&e, "blobs", (int64_t)f->nblobs);
 		BSON_APPEND_INT64(&e, "size", (int64_t)f->bytes);
+		if (f->state == TV_FOLDER_BROKEN)
+			append_broken(f, &e);
 		bson_append_document_end(&arr, &e);
 	}
 	bson_append_array_end(doc, &arr);
@@ -475,6 +546,9 @@ tv_catalog_free(struct tv_catalog *cat)
 		for (size_t j = 0; j < cat->folders[i].nblobs; j++)
 			free(cat->folders[i].blobs[j]);
 		free(cat->folders[i].blobs);
+		for (size_t j = 0; j < cat->folders[i].nmissing; j++)
+			free(cat->folders[i].missing[j]);
+		free(cat->folders[i].missing);
 		free(cat->folders[i].name);
 		tv_manifest_free(&cat->folders[i].manifest);
 	}

@@ -14,7 +14,8 @@
  * A folder ROOT/YYYY-MM-DD/ or ROOT/YYYY-MM-DDTHHMMSSZ/ is a recovery point
  * when its manifest.json is valid and says Completed; any other folder is
  * incomplete (no manifest: a run died, or a prune was cut short), failed (the
- * manifest says Failed) or invalid (the manifest cannot be read or checked).
+ * manifest says Failed), invalid (the manifest cannot be read or checked) or
+ * broken (a Completed manifest names blobs the listing lacks).
  *
  * Oplog slices are named as oplog.h says: oplog/YYYY-MM-DD/{from}-{to}.bson.gz
  * (or .bson.gz.enc), holding the entries after from up to to, so a chain is
@@ -30,6 +31,7 @@ enum tv_folder_state {
 	TV_FOLDER_INCOMPLETE,	/* no manifest.json */
 	TV_FOLDER_FAILED,	/* the manifest says Failed */
 	TV_FOLDER_INVALID,	/* the manifest is unreadable or fails its checks */
+	TV_FOLDER_BROKEN,	/* a Completed manifest names blobs the listing lacks */
 	TV_FOLDER_POINT		/* a recovery point */
 };
 
@@ -40,6 +42,8 @@ struct tv_folder {
 	size_t			 nblobs;
 	unsigned long long	 bytes;
 	int			 has_manifest;
+	char			**missing;	/* TV_FOLDER_BROKEN: the blobs named but not listed */
+	size_t			 nmissing;
 	enum tv_folder_state	 state;
 	int			 status;	/* TV_FOLDER_INVALID: the exit code reading it gave */
 	char			 reason[TV_MANIFEST_ERR_MAX + 256];

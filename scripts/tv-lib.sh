@@ -76,6 +76,14 @@ tv_first_error() {
 # Prints the name of the stage tv_seal runs: tv-crypt when encryption is on, else cat.
 tv_seal_name() { [ -n "${BACKUP_ENCRYPTION_KEY_FILE:-}" ] && echo tv-crypt || echo cat; }
 
+# Refuses a request that names nothing restorable (a date without a point, a second no oplog
+# reaches): logs why and exits with the given status, and the run is recorded as Refused, not
+# Failed, so that one typo does not turn tv-status WARNING.
+tv_refuse() {
+	TV_RUN_REFUSED=1
+	tv_die "$@"
+}
+
 # Logs an error and exits with the given status.
 tv_die() {
 	local status=$1
@@ -343,13 +351,14 @@ tv_run_note_manifest() {
 # status, cause and a JSON object of the flow's numbers.
 tv__record() {
 	jq -cn --arg kind "$1" --arg id "$2" --arg start "$3" --arg t0 "$4" --arg now "$(date +%s.%N)" \
+		--argjson refused "$([ "${TV_RUN_REFUSED:-0}" -eq 1 ] && echo true || echo false)" \
 		--argjson exitCode "$5" --arg cause "$6" --arg host "$(uname -n)" --arg program "$TV_PROG" \
 		--argjson note "$7" \
 		'(if $t0 == "" then 0 else (($now | tonumber) - ($t0 | tonumber)) end) as $d |
 		 {kind: $kind, id: $id, start: $start, startClock: (if $t0 == "" then $now else $t0 end),
 		  end: ($start | fromdateiso8601 + ($d | floor) | todateiso8601),
 		  durationSeconds: ($d * 100 | round / 100),
-		  status: (if $exitCode == 0 then "Completed" else "Failed" end), exitCode: $exitCode,
+		  status: (if $exitCode == 0 then "Completed" elif $refused then "Refused" else "Failed" end), exitCode: $exitCode,
 		  cause: (if $cause == "" then null else $cause end), host: $host, program: $program} + $note' |
 		tv-state -q --save-run - || tv_warn "this run could not be recorded"
 }

@@ -53,13 +53,18 @@ fingerprint() {
 # Replaces blob $1 with standard input behind the flows' back, as someone holding a key that may
 # delete could: store writes are create-only, so the blob is deleted first.
 tamper() {
+	delete_blob "$1"
+	tv-blob-put -q "$1"
+}
+
+# Deletes blob $1 behind the flows' back, as `az storage blob delete` would.
+delete_blob() {
 	if [[ $BACKUP_BLOB_STORAGE_CONNECTION_STRING == file:* ]]; then
 		rm "${BACKUP_BLOB_STORAGE_CONNECTION_STRING#file:}/$BACKUP_BLOB_CONTAINER_NAME/$1"
 	else
 		load lib/azure
 		az_curl DELETE "/$BACKUP_BLOB_CONTAINER_NAME/$1" -o /dev/null
 	fi
-	tv-blob-put -q "$1"
 }
 
 # Backs up at the fake time $1 (ISO-8601), more arguments going to tv-backup; fails the test on failure.
@@ -259,6 +264,46 @@ regenerate() {
 	assert_output_contains "2024-01-31T23:59:00Z is before every complete recovery point"
 	assert_output_contains "Nothing is reachable before it."
 	regenerate invites 10 7
+}
+
+@test "a point whose blobs were deleted is Broken everywhere: tv-list, its JSON, tv-status; tv-recover refuses it naming what is missing" {
+	backup_at 2024-03-01T03:00Z --collections users,invites
+	backup_at 2024-03-02T03:00Z --collections users,invites
+	delete_blob backups/2024-03-02/tralivali_users.bson.gz
+	delete_blob backups/2024-03-02/tralivali_invites.metadata.json
+	run --separate-stderr tv-list --json
+	assert_status 0
+	jq -e '[.backups[] | {filePath, status}] == [{filePath: "backups/2024-03-02/", status: "Broken"}, {filePath: "backups/2024-03-01/", status: "Completed"}]' <<<"$output"
+	jq -e '.backups[0].missing == ["backups/2024-03-02/tralivali_users.bson.gz", "backups/2024-03-02/tralivali_invites.metadata.json"]' <<<"$output"
+	[[ $stderr == *"WRN] tv-list: backups/2024-03-02/: not a recovery point (2 of the 4 blobs its manifest names are missing: backups/2024-03-02/tralivali_users.bson.gz backups/2024-03-02/tralivali_invites.metadata.json)"* ]]
+	run tv-list --table
+	assert_output_contains "Broken"
+	assert_output_contains "backups/2024-03-02/ is broken: 2 of the 4 blobs"
+	run tv-status --max-age 100000d
+	assert_status 1
+	assert_output_contains "broken recovery point(s), not restorable: backups/2024-03-02/ (2 blob(s) missing)"
+	assert_output_contains "last good backup 2024-03-01T03:00:00Z"
+	# The plan refuses it, before any lock or change, and names the point that restores.
+	run --separate-stderr tv-recover 2024-03-02
+	assert_status 66
+	[[ $stderr == *"backups/2024-03-02/ is broken: 2 of the 4 blobs its manifest names are missing: backups/2024-03-02/tralivali_users.bson.gz"* ]]
+	[[ $stderr == *"The nearest recovery points: backups/2024-03-01 (tv-recover 2024-03-01)."* ]]
+	# --at skips it for the intact point before it.
+	run tv-recover --at 2024-03-02T03:00:00Z
+	assert_status 65
+	assert_output_contains "The nearest earlier: 2024-03-01T03:00:00Z: tv-recover backups/2024-03-01"
+}
+
+@test "a date without a point is refused (66) naming the nearest points and never --force; it is recorded as refused and tv-status stays OK" {
+	backup_at 2024-04-01T03:00Z --collections users
+	backup_at 2024-04-03T03:00Z --collections users
+	run --separate-stderr tv-recover 2024-04-02 --yes
+	assert_status 66
+	[[ $stderr == *"there is no recovery point backups/2024-04-02/. The nearest recovery points: backups/2024-04-01 (tv-recover 2024-04-01), backups/2024-04-03 (tv-recover 2024-04-03)."* ]]
+	[[ $stderr != *"--force"* ]]
+	[ "$(tv-state -q --runs | jq -s -r 'map(select(.kind == "recover")) | last | .status')" = Refused ]
+	run tv-status --max-age 100000d
+	assert_output_contains "OK       runs        3 run(s) recorded, none failed"
 }
 
 @test "a partial restore touches only the collections named" {
