@@ -231,6 +231,46 @@ a2" ]
 	[ "$(for s in "${lines[@]}"; do slice_ids "$s"; done | tr '\n' ' ')" = "f1 f2 f3 " ]
 }
 
+@test "--follow rides out a 5-second server restart: it waits with backoff and continues the chain where it stopped" {
+	# A server of its own, restarted under the follower.
+	tv_start_mongo
+	OWN_MONGO_PID=$TV_MONGO_PID OWN_MONGO_DIR=$TV_MONGO_DIR
+	tv_enable_oplog
+	insert r0
+	tv-pitr -q
+	tv-pitr --follow --interval 1 2>"$BATS_TEST_TMPDIR/follow.log" 3>&- &
+	pid=$!
+	insert r1
+	for _ in $(seq 100); do
+		[ -z "$(slices)" ] || break
+		sleep 0.1
+	done
+	tv_restart_mongo 5
+	OWN_MONGO_PID=$TV_MONGO_PID
+	insert r2
+	for _ in $(seq 600); do
+		[ "$(slices | wc -l)" -lt 2 ] || break
+		sleep 0.1
+	done
+	kill -0 "$pid"
+	insert r3
+	kill "$pid"
+	wait "$pid"
+	grep -q "WRN] tv-pitr: capturing the oplog after .* failed: tv-oplog failed (exit 69: service unavailable); retrying in 1 s" "$BATS_TEST_TMPDIR/follow.log"
+	grep -q "INF] The oplog is shipped again after " "$BATS_TEST_TMPDIR/follow.log"
+	[ "$(jq -r .status "$(newest_pitr_record)")" = Completed ]
+	tv-pitr -q
+	run slices
+	[ "$(for s in "${lines[@]}"; do slice_ids "$s"; done | tr '\n' ' ')" = "r1 r2 r3 " ]
+	# One continuous range: no hole where the server was away.
+	tv-blob-ls | tv-catalog list --slices | jq -e '(.pitr | length) == 1 and .oplog.chainOk'
+}
+
+teardown() {
+	[ -z "${OWN_MONGO_PID:-}" ] || tv_stop_pid "$OWN_MONGO_PID"
+	[ -z "${OWN_MONGO_DIR:-}" ] || rm -rf "$OWN_MONGO_DIR"
+}
+
 @test "tv-pitr takes its own lock: a second one exits 75, a running backup does not stop it" {
 	mkdir -p "$BACKUP_STATE_DIR"
 	exec 8>>"$BACKUP_STATE_DIR/tralivali-backup-pitr.lock"

@@ -171,6 +171,17 @@ tv_enable_oplog() {
 		"{\"create\": \"oplog.rs\", \"capped\": true, \"size\": ${1:-16777216}}" >/dev/null
 }
 
+# Restarts the server tv_start_mongo started, down for $1 seconds (default 0), then on the same
+# port with the same data, as an upgrade or a crash and its restart would.  Sets TV_MONGO_PID.
+tv_restart_mongo() {
+	tv_stop_pid "$TV_MONGO_PID"
+	sleep "${1:-0}"
+	# shellcheck disable=SC2046 # the command line is words
+	tv_spawn_server "$TV_MONGO_DIR" "$TV_MONGO_PORT" $(tv_mongo_command "$TV_MONGO_DIR" "$TV_MONGO_PORT") || return 1
+	TV_MONGO_PID=$TV_SPAWNED_PID
+	export TV_MONGO_PID
+}
+
 # Stops the server tv_start_mongo started and removes its data.
 tv_stop_mongo() {
 	tv_stop_pid "${TV_MONGO_PID:-}"
