@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mongo.h"
 #include "oplog.h"
+#include "settle.h"
 #include "stats.h"
 
 /* Big enough that small entries cost few write(2) calls, small next to the 64 MiB budget. */
@@ -22,9 +23,11 @@
 #define AWAIT_MS	250
 /* A server that answers an await at once (no awaitData) is asked again no sooner than this. */
 #define POLL_MS		100
+/* How late an entry may become visible behind a later one (settle.h); --settle-ms. */
+#define SETTLE_MS	1000
 
 enum { OPT_SINCE = 256, OPT_UNTIL, OPT_FOLLOW, OPT_MAX_SECONDS, OPT_MAX_BYTES, OPT_STATS,
-    OPT_FIRST, OPT_LAST };
+    OPT_FIRST, OPT_LAST, OPT_SETTLE_MS };
 
 static const struct option longopts[] = {
 	{ "uri",		required_argument,	NULL, 'u' },
@@ -34,6 +37,7 @@ static const struct option longopts[] = {
 	{ "follow",		no_argument,		NULL, OPT_FOLLOW },
 	{ "max-seconds",	required_argument,	NULL, OPT_MAX_SECONDS },
 	{ "max-bytes",		required_argument,	NULL, OPT_MAX_BYTES },
+	{ "settle-ms",		required_argument,	NULL, OPT_SETTLE_MS },
 	{ "stats",		required_argument,	NULL, OPT_STATS },
 	{ "first",		no_argument,		NULL, OPT_FIRST },
 	{ "last",		no_argument,		NULL, OPT_LAST },
@@ -48,7 +52,7 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: tv-oplog [-qv] [-u uri] [-d db] [--since T.I] [--until T.I | --follow]\n"
-	    "                [--max-seconds n] [--max-bytes n] [--stats file]\n"
+	    "                [--max-seconds n] [--max-bytes n] [--settle-ms n] [--stats file]\n"
 	    "       tv-oplog [-qv] [-u uri] --first | --last\n");
 	exit(status);
 }
@@ -60,6 +64,7 @@ struct request {
 	struct tv_oppos		 since, until;
 	unsigned long long	 max_bytes;	/* 0: no limit */
 	unsigned long long	 max_seconds;	/* 0: no limit */
+	int64_t			 settle_ms;	/* how late an entry may become visible */
 	const char		*stats;
 };
 
@@ -313,20 +318,59 @@ emit(struct tv_writer *w, const struct request *rq, struct capture *c, const bso
 }
 
 /*
- * Reads the oplog after since and writes the database's entries.  Every read
- * starts at the last position had (since, at first) itself: finding that entry
- * first proves the oplog still reaches back to it.  A tailing cursor that the
- * server closes is reopened where it stopped.
+ * Writes the held entries that have settled, in position order; returns 1 once
+ * the capture must stop (--until reached, --max-bytes written, the deadline).
+ */
+static int
+release(struct tv_settle *held, struct tv_writer *w, const struct request *rq, struct capture *c,
+    double deadline)
+{
+	const struct tv_settle_entry *e;
+	int64_t now = tv_now_ms();
+
+	while ((e = tv_settle_ready(held, now)) != NULL) {
+		struct tv_oppos pos = e->pos;
+
+		c->scanned = pos;
+		c->has_scanned = 1;
+		emit(w, rq, c, e->doc, &pos);
+		tv_settle_pop(held);
+		if ((rq->has_until && tv_oppos_cmp(&pos, &rq->until) >= 0) ||
+		    (rq->max_bytes && c->bytes >= rq->max_bytes) ||
+		    (deadline && tv_clock() >= deadline))
+			return 1;
+	}
+	return 0;
+}
+
+/* Sleeps ms milliseconds. */
+static void
+sleep_ms(int64_t ms)
+{
+	if (ms > 0)
+		nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000 }, NULL);
+}
+
+/*
+ * Reads the oplog after since and writes the database's entries, in position
+ * order, each once it has settled (settle.h): an entry the server makes
+ * visible late, behind a later one, is not skipped.  Every read starts at the
+ * last position written (since, at first) itself: finding that entry first
+ * proves the oplog still reaches back to it.  A read that ends with entries not
+ * yet settled waits for them and reads again behind them; a tailing cursor
+ * that the server closes is reopened where it stopped.
  */
 static void
 capture(mongoc_collection_t *oplog, const struct request *rq, struct capture *c)
 {
 	double deadline = rq->max_seconds ? tv_clock() + (double)rq->max_seconds : 0;
 	struct tv_writer w;
+	struct tv_settle held;
 	int stop = 0;
 
 	if (tv_writer_init(&w, STDOUT_FILENO, OUT_BUFFER) == -1)
 		tv_fatal(EX_OSERR, "out of memory");
+	tv_settle_init(&held, rq->settle_ms);
 	if (rq->has_since) {
 		c->scanned = rq->since;
 		c->has_scanned = 1;
@@ -338,6 +382,8 @@ capture(mongoc_collection_t *oplog, const struct request *rq, struct capture *c)
 		const bson_t *entry;
 		bson_error_t err;
 
+		/* What was held and not written is read again. */
+		tv_settle_clear(&held);
 		for (;;) {
 			struct tv_oppos pos;
 			double asked = tv_clock();
@@ -348,6 +394,8 @@ capture(mongoc_collection_t *oplog, const struct request *rq, struct capture *c)
 				if (!checked)
 					check_reaches_back(oplog, rq, c, &from);
 				checked = 1;
+				if ((stop = release(&held, &w, rq, c, deadline)) != 0)
+					break;
 				if (!rq->follow || (deadline && tv_clock() >= deadline) || !mongoc_cursor_more(cursor))
 					break;
 				/* Entries already written reach the next stage while the cursor waits. */
@@ -366,26 +414,27 @@ capture(mongoc_collection_t *oplog, const struct request *rq, struct capture *c)
 				check_reaches_back(oplog, rq, c, &from);
 			}
 			if (c->has_scanned && tv_oppos_cmp(&pos, &c->scanned) <= 0)
-				tv_fatal(EX_DATAERR, "local.oplog.rs is out of order: %lu.%lu after %lu.%lu",
+				tv_fatal(EX_DATAERR, "local.oplog.rs is out of order: %lu.%lu became visible after "
+				    "%lu.%lu was written, more than %lld ms late (raise --settle-ms)",
 				    (unsigned long)pos.t, (unsigned long)pos.i,
-				    (unsigned long)c->scanned.t, (unsigned long)c->scanned.i);
-			c->scanned = pos;
-			c->has_scanned = 1;
-			emit(&w, rq, c, entry, &pos);
-			if ((rq->has_until && tv_oppos_cmp(&pos, &rq->until) >= 0) ||
-			    (rq->max_bytes && c->bytes >= rq->max_bytes) ||
-			    (deadline && tv_clock() >= deadline)) {
-				stop = 1;
+				    (unsigned long)c->scanned.t, (unsigned long)c->scanned.i, (long long)rq->settle_ms);
+			tv_settle_add(&held, entry, &pos, tv_oplog_wall_ms(entry, &pos), tv_now_ms());
+			if ((stop = release(&held, &w, rq, c, deadline)) != 0)
 				break;
-			}
 		}
 		mongoc_cursor_destroy(cursor);
-		/* Only a tailing read goes on, and only until its deadline. */
-		if (!rq->follow || (deadline && tv_clock() >= deadline))
+		if (stop || (deadline && tv_clock() >= deadline))
 			stop = 1;
-		else if (!stop)
+		else if (!rq->follow) {
+			/* Entries not settled yet: wait, then read again behind them for late ones. */
+			if (tv_settle_count(&held) == 0)
+				stop = 1;
+			else
+				sleep_ms(tv_settle_wait_ms(&held, tv_now_ms()));
+		} else
 			usleep(POLL_MS * 1000);
 	}
+	tv_settle_free(&held);
 	if (tv_writer_flush(&w) == -1)
 		tv_fatal_errno(EX_IOERR, "cannot write to stdout");
 	tv_writer_free(&w);
@@ -436,7 +485,7 @@ int
 main(int argc, char *argv[])
 {
 	const char *uri = NULL, *dbname = NULL;
-	struct request rq = { 0 };
+	struct request rq = { .settle_ms = SETTLE_MS };
 	struct tv_mongo m;
 	mongoc_collection_t *oplog;
 	int ch, first = 0, last = 0, status = 0;
@@ -474,6 +523,9 @@ main(int argc, char *argv[])
 			break;
 		case OPT_MAX_BYTES:
 			rq.max_bytes = parse_count("--max-bytes", optarg);
+			break;
+		case OPT_SETTLE_MS:
+			rq.settle_ms = strcmp(optarg, "0") == 0 ? 0 : (int64_t)parse_count("--settle-ms", optarg);
 			break;
 		case OPT_STATS:
 			rq.stats = optarg;

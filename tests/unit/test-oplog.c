@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "oplog.h"
+#include "settle.h"
 #include "tap.h"
 
 static void
@@ -149,9 +150,78 @@ test_select(void)
 	    "{" TS ", \"ns\": \"tralivali.users\", \"o\": {}}", TV_OPLOG_DROP, NULL);
 }
 
+/* Adds an entry {ts: t.i} with wall time wall_ms to held, seen at now_ms. */
+static int
+hold(struct tv_settle *held, uint32_t t, uint32_t i, int64_t wall_ms, int64_t now_ms)
+{
+	struct tv_oppos pos = { t, i };
+	bson_t *e = BCON_NEW("ts", BCON_TIMESTAMP(t, i));
+	int rc = tv_settle_add(held, e, &pos, wall_ms, now_ms);
+
+	bson_destroy(e);
+	return rc;
+}
+
+/* Pops every settled entry at now_ms, appending "t.i " of each to out. */
+static void
+drain(struct tv_settle *held, int64_t now_ms, char *out, size_t len)
+{
+	const struct tv_settle_entry *e;
+	char pos[TV_OPPOS_LEN];
+
+	while ((e = tv_settle_ready(held, now_ms)) != NULL) {
+		strncat(out, tv_oppos_format(&e->pos, pos), len - strlen(out) - 1);
+		strncat(out, " ", len - strlen(out) - 1);
+		tv_settle_pop(held);
+	}
+}
+
+static void
+test_settle(void)
+{
+	struct tv_settle held;
+	char out[256] = "";
+	bson_t *e;
+	struct tv_oppos p;
+
+	tv_settle_init(&held, 1000);
+	/* 100.2 becomes visible before 100.1, as two concurrent FerretDB writes do. */
+	hold(&held, 100, 2, 199900, 200000);
+	drain(&held, 200500, out, sizeof(out));
+	ok(strcmp(out, "") == 0, "a fresh entry is held for the settle time (%s)", out);
+	hold(&held, 100, 1, 199800, 200600);
+	ok(hold(&held, 100, 1, 199800, 200700) == 1, "an entry already held is not held twice");
+	ok(tv_settle_count(&held) == 2, "two entries are held");
+	ok(tv_settle_wait_ms(&held, 200700) == 200, "the wait is until every held one has settled (%lld)",
+	    (long long)tv_settle_wait_ms(&held, 200700));
+	drain(&held, 200750, out, sizeof(out));
+	ok(strcmp(out, "") == 0, "nothing is given back while the first in position order is not settled (%s)", out);
+	drain(&held, 200950, out, sizeof(out));
+	ok(strcmp(out, "100.1 100.2 ") == 0, "then both, in position order (%s)", out);
+	/* An old entry (its wall time long past) is settled as soon as it is seen. */
+	out[0] = '\0';
+	hold(&held, 90, 7, 90000, 300000);
+	drain(&held, 300000, out, sizeof(out));
+	ok(strcmp(out, "90.7 ") == 0, "an entry written long ago is given back at once (%s)", out);
+	hold(&held, 95, 1, 95000, 300000);
+	hold(&held, 96, 1, 299800, 300000);
+	tv_settle_clear(&held);
+	ok(tv_settle_count(&held) == 0 && tv_settle_ready(&held, 999999) == NULL, "clear drops what is held");
+	tv_settle_free(&held);
+
+	e = BCON_NEW("ts", BCON_TIMESTAMP(100, 1), "wall", BCON_DATE_TIME(100123));
+	p = (struct tv_oppos){ 100, 1 };
+	ok(tv_oplog_wall_ms(e, &p) == 100123, "an entry's wall time is its wall field");
+	bson_destroy(e);
+	e = BCON_NEW("ts", BCON_TIMESTAMP(100, 1));
+	ok(tv_oplog_wall_ms(e, &p) == 100999, "without one, the last ms of its ts second");
+	bson_destroy(e);
+}
+
 int
 main(void)
 {
+	test_settle();
 	test_positions();
 	test_slice_names();
 	test_select();
