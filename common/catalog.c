@@ -294,6 +294,16 @@ record_between(const struct tv_slice *v, size_t n, const struct tv_slice *a, con
 	return NULL;
 }
 
+/* Returns 1 if a chain start lies at slice s's first position or inside it. */
+static int
+start_in(const struct tv_catalog *cat, const struct tv_slice *s)
+{
+	for (size_t i = 0; i < cat->nstarts; i++)
+		if (tv_oppos_cmp(&cat->starts[i].from, &s->from) >= 0 && tv_oppos_cmp(&cat->starts[i].from, &s->to) < 0)
+			return 1;
+	return 0;
+}
+
 int
 tv_catalog_chain(struct tv_catalog *cat)
 {
@@ -329,6 +339,10 @@ tv_catalog_chain(struct tv_catalog *cat)
 			}
 			r = NULL;
 		}
+		/* A chain start inside a continuous run (tv-recover's, after it replaced the live data)
+		 * ends the range: the entries before it cannot be replayed across it. */
+		if (prev != NULL && r != NULL && start_in(cat, s))
+			r = NULL;
 		if (r == NULL) {
 			r = grow(&cat->ranges, &cat->nranges, sizeof(*r));
 			r->first = i;

@@ -21,8 +21,10 @@
  * (or .bson.gz.enc), holding the entries after from up to to, so a chain is
  * continuous when each slice starts where the one before it ends.  A break
  * record ({from}-{to}.break.json) says the entries after from up to to are
- * lost; a chain start ({T.I}-{T.I}.start.json, written by tv-pitr) says a new
- * chain begins after T.I.  A range ends at a break or before a chain start;
+ * lost; a chain start ({T.I}-{T.I}.start.json, written by tv-pitr, and by
+ * tv-recover once it has replaced the live data) says a new chain begins after
+ * T.I.  A range ends at a break or before a chain start, even one that falls
+ * inside a run of continuous slices;
  * a slice that starts before the one before it ends (an overlap), or after it
  * with neither a break nor a chain start between (a hole), is a fault.
  */

@@ -539,6 +539,18 @@ tv_get_manifest() {
 	tv-catalog check --folder "$prefix" "$out.raw" >"$out" || return
 }
 
+# Stores a chain start, oplog/{day}/{T.I}-{T.I}.start.json: the oplog is captured after position
+# $1 from now on, and no oplog range reaches across it (tv-catalog); $2 says why.  Returns 0, also
+# when another host stored the same one first, or the store's status.
+tv_chain_start() {
+	local position=$1 status=0
+	jq -cn --arg position "$position" --arg time "$(tv_utc "${position%.*}" %FT%TZ)" --arg reason "$2" \
+		--arg startedAt "$(date -u +%FT%TZ)" '{position: $position, time: $time, reason: $reason, startedAt: $startedAt}' |
+		tv-blob-put -q "oplog/$(tv_utc "${position%.*}" %F)/$position-$position.start.json" || status=$?
+	[ "$status" -eq 73 ] && return 0
+	return "$status"
+}
+
 # Prints the blob name of a collection's dump in a backup folder.
 tv_blob_name() { echo "$1/tralivali_$2.bson.gz"; }
 # Prints the blob name of a collection's metadata (indexes, options) in a backup folder.

@@ -363,6 +363,51 @@ EOF
 	[ "$(pitr_fingerprints)" = "$want" ]
 }
 
+@test "capture survives a whole restore with parallel inserts: the follower ships on, the chain ends at the restore, and after a backup --at is exact" {
+	[ "$TV_MONGO_SERVER" = ferretdb ] || skip "the oplog needs FerretDB here"
+	tv_start_mongo
+	OWN_MONGO_PID=$TV_MONGO_PID OWN_MONGO_DIR=$TV_MONGO_DIR
+	tv_enable_oplog 67108864
+	local cmd=$TV_BUILDDIR/tests/tv-mongo-cmd at between want follower
+	fill 7
+	NEW=$(fingerprints)
+	tv-pitr -q
+	tv-backup -q >/dev/null
+	fill 8
+	tv-pitr --follow --interval 1 2>"$BATS_TEST_TMPDIR/follow.log" 3>&- &
+	follower=$!
+	# Every collection restored at once, several insert workers each, while the follower captures.
+	tv-recover -q "$(tv-list --json | jq -r '.backups[0].filePath')" --jobs 4 --yes --no-safety-backup
+	[ "$(fingerprints)" = "$NEW" ]
+	# Writes after the restore, and a second between them, before the next backup.
+	sleep 1.2
+	"$cmd" '{"insert": "users", "documents": [{"_id": "x", "v": 1}]}' >/dev/null
+	between=$(date -u +%FT%TZ)
+	sleep 1.2
+	"$cmd" '{"insert": "users", "documents": [{"_id": "y", "v": 1}]}' >/dev/null
+	kill -0 "$follower"
+	tv-backup -q >/dev/null
+	"$cmd" '{"insert": "users", "documents": [{"_id": "after-restore", "v": 1}]}' >/dev/null
+	"$cmd" '{"delete": "invites", "deletes": [{"q": {}, "limit": 1}]}' >/dev/null
+	at=$(date -u +%FT%TZ)
+	want=$(fingerprints)
+	sleep 1.2
+	"$cmd" '{"insert": "users", "documents": [{"_id": "too-late", "v": 1}]}' >/dev/null
+	sleep 2.5
+	kill -0 "$follower"
+	kill "$follower"
+	wait "$follower"
+	! grep -q "out of order" "$BATS_TEST_TMPDIR/follow.log"
+	tv-pitr -q
+	run tv-recover --at "$at" --to-db chk --yes --no-safety-backup
+	assert_status 0
+	[ "$(MONGODB_URI=${MONGODB_URI%/*}/chk fingerprints)" = "$want" ]
+	# A second between the restore and the backup after it: no oplog range reaches across the restore.
+	run tv-recover --at "$between" --to-db chk2 --yes --no-safety-backup
+	assert_status 65
+	assert_output_contains "is not within a continuous oplog range"
+}
+
 # Prints the SHA-256 of the users collection's documents in _id order.
 users_fingerprint() {
 	tv-export -q -c users | bsondump --quiet 2>/dev/null | sort | sha256sum | cut -d ' ' -f 1
