@@ -164,6 +164,18 @@ tv_pipe_judge() {
 	return "$TV_VERDICT"
 }
 
+# Prints this flow's manual page (section $1) as plain text, for --help after the usage lines:
+# the page beside the sources (scripts/../man), else the installed one; or says where to read it.
+tv_help_page() {
+	local section=$1 page
+	page=$(dirname "$(readlink -f "$0")")/../man/$TV_PROG.$section
+	if [ -r "$page" ] && groff -mandoc -Tutf8 -Ww -P-cbou -rLL=80n "$page" 2>/dev/null; then
+		return 0
+	fi
+	MANWIDTH=80 man -P cat "$section" "$TV_PROG" 2>/dev/null ||
+		printf '\nThe manual page says the rest: man %s %s\n' "$section" "$TV_PROG"
+}
+
 # Prints the seconds since $1 (a date +%s.%N value) with two decimals.
 tv_elapsed() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }'; }
 

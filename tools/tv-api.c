@@ -19,6 +19,7 @@
 #include "api.h"
 #include "apiflow.h"
 #include "config.h"
+#include "help.h"
 #include "jwt.h"
 #include "log.h"
 #include "mongo.h"
@@ -64,6 +65,8 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: tv-api [-qv] [--listen ADDR:PORT] [--cert FILE --key FILE] [--dashboard DIR] [--public-metrics]\n");
+	if (status == 0)
+		tv_help_page("tv-api", 8);
 	exit(status);
 }
 
@@ -384,17 +387,9 @@ has_index(const char *dir)
 static const char *
 find_dashboard(const char *given)
 {
-#if defined(TV_BUILD_TOOLS_DIR) && defined(TV_SOURCE_DASHBOARD_DIR)
-	char exe[PATH_MAX], tools[PATH_MAX];
-	ssize_t n;
-
-	if (given == NULL && !has_index(TV_DASHBOARD_DIR) &&
-	    (n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0 && realpath(TV_BUILD_TOOLS_DIR, tools) != NULL) {
-		exe[n] = '\0';
-		*strrchr(exe, '/') = '\0';
-		if (strcmp(exe, tools) == 0 && has_index(TV_SOURCE_DASHBOARD_DIR))
-			return TV_SOURCE_DASHBOARD_DIR;
-	}
+#ifdef TV_SOURCE_DASHBOARD_DIR
+	if (given == NULL && !has_index(TV_DASHBOARD_DIR) && tv_in_build_tree() && has_index(TV_SOURCE_DASHBOARD_DIR))
+		return TV_SOURCE_DASHBOARD_DIR;
 #endif
 	if (given == NULL)
 		given = TV_DASHBOARD_DIR;

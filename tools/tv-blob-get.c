@@ -6,6 +6,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "help.h"
 #include "log.h"
 #include "store.h"
 
@@ -13,6 +14,8 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout, "usage: tv-blob-get [-qv] [--role backup|restore|prune] name\n");
+	if (status == 0)
+		tv_help_page("tv-blob-get", 1);
 	exit(status);
 }
 

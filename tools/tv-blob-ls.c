@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "help.h"
 #include "log.h"
 #include "store.h"
 
@@ -22,6 +23,8 @@ usage(int status)
 	fprintf(status ? stderr : stdout, "usage: tv-blob-ls [-qv] [--role backup|restore|prune] [--json] [prefix]\n"
 	    "       tv-blob-ls [-qv] [--role backup|restore|prune] --can read|list|write|delete\n"
 	    "       tv-blob-ls [-qv] [--role backup|restore|prune] --container-exists\n");
+	if (status == 0)
+		tv_help_page("tv-blob-ls", 1);
 	exit(status);
 }
 

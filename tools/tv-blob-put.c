@@ -7,6 +7,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "help.h"
 #include "io.h"
 #include "log.h"
 #include "store.h"
@@ -18,6 +19,8 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout, "usage: tv-blob-put [-qv] [--receipt file] name\n"
 	    "       tv-blob-put [-qv] --no-commit | --commit | --abort --receipt file name\n");
+	if (status == 0)
+		tv_help_page("tv-blob-put", 1);
 	exit(status);
 }
 

@@ -19,6 +19,7 @@
 
 #include "bsonstream.h"
 #include "catalog.h"
+#include "help.h"
 #include "io.h"
 #include "log.h"
 #include "manifest.h"
@@ -39,6 +40,8 @@ usage(int status)
 	    "       tv-catalog check [-qv] [--folder FOLDER] [FILE]\n"
 	    "       tv-catalog oplog-check [-qv] (--slice NAME | --after T.I --until T.I)\n"
 	    "                  [--entries N] [--stats FILE] < oplog.bson\n");
+	if (status == 0)
+		tv_help_page("tv-catalog", 1);
 	exit(status);
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "crypt.h"
+#include "help.h"
 #include "log.h"
 #include "stats.h"
 
@@ -15,6 +16,8 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: tv-crypt [-dqv] [--label name] [--stats file]\n"
 	    "keys: BACKUP_ENCRYPTION_KEY_FILE=current[:older...], files of exactly 32 random bytes\n");
+	if (status == 0)
+		tv_help_page("tv-crypt", 1);
 	exit(status);
 }
 

@@ -9,6 +9,7 @@
 #include <sysexits.h>
 
 #include "config.h"
+#include "help.h"
 #include "log.h"
 #include "mongo.h"
 #include "refcheck.h"
@@ -20,6 +21,8 @@ usage(int status)
 	    "usage: tv-dbcheck [-qv] [-u uri] -d db --refs rules-file [--max-keys n]\n"
 	    "       tv-dbcheck [-qv] [-u uri] -d db --indexes -c collection\n"
 	    "       tv-dbcheck [-qv] [-u uri] -d db --drop-database\n");
+	if (status == 0)
+		tv_help_page("tv-dbcheck", 1);
 	exit(status);
 }
 

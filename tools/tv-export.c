@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "help.h"
 #include "io.h"
 #include "log.h"
 #include "mongo.h"
@@ -50,6 +51,8 @@ usage(int status)
 	    "                 [--metadata file] [--batch-size n] [--stats file]\n"
 	    "       tv-export [-qv] [-u uri] [-d db] -c collection --count [--query json]\n"
 	    "       tv-export [-qv] [-u uri] [-d db] --list\n");
+	if (status == 0)
+		tv_help_page("tv-export", 1);
 	exit(status);
 }
 

@@ -25,6 +25,7 @@
 #include <libdeflate.h>
 #include <zlib.h>
 
+#include "help.h"
 #include "io.h"
 #include "log.h"
 
@@ -620,6 +621,8 @@ usage(int status)
 	fprintf(status ? stderr : stdout, "usage: tv-gzip [-1..-9] [-qv] [-p threads] [--label name]\n"
 	    "       tv-gzip -d [-qv] [-p threads] [--label name]\n"
 	    "       tv-gzip -t [-qv] [-p threads]\n");
+	if (status == 0)
+		tv_help_page("tv-gzip", 1);
 	exit(status);
 }
 

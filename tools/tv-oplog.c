@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "help.h"
 #include "io.h"
 #include "log.h"
 #include "mongo.h"
@@ -54,6 +55,8 @@ usage(int status)
 	    "usage: tv-oplog [-qv] [-u uri] [-d db] [--since T.I] [--until T.I | --follow]\n"
 	    "                [--max-seconds n] [--max-bytes n] [--settle-ms n] [--stats file]\n"
 	    "       tv-oplog [-qv] [-u uri] --first | --last\n");
+	if (status == 0)
+		tv_help_page("tv-oplog", 1);
 	exit(status);
 }
 

@@ -17,6 +17,7 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "help.h"
 #include "log.h"
 #include "statedir.h"
 #include "store.h"
@@ -37,6 +38,8 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: tv-prune [-nqv] [--retention-days N] [--keep-min K] [--now TIME] < listing\n");
+	if (status == 0)
+		tv_help_page("tv-prune", 1);
 	exit(status);
 }
 

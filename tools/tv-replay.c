@@ -9,6 +9,7 @@
 
 #include "bsonstream.h"
 #include "clock.h"
+#include "help.h"
 #include "log.h"
 #include "mongo.h"
 #include "replay.h"
@@ -72,6 +73,8 @@ usage(int status)
 	    "usage: tv-replay [-qv] [-u uri] [-d db] [--until T.I|T|ISO-8601] [--collections a,b]\n"
 	    "                 [--rename from=to ...] [--batch-size n] [--max-txn-bytes n]\n"
 	    "                 [--stats file] [--dry-run] < oplog.bson\n");
+	if (status == 0)
+		tv_help_page("tv-replay", 1);
 	exit(status);
 }
 

@@ -15,6 +15,7 @@
 #include "bsonstream.h"
 #include "clock.h"
 #include "config.h"
+#include "help.h"
 #include "insert.h"
 #include "log.h"
 #include "metadata.h"
@@ -90,6 +91,8 @@ usage(int status)
 	    "       tv-restore [-qv] [-u uri] [-d db] [--journal file] --begin collection,...\n"
 	    "       tv-restore [-qv] [-u uri] [--journal file] --swap | --resume\n"
 	    "       tv-restore [-qv] [-u uri] [-d db] --estimate collection,...\n");
+	if (status == 0)
+		tv_help_page("tv-restore", 1);
 	exit(status);
 }
 

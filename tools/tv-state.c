@@ -13,6 +13,7 @@
 
 #include "breaker.h"
 #include "config.h"
+#include "help.h"
 #include "log.h"
 #include "runrec.h"
 #include "statedir.h"
@@ -32,6 +33,8 @@ usage(int status)
 	    "       tv-state [-qv] --credential\n"
 	    "       tv-state [-qv] --save-run FILE|-\n"
 	    "       tv-state [-qv] --runs [--store] [--since YYYY-MM-DD] [--kind a,b]\n");
+	if (status == 0)
+		tv_help_page("tv-state", 1);
 	exit(status);
 }
 
