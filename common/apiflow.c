@@ -20,9 +20,19 @@
 #define JSON		"application/json"
 #define PROMETHEUS	"text/plain; version=0.0.4; charset=utf-8"
 
-/* The endpoints' JSON shapes for a failure, after the message. */
-static const char trigger_failed[] = "\"backupId\":null,\"status\":\"Failed\"";
-static const char restore_failed[] = "\"success\":false";
+/*
+ * How an endpoint answers a failure (and the restore its success): the old service's fields
+ * after the message, and for the restore its fixed message, which its clients match, our words
+ * then going into an added "detail"; without a fixed message our words are the message.
+ */
+struct shape {
+	const char	*message;
+	const char	*fields;
+};
+static const struct shape trigger_failed = { NULL, "\"backupId\":null,\"status\":\"Failed\"" };
+static const struct shape restore_failed = { "Backup restore failed", "\"success\":false" };
+static const struct shape restored = { "Backup restored successfully", "\"success\":true" };
+static const struct shape plain = { NULL, "" };
 
 static void
 set_body(struct tv_answer *a, unsigned status, const char *type, char *body, size_t len)
@@ -47,6 +57,32 @@ tv_answer_message(struct tv_answer *a, unsigned status, const char *extra, const
 	    (len = asprintf(&json, "{\"message\":%s%s%s}\n", msg, *extra ? "," : "", extra)) == -1)
 		tv_fatal(EX_OSERR, "out of memory");
 	free(msg);
+	set_body(a, status, JSON, json, (size_t)len);
+}
+
+/* Answers in shape s (a failure, or the restore's success), our words from fmt; extra: more fields ("" for none). */
+static void __attribute__((format(printf, 5, 6)))
+answer_shaped(struct tv_answer *a, unsigned status, const struct shape *s, const char *extra, const char *fmt, ...)
+{
+	char text[1024], *detail, *json;
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (s->message == NULL) {
+		if (asprintf(&json, "%s%s%s", s->fields, *s->fields && *extra ? "," : "", extra) == -1)
+			tv_fatal(EX_OSERR, "out of memory");
+		tv_answer_message(a, status, json, "%s", text);
+		free(json);
+		return;
+	}
+	if ((detail = tv_json_string(text)) == NULL ||
+	    (len = asprintf(&json, "{\"message\":\"%s\",%s,\"detail\":%s%s%s}\n", s->message, s->fields, detail,
+	    *extra ? "," : "", extra)) == -1)
+		tv_fatal(EX_OSERR, "out of memory");
+	free(detail);
 	set_body(a, status, JSON, json, (size_t)len);
 }
 
@@ -118,7 +154,7 @@ run_flow(char *const argv[], const char *lock_path, int lock_fd, struct tv_flow_
 
 /* Takes the run lock for flow; returns its fd, or -1 with a (409 or 500) answer in the given shape. */
 static int
-take_lock(const struct tv_apiflow_config *cfg, const char *flow, const char *subject, const char *shape,
+take_lock(const struct tv_apiflow_config *cfg, const char *flow, const char *subject, const struct shape *shape,
     struct tv_answer *a)
 {
 	char owner[256], holder[512], stamp[32], *h, *extra;
@@ -131,12 +167,12 @@ take_lock(const struct tv_apiflow_config *cfg, const char *flow, const char *sub
 	    subject[0] ? subject : "unknown", (long)getpid(), stamp);
 	if ((fd = tv_lock_take(cfg->lock_path, owner, holder, sizeof(holder))) >= 0)
 		return fd;
-	if ((h = tv_json_string(holder)) == NULL || asprintf(&extra, "%s,\"holder\":%s", shape, h) == -1)
+	if ((h = tv_json_string(holder)) == NULL || asprintf(&extra, "\"holder\":%s", h) == -1)
 		tv_fatal(EX_OSERR, "out of memory");
 	if (fd == -2)
-		tv_answer_message(a, 409, extra, "another backup or restore is running");
+		answer_shaped(a, 409, shape, extra, "another backup or restore is running");
 	else
-		tv_answer_message(a, 500, shape, "%s", holder);
+		answer_shaped(a, 500, shape, "", "%s", holder);
 	free(h);
 	free(extra);
 	return -1;
@@ -149,14 +185,14 @@ tv_answer_trigger(const struct tv_apiflow_config *cfg, const char *subject, stru
 	struct tv_flow_result r;
 	int lock;
 
-	if ((lock = take_lock(cfg, "tv-backup", subject, trigger_failed, a)) < 0)
+	if ((lock = take_lock(cfg, "tv-backup", subject, &trigger_failed, a)) < 0)
 		return;
 	if (run_flow(argv, cfg->lock_path, lock, &r) == -1)
-		tv_answer_message(a, 500, trigger_failed, "cannot run tv-backup");
+		answer_shaped(a, 500, &trigger_failed, "", "cannot run tv-backup");
 	else if (is_json(&r))
 		pass_on(a, http_status(r.status), JSON, &r);
 	else
-		tv_answer_message(a, 500, trigger_failed, "Backup failed: %s",
+		answer_shaped(a, 500, &trigger_failed, "", "Backup failed: %s",
 		    r.cause[0] ? r.cause : "tv-backup printed no result");
 	close(lock);
 	tv_flow_result_free(&r);
@@ -167,23 +203,24 @@ tv_answer_trigger(const struct tv_apiflow_config *cfg, const char *subject, stru
  * holds what it points at).  Returns the next free index, or 0 with a 400 answer.
  */
 static int
-recovery_args(const struct tv_recovery *w, char **argv, char folder[64], const char *shape, struct tv_answer *a)
+recovery_args(const struct tv_recovery *w, char **argv, char folder[64], const struct shape *shape,
+    struct tv_answer *a)
 {
 	int n;
 
 	if ((w->date != NULL) + (w->point != NULL) + (w->at != NULL) != 1) {
-		tv_answer_message(a, 400, shape, "name one recovery point: a date, point= or at=");
+		answer_shaped(a, 400, shape, "", "name one recovery point: a date, point= or at=");
 		return 0;
 	}
 	if ((w->date != NULL && !tv_api_valid_date(w->date)) || (w->point != NULL && !tv_api_valid_point(w->point)) ||
 	    (w->at != NULL && !tv_api_valid_time(w->at))) {
-		tv_answer_message(a, 400, shape, "%s: %.64s", w->at ? "at: not an ISO-8601 time (2024-01-15T03:00:00Z)" :
+		answer_shaped(a, 400, shape, "", "%s: %.64s", w->at ? "at: not an ISO-8601 time (2024-01-15T03:00:00Z)" :
 		    w->date ? "not a backup date (YYYY-MM-DD)" : "not a recovery point (backups/YYYY-MM-DD...)",
 		    w->at ? w->at : w->date ? w->date : w->point);
 		return 0;
 	}
 	if (w->collections != NULL && !tv_api_valid_collections(w->collections)) {
-		tv_answer_message(a, 400, shape, "collections: not a comma-separated list of names");
+		answer_shaped(a, 400, shape, "", "collections: not a comma-separated list of names");
 		return 0;
 	}
 	if (w->at != NULL) {
@@ -210,20 +247,18 @@ tv_answer_restore(const struct tv_apiflow_config *cfg, const struct tv_recovery 
 	struct tv_flow_result r;
 	int n, lock;
 
-	if ((n = recovery_args(what, argv, folder, restore_failed, a)) == 0)
+	if ((n = recovery_args(what, argv, folder, &restore_failed, a)) == 0)
 		return;
 	/* tv-recover takes its safety backup first (its default) and restores all or nothing. */
 	argv[n] = "--yes";
-	if ((lock = take_lock(cfg, "tv-recover", subject, restore_failed, a)) < 0)
+	if ((lock = take_lock(cfg, "tv-recover", subject, &restore_failed, a)) < 0)
 		return;
 	if (run_flow(argv, cfg->lock_path, lock, &r) == -1)
-		tv_answer_message(a, 500, restore_failed, "cannot run tv-recover");
+		answer_shaped(a, 500, &restore_failed, "", "cannot run tv-recover");
 	else if (r.status == 0)
-		tv_answer_message(a, 200, "\"success\":true", "Restore from %s completed successfully",
-		    what->at ? what->at : folder);
+		answer_shaped(a, 200, &restored, "", "Restore from %s completed successfully", what->at ? what->at : folder);
 	else
-		tv_answer_message(a, http_status(r.status), restore_failed, "Restore failed: %s",
-		    r.cause[0] ? r.cause : "tv-recover failed");
+		answer_shaped(a, http_status(r.status), &restore_failed, "", "%s", r.cause[0] ? r.cause : "tv-recover failed");
 	close(lock);
 	tv_flow_result_free(&r);
 }
@@ -235,7 +270,7 @@ tv_answer_plan(const struct tv_apiflow_config *cfg, const struct tv_recovery *wh
 	struct tv_flow_result r;
 	int len;
 
-	if (recovery_args(what, argv, folder, "", a) == 0)
+	if (recovery_args(what, argv, folder, &plain, a) == 0)
 		return;
 	if (run_flow(argv, cfg->lock_path, -1, &r) == -1) {
 		tv_answer_message(a, 500, "", "cannot run tv-recover");

@@ -112,11 +112,13 @@ function showPoints(list) {
 			li.append(element('time', when(b.createdAt)), ' ',
 				element('strong', b.type || 'backup'), ' ',
 				element('span', b.status, 'state'), ' ',
-				element('span', bytes(b.size) + ' in ' + (b.filePath || '?'), 'detail'));
+				element('span', bytes(b.size) + ' in ' + (b.filePath || '?') + (b.reason ? ': ' + b.reason : ''), 'detail'));
 		} else {
 			li.className = 'range';
 			li.append(element('time', when(item.range.from) + ' → ' + when(item.range.to)), ' ',
-				element('span', 'continuous oplog: any second in this range can be restored', 'detail'));
+				element('span', item.range.restorableFrom ?
+					'continuous oplog: any second from ' + when(item.range.restorableFrom) + ' can be restored' :
+					'continuous oplog, not restorable yet: no backup lies in it (take one)', 'detail'));
 		}
 		ol.append(li);
 	}
@@ -266,7 +268,9 @@ async function restore(event) {
 	$('restore-now').disabled = true;
 	$('restore-result').textContent = 'Restoring (safety backup first)… this can take a while.';
 	const result = await call('POST', '/admin/backup/restore?' + query);
-	$('restore-result').textContent = message(result.body, 'error ' + result.status);
+	// The old service's words first, then ours (the cause of a failure) from "detail".
+	const detail = result.body && result.body.detail ? ': ' + result.body.detail : '';
+	$('restore-result').textContent = message(result.body, 'error ' + result.status) + detail;
 	resetPlan();
 	await refresh();
 }

@@ -177,7 +177,7 @@ api_command_tree() {
 	[ "$(fingerprint messages)" != "$(cat messages.sha)" ]
 	admin POST "/admin/backup/restore/$(date -u +%F)"
 	assert_code 200
-	assert_body "{\"message\":\"Restore from $(date -u +%F) completed successfully\",\"success\":true}"
+	assert_body "{\"message\":\"Backup restored successfully\",\"success\":true,\"detail\":\"Restore from $(date -u +%F) completed successfully\"}"
 	local c
 	for c in "${!SIZES[@]}"; do
 		[ "$(fingerprint "$c")" = "$(cat "$c.sha")" ]
@@ -203,13 +203,14 @@ api_command_tree() {
 @test "a restore of a date without a backup is a 404 {message, success: false}" {
 	admin POST /admin/backup/restore/1999-01-01
 	assert_code 404
-	jq -e '.success == false and (.message | startswith("Restore failed: tv-recover: backups/1999-01-01/"))' "$body"
+	jq -e '(keys_unsorted | .[0:2]) == ["message", "success"] and .message == "Backup restore failed" and .success == false
+		and (.detail | startswith("tv-recover: there is no recovery point backups/1999-01-01/"))' "$body"
 }
 
 @test "a restore of something that is not a date is a 400 and runs nothing" {
 	admin POST '/admin/backup/restore/--help'
 	assert_code 400
-	assert_body '{"message":"not a backup date (YYYY-MM-DD): --help","success":false}'
+	assert_body '{"message":"Backup restore failed","success":false,"detail":"not a backup date (YYYY-MM-DD): --help"}'
 	admin POST '/admin/backup/restore?at=yesterday'
 	assert_code 400
 	admin POST '/admin/backup/restore?at=2024-01-15T00:00:00Z&collections=users;rm'
@@ -229,7 +230,7 @@ api_command_tree() {
 	[ "$trigger" = 409 ]
 	[ "$trigger_body" = '{"message":"another backup or restore is running","backupId":null,"status":"Failed","holder":"tv-backup pid 4242 since 2024-01-15T03:00:00Z"}' ]
 	assert_code 409
-	assert_body '{"message":"another backup or restore is running","success":false,"holder":"tv-backup pid 4242 since 2024-01-15T03:00:00Z"}'
+	assert_body '{"message":"Backup restore failed","success":false,"detail":"another backup or restore is running","holder":"tv-backup pid 4242 since 2024-01-15T03:00:00Z"}'
 }
 
 @test "GET /admin/backup/runs lists the run records newest first, skipping damaged ones" {

@@ -146,7 +146,7 @@ regenerate() {
 	assert_status 0
 	[ "$(jq -r '.backups | map(.createdAt) | join(" ")' <<<"$output")" = "2024-01-17T03:00:00Z 2024-01-16T03:00:00Z 2024-01-15T03:00:00Z" ]
 	jq -e '.backups[0] | keys == ["collections", "createdAt", "filePath", "id", "size", "snapshot", "status", "type"]
-		and .type == "scheduled" and .status == "Completed" and .filePath == "backups/2024-01-17/"
+		and .type == "scheduled" and .status == "Completed" and .filePath == "backups/2024-01-17"
 		and .snapshot == "per-collection" and (.collections | map(.name)) == ["invites"]' <<<"$output"
 	jq -e '.pitr == []' <<<"$output"
 }
@@ -273,7 +273,7 @@ regenerate() {
 	delete_blob backups/2024-03-02/tralivali_invites.metadata.json
 	run --separate-stderr tv-list --json
 	assert_status 0
-	jq -e '[.backups[] | {filePath, status}] == [{filePath: "backups/2024-03-02/", status: "Broken"}, {filePath: "backups/2024-03-01/", status: "Completed"}]' <<<"$output"
+	jq -e '[.backups[] | {filePath, status}] == [{filePath: "backups/2024-03-02", status: "Broken"}, {filePath: "backups/2024-03-01", status: "Completed"}]' <<<"$output"
 	jq -e '.backups[0].missing == ["backups/2024-03-02/tralivali_users.bson.gz", "backups/2024-03-02/tralivali_invites.metadata.json"]' <<<"$output"
 	[[ $stderr == *"WRN] tv-list: backups/2024-03-02/: not a recovery point (2 of the 4 blobs its manifest names are missing: backups/2024-03-02/tralivali_users.bson.gz backups/2024-03-02/tralivali_invites.metadata.json)"* ]]
 	run tv-list --table
@@ -281,7 +281,7 @@ regenerate() {
 	assert_output_contains "backups/2024-03-02/ is broken: 2 of the 4 blobs"
 	run tv-status --max-age 100000d
 	assert_status 1
-	assert_output_contains "broken recovery point(s), not restorable: backups/2024-03-02/ (2 blob(s) missing)"
+	assert_output_contains "broken recovery point(s), not restorable: backups/2024-03-02 (2 blob(s) missing)"
 	assert_output_contains "last good backup 2024-03-01T03:00:00Z"
 	# The plan refuses it, before any lock or change, and names the point that restores.
 	run --separate-stderr tv-recover 2024-03-02
@@ -376,7 +376,7 @@ regenerate() {
 	[[ $stderr == *"Uploaded backup to: backups/2024-08-01T153000Z/tralivali_invites.bson.gz"* ]]
 	run --separate-stderr tv-list --json
 	assert_status 0
-	[ "$(jq -r '.backups | map(.filePath) | join(" ")' <<<"$output")" = "backups/2024-08-01T153000Z/ backups/2024-08-01/" ]
+	[ "$(jq -r '.backups | map(.filePath) | join(" ")' <<<"$output")" = "backups/2024-08-01T153000Z backups/2024-08-01" ]
 	tv-recover -q 2024-08-01 --collections invites --yes --no-safety-backup
 	[ "$(count invites)" -eq 10 ]
 	tv-recover -q 2024-08-01T153000Z --collections invites --yes --no-safety-backup
@@ -393,7 +393,7 @@ regenerate() {
 	backup_at 2024-10-01T09:00Z --collections users
 	run --separate-stderr tv-list --json
 	assert_status 0
-	[ "$(jq -c '.backups | map([.filePath, (.collections | length)])' <<<"$output")" = '[["backups/2024-10-01T090000Z/",1],["backups/2024-10-01/",5]]' ]
+	[ "$(jq -c '.backups | map([.filePath, (.collections | length)])' <<<"$output")" = '[["backups/2024-10-01T090000Z",1],["backups/2024-10-01",5]]' ]
 	run tv-recover 2024-10-01T090000Z --collections messages --yes
 	assert_status 66
 	assert_output_contains "has no collection messages"
@@ -416,7 +416,7 @@ regenerate() {
 	[ "$(tv-blob-ls backups/2024-09-01T150000Z/ | cut -f 1)" = backups/2024-09-01T150000Z/tralivali_users.bson.gz ]
 	run --separate-stderr tv-list --json
 	assert_status 0
-	[ "$(jq -r '.backups | map(.filePath) | join(" ")' <<<"$output")" = "backups/2024-09-01/" ]
+	[ "$(jq -r '.backups | map(.filePath) | join(" ")' <<<"$output")" = "backups/2024-09-01" ]
 	run --separate-stderr tv-verify --all
 	assert_status 66
 	[[ $(tr -s ' ' <<<"$output") == *"backups/2024-09-01T150000Z - - - - - INCOMPLETE"* ]]
@@ -455,7 +455,7 @@ forge_backup() {
 	# The listing shows the good point, names the bad ones, and fails.
 	run --separate-stderr tv-list --json
 	assert_status 65
-	[ "$(jq -r '.backups | map(.filePath) | join(" ")' <<<"$output")" = "backups/2024-11-01/" ]
+	[ "$(jq -r '.backups | map(.filePath) | join(" ")' <<<"$output")" = "backups/2024-11-01" ]
 	[[ $stderr == *"backups/2024-11-02/manifest.json: not a valid manifest"* ]]
 	[[ $stderr == *"backups/2024-11-03/manifest.json: not a valid manifest"* ]]
 }
