@@ -14,6 +14,7 @@
 #include "apiflow.h"
 #include "flow.h"
 #include "log.h"
+#include "statedir.h"
 
 #define MAX_FLOW_OUTPUT	(32 << 20)
 #define MAX_STATIC	(1 << 20)
@@ -163,8 +164,8 @@ take_lock(const struct tv_apiflow_config *cfg, const char *flow, const char *sub
 	int fd;
 
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-	snprintf(owner, sizeof(owner), "tv-api (%s for %s) pid %ld since %s\n", flow,
-	    subject[0] ? subject : "unknown", (long)getpid(), stamp);
+	snprintf(owner, sizeof(owner), "tv-api (%s for %s) pid %ld on %s since %s\n", flow,
+	    subject[0] ? subject : "unknown", (long)getpid(), tv_host_name(), stamp);
 	if ((fd = tv_lock_take(cfg->lock_path, owner, holder, sizeof(holder))) >= 0)
 		return fd;
 	if ((h = tv_json_string(holder)) == NULL || asprintf(&extra, "\"holder\":%s", h) == -1)

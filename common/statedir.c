@@ -82,7 +82,7 @@ tv_state_lock_path(void)
 	return path;
 }
 
-/* Prints the lock's owner line (tool, pid, since) into buf, or "unknown". */
+/* Prints the lock's owner line (tool, pid, host, since) into buf, or "unknown". */
 static void
 lock_owner(const char *path, char *buf, size_t len)
 {
@@ -99,6 +99,16 @@ lock_owner(const char *path, char *buf, size_t len)
 		buf[strcspn(buf, "\n")] = '\0';
 	}
 	close(fd);
+}
+
+const char *
+tv_host_name(void)
+{
+	static char name[256];
+
+	if (name[0] == '\0' && (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0'))
+		snprintf(name, sizeof(name), "unknown-host");
+	return name;
 }
 
 int
@@ -130,7 +140,7 @@ tv_state_lock(const char *holder)
 	}
 	gmtime_r(&now, &tm);
 	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n = snprintf(line, sizeof(line), "%s pid %ld since %s\n", holder, (long)getpid(), since);
+	n = snprintf(line, sizeof(line), "%s pid %ld on %s since %s\n", holder, (long)getpid(), tv_host_name(), since);
 	snprintf(owner, sizeof(owner), "%s.owner", path);
 	if ((ofd = open(owner, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
 		if (tv_write_all(ofd, line, (size_t)n) != 0)

@@ -20,4 +20,7 @@ const char *tv_state_lock_path(void);
  */
 int tv_state_lock(const char *holder);
 
+/* Returns this host's name, for lock owners: two hosts may share a state directory on NFS. */
+const char *tv_host_name(void);
+
 #endif

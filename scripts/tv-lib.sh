@@ -418,12 +418,13 @@ tv__run_end() {
 	fi
 }
 
-# Writes who holds the lock to file $1: into a fresh file renamed over it, which replaces a symbolic
-# link planted there instead of writing through it.
+# Writes who holds the lock (flow, pid, host: two hosts may share a state directory on NFS, and
+# since when) to file $1: into a fresh file renamed over it, which replaces a symbolic link
+# planted there instead of writing through it.
 tv__write_owner() {
 	local tmp
 	tmp=$(mktemp "$1.XXXXXX") &&
-		printf '%s pid %s since %s\n' "$TV_PROG" "$$" "$(date -u +%FT%TZ)" >"$tmp" &&
+		printf '%s pid %s on %s since %s\n' "$TV_PROG" "$$" "$(uname -n)" "$(date -u +%FT%TZ)" >"$tmp" &&
 		mv -f "$tmp" "$1" || { rm -f "$tmp"; tv_warn "cannot record the lock's owner in $1"; }
 }
 

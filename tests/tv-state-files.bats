@@ -17,6 +17,20 @@ lock() {
 	bash -c '. "$TV_SRCDIR/scripts/tv-lib.sh"; tv_lock || exit; cat "$BACKUP_STATE_DIR/tralivali-backup.lock.owner"'
 }
 
+@test "the lock's owner names the flow, its pid, the host and since when; a busy lock names its holder" {
+	run lock
+	assert_status 0
+	[[ $output =~ ^bash\ pid\ [0-9]+\ on\ $(uname -n)\ since\ [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]]
+	# Another host's run holds it (a state directory shared on NFS): the refusal names that host.
+	exec 8>>"$BACKUP_STATE_DIR/tralivali-backup.lock"
+	flock -n 8
+	echo "tv-backup pid 4242 on otherhost since 2024-01-15T03:00:00Z" >"$BACKUP_STATE_DIR/tralivali-backup.lock.owner"
+	run bash -c '. "$TV_SRCDIR/scripts/tv-lib.sh"; tv_lock'
+	exec 8>&-
+	assert_status 75
+	assert_output_contains "held by tv-backup pid 4242 on otherhost since 2024-01-15T03:00:00Z"
+}
+
 @test "the run lock refuses a lock file that is a symbolic link, and leaves its target alone" {
 	ln -s "$VICTIM" "$BACKUP_STATE_DIR/tralivali-backup.lock"
 	run lock
