@@ -157,7 +157,7 @@ regenerate() {
 	assert_status 0
 	[ "${#lines[@]}" -eq 2 ]
 	[[ ${lines[0]} == "CREATED "*"TYPE "*"STATUS "*"SIZE "*"FOLDER "*"ID" ]]
-	[[ ${lines[1]} == "2024-01-15T03:00:00Z  manual  Completed  "*"backups/2024-01-15/  "* ]]
+	[[ ${lines[1]} == "2024-01-15T03:00:00Z  manual  Completed  "*"backups/2024-01-15  "* ]]
 }
 
 @test "tv-verify checks a good backup and exits 0 with a summary table" {
