@@ -296,7 +296,7 @@ az_commit(struct tv_store *store, struct tv_receipt *r)
 	rq.body_len = n;
 	snprintf(what, sizeof(what), "%s: committing", r->name);
 	rc = az_write_request(az, az->curl, &rq, what);
-	if (rc == 1 && strcmp(rq.code, "InvalidBlockList") == 0) {
+	if (rc != 0 && strcmp(rq.code, "InvalidBlockList") == 0) {
 		tv_error("%s: the staged blocks are gone (committed or expired already)", r->name);
 		rc = EX_NOINPUT;
 	}

@@ -275,6 +275,22 @@ transient_curl(CURLcode cc)
 }
 
 /*
+ * The exit code of a final HTTP status that is not 2xx, 404, 401/403 or a
+ * create-only conflict, by its meaning: a conflict or failed condition may pass
+ * (75), a request the server rejects is an I/O failure of ours (74), anything
+ * else a service that does not answer as it should (69).  Never 1.
+ */
+static int
+unmapped_status(long status)
+{
+	if (status == 409 || status == 412)
+		return EX_TEMPFAIL;
+	if (status >= 400 && status < 500)
+		return EX_IOERR;
+	return EX_UNAVAILABLE;
+}
+
+/*
  * Runs a request until it succeeds, fails for good, or the retry budget is
  * spent.  Returns 0 for 2xx, else logs "what: why" and returns the exit code;
  * a 404 is returned quietly (callers word it).
@@ -336,8 +352,15 @@ az_request(struct azure *az, CURL *curl, struct req *rq, const char *what)
 		tv_error("%s: access denied (check AccountKey or SharedAccessSignature): %s", what, why);
 		return EX_NOPERM;
 	}
+	/* Moved to the Archive tier (by a lifecycle rule, or az storage blob set-tier): not damaged, not readable now. */
+	if (strcmp(rq->code, "BlobArchived") == 0 || strcmp(rq->code, "BlobBeingRehydrated") == 0) {
+		tv_error("%s: %s: the blob is in the Archive tier and cannot be read until it is rehydrated "
+		    "(az storage blob set-tier --tier Hot --rehydrate-priority Standard|High: Standard takes up "
+		    "to 15 hours, High under 1 hour for small blobs); run again then", what, why);
+		return EX_TEMPFAIL;
+	}
 	tv_error("%s: %s", what, why);
-	return rq->status == 412 ? EX_TEMPFAIL : 1;
+	return unmapped_status(rq->status);
 }
 
 /* Creates the container, which may already exist. */
@@ -349,7 +372,7 @@ create_container(struct azure *az, CURL *curl)
 
 	pthread_mutex_lock(&az->mu);
 	rc = az->container_ready ? 0 : az_request(az, curl, &rq, "creating the container");
-	if (rc == 1 && rq.status == 409)
+	if (rc != 0 && rq.status == 409 && strcmp(rq.code, "ContainerAlreadyExists") == 0)
 		rc = 0;
 	if (rc == 0) {
 		if (!az->container_ready)

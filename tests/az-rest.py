@@ -4,6 +4,7 @@ C client, over one kept-alive connection.
 
   az-rest.py fill CONTAINER PREFIX COUNT     empty blobs PREFIX0001..PREFIXCOUNT, quickly
   az-rest.py put CONTAINER NAME FILE [HEADER:VALUE...]   one blob with extra x-ms-* headers
+  az-rest.py tier CONTAINER NAME TIER        Set Blob Tier (Hot, Cool, Cold, Archive), as az storage blob set-tier
 
 The account comes from AZURITE_BLOB_ENDPOINT, AZURITE_ACCOUNT and AZURITE_KEY."""
 import base64, hashlib, hmac, http.client, os, sys, urllib.parse
@@ -51,6 +52,11 @@ def main(cmd, container, *args):
         status = put(f"/{container}/{urllib.parse.quote(name)}", headers, body)
         if status != 201:
             sys.exit(f"az-rest.py: {name}: HTTP {status}")
+    elif cmd == "tier":
+        name, tier = args
+        status = put(f"/{container}/{urllib.parse.quote(name)}", {"x-ms-access-tier": tier}, query="comp=tier")
+        if status not in (200, 202):
+            sys.exit(f"az-rest.py: {name}: set tier {tier}: HTTP {status}")
     else:
         sys.exit(__doc__)
 

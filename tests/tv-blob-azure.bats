@@ -128,6 +128,22 @@ setup() {
 	assert_output_contains "nothing/here: no such blob"
 }
 
+@test "an archived blob is not damaged but not readable now: tv-blob-get exits 75 saying how to rehydrate it" {
+	echo data | tv-blob-put -q cold/blob
+	python3 "$TV_SRCDIR/tests/az-rest.py" tier "$BACKUP_BLOB_CONTAINER_NAME" cold/blob Archive
+	run --separate-stderr tv-blob-get cold/blob
+	assert_status 75
+	[ -z "$output" ]
+	[[ $stderr == *"cold/blob"*"BlobArchived"*"the blob is in the Archive tier and cannot be read until it is rehydrated (az storage blob set-tier --tier Hot --rehydrate-priority Standard|High"* ]]
+}
+
+@test "an HTTP status the tools have no word for maps to a sysexits code by its meaning, never 1" {
+	# Azure answers 400 to a blob name over 1024 characters: a request the server rejects, 74.
+	run --separate-stderr tv-blob-get "$(printf 'x%.0s' $(seq 1100))"
+	[ "$status" -ne 1 ]
+	[ "$status" -eq 74 ] || [ "$status" -eq 66 ]
+}
+
 @test "tv-blob-get exits 65 when the blob does not match its stored SHA-256" {
 	printf 'abcdef' >"$BATS_TEST_TMPDIR/f"
 	python3 "$TV_SRCDIR/tests/az-rest.py" put "$BACKUP_BLOB_CONTAINER_NAME" bad "$BATS_TEST_TMPDIR/f" \
