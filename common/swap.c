@@ -412,7 +412,7 @@ tv_swap_commit(struct tv_mongo *m, const char *path)
 }
 
 int
-tv_swap_resume(struct tv_mongo *m, const char *path)
+tv_swap_resume(struct tv_mongo *m, const char *path, int interrupted)
 {
 	struct journal *j;
 	int status;
@@ -423,8 +423,11 @@ tv_swap_resume(struct tv_mongo *m, const char *path)
 		tv_info("Finishing the swap of an interrupted restore of %s (journal %s)", j->db, path);
 		status = finish(m, path, j);
 	} else {
-		tv_info("Dropping the staging collections of an interrupted restore of %s (journal %s)",
-		    j->db, path);
+		if (interrupted)
+			tv_info("Dropping the staging collections of an interrupted restore of %s (journal %s)",
+			    j->db, path);
+		else
+			tv_debug("Dropping this restore's staging collections of %s (journal %s)", j->db, path);
 		if ((status = drop_staging(m, j)) == 0)
 			status = journal_remove(path);
 	}

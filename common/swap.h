@@ -44,8 +44,10 @@ int tv_swap_commit(struct tv_mongo *m, const char *path);
 /*
  * Settles an unfinished journal: one still loading loses its staging
  * collections, one swapping is finished (or rolled back if it cannot be).
- * Returns 0 (also when there is no journal) or an exit status.
+ * interrupted: the journal is an earlier run's, and the log says so (else it
+ * is the caller's own, dropped quietly).  Returns 0 (also when there is no
+ * journal) or an exit status.
  */
-int tv_swap_resume(struct tv_mongo *m, const char *path);
+int tv_swap_resume(struct tv_mongo *m, const char *path, int interrupted);
 
 #endif

@@ -254,7 +254,9 @@ tv__with_secrets() {
 			done
 			exec "$@"
 		)
-		return
+		# Explicitly: a bare return in a trap handler (the EXIT trap's metrics) returns the
+		# status from before the trap, the run's, not the tool's.
+		return "$?"
 	fi
 	# In a subshell (a pipeline stage, $(...), a background job) the caller may signal this
 	# process, as `kill $!` does: the tool runs as its child, and the signal is passed on.

@@ -69,6 +69,14 @@ records() { tv-state --runs; }
 	tv-blob-get "$name" | cmp - "$BACKUP_STATE_DIR/$name"
 }
 
+@test "a failed run writes the metrics file and does not claim it cannot" {
+	export BACKUP_METRICS_FILE=$BATS_TEST_TMPDIR/m.prom
+	run --separate-stderr tv-backup -q --collections nosuch
+	assert_status 66
+	[[ $stderr != *"cannot write the metrics file"* ]]
+	grep -qx 'tralivali_backup_last_run_success 0' "$BACKUP_METRICS_FILE"
+}
+
 @test "a good backup's record holds the documents per collection; its retention step is a prune run" {
 	run tv-backup -q
 	assert_status 0

@@ -38,7 +38,7 @@
 
 enum {
 	OPT_DROP = 256, OPT_METADATA, OPT_BATCH, OPT_SKIP_DUPS, OPT_DRY_RUN, OPT_INTO,
-	OPT_WORKERS, OPT_STATS, OPT_WATCH, OPT_JOURNAL, OPT_BEGIN, OPT_SWAP, OPT_RESUME,
+	OPT_WORKERS, OPT_STATS, OPT_WATCH, OPT_JOURNAL, OPT_BEGIN, OPT_SWAP, OPT_RESUME, OPT_DISCARD,
 	OPT_ESTIMATE
 };
 
@@ -59,6 +59,7 @@ static const struct option longopts[] = {
 	{ "begin",		required_argument,	NULL, OPT_BEGIN },
 	{ "swap",		no_argument,		NULL, OPT_SWAP },
 	{ "resume",		no_argument,		NULL, OPT_RESUME },
+	{ "discard",		no_argument,		NULL, OPT_DISCARD },
 	{ "estimate",		required_argument,	NULL, OPT_ESTIMATE },
 	{ "quiet",		no_argument,		NULL, 'q' },
 	{ "verbose",		no_argument,		NULL, 'v' },
@@ -89,7 +90,7 @@ usage(int status)
 	    "                  [--metadata file] [--batch-size n] [--insert-workers n]\n"
 	    "                  [--skip-duplicates] [--stats file] [--watch pid] [--dry-run] < collection.bson\n"
 	    "       tv-restore [-qv] [-u uri] [-d db] [--journal file] --begin collection,...\n"
-	    "       tv-restore [-qv] [-u uri] [--journal file] --swap | --resume\n"
+	    "       tv-restore [-qv] [-u uri] [--journal file] --swap | --resume | --discard\n"
 	    "       tv-restore [-qv] [-u uri] [-d db] --estimate collection,...\n");
 	if (status == 0)
 		tv_help_page("tv-restore", 1);
@@ -514,9 +515,12 @@ default_journal(void)
 	return path;
 }
 
-/* Runs --begin, --swap or --resume on the journal; returns the exit status. */
+/*
+ * Runs --begin, --swap, --resume or (resume 2) --discard on the journal; returns the exit
+ * status.  --discard settles the journal of the caller's own restore, which no one interrupted.
+ */
 static int
-journal(const char *uri, const char *dbname, const char *path, char *begin, int swap)
+journal(const char *uri, const char *dbname, const char *path, char *begin, int swap, int resume)
 {
 	char *names[1000], *journal_db = NULL;
 	size_t n;
@@ -531,7 +535,7 @@ journal(const char *uri, const char *dbname, const char *path, char *begin, int 
 		if ((status = tv_swap_journal_db(path, &journal_db)) != 0)
 			return status == EX_NOINPUT && !swap ? 0 : status;
 		tv_mongo_connect(&r.m, uri, journal_db);
-		status = swap ? tv_swap_commit(&r.m, path) : tv_swap_resume(&r.m, path);
+		status = swap ? tv_swap_commit(&r.m, path) : tv_swap_resume(&r.m, path, resume == 1);
 		free(journal_db);
 	}
 	tv_mongo_close(&r.m);
@@ -617,6 +621,9 @@ main(int argc, char *argv[])
 		case OPT_RESUME:
 			resume = 1;
 			break;
+		case OPT_DISCARD:
+			resume = 2;
+			break;
 		case OPT_ESTIMATE:
 			estimate_list = optarg;
 			break;
@@ -630,11 +637,11 @@ main(int argc, char *argv[])
 	if (argc != 0)
 		usage(EX_USAGE);
 	if (journal_path != NULL || begin != NULL || swap || resume) {
-		if ((begin != NULL) + swap + resume != 1 || r.target != NULL)
+		if ((begin != NULL) + swap + (resume != 0) != 1 || r.target != NULL)
 			usage(EX_USAGE);
 		if (journal_path == NULL && (journal_path = default_journal()) == NULL)
 			return EX_CANTCREAT;
-		return journal(uri, dbname, journal_path, begin, swap);
+		return journal(uri, dbname, journal_path, begin, swap, resume);
 	}
 	if (estimate_list != NULL) {
 		char *names[1000];
