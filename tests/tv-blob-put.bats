@@ -20,11 +20,13 @@ setup() {
 	[ "$(cat "$STORE/other/backups/2024-01-15/x.bson.gz")" = hello ]
 }
 
-@test "tv-blob-put logs the seed's upload line and the size" {
-	run bash -c 'printf abc | tv-blob-put backups/a.gz'
+@test "tv-blob-put logs one line per blob, the seed's; -v adds its size and checksum" {
+	run --separate-stderr bash -c 'printf abc | tv-blob-put backups/a.gz'
 	assert_status 0
-	assert_output_contains "Uploaded backup to: backups/a.gz"
-	assert_output_contains "3 bytes"
+	[[ $stderr =~ ^\[[0-9-]+\ [0-9:]+\ INF\]\ Uploaded\ backup\ to:\ backups/a.gz$ ]]
+	run --separate-stderr bash -c 'printf abc | tv-blob-put -v backups/b.gz'
+	assert_status 0
+	[[ $stderr == *"Uploaded backup to: backups/b.gz"*"backups/b.gz: 3 bytes, sha256 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"* ]]
 }
 
 @test "-q silences the upload line" {

@@ -67,13 +67,15 @@ read_receipt(const char *path, const char *name, struct tv_receipt *r)
 	return rc;
 }
 
+/* One line per blob: the seed's for a committed one, its size and checksum at -v. */
 static void
 log_stored(const struct tv_receipt *r)
 {
-	if (r->committed)
+	if (r->committed) {
 		tv_info("Uploaded backup to: %s", r->name);
-	tv_info("%s %s: %llu bytes, sha256 %s", r->committed ? "Uploaded" : "Staged (not committed)",
-	    r->name, r->size, r->sha256);
+		tv_debug("%s: %llu bytes, sha256 %s", r->name, r->size, r->sha256);
+	} else
+		tv_info("Staged (not committed) %s: %llu bytes, sha256 %s", r->name, r->size, r->sha256);
 }
 
 int
