@@ -187,6 +187,25 @@ regenerate() {
 	[[ $stderr == *"tralivali_messages.bson.gz: sha256 "*", manifest says "* ]]
 }
 
+@test "tv-verify names a deleted blob MISSING and an archived one ARCHIVED, never a checksum failure" {
+	backup_at 2024-01-15T03:00Z --collections users,invites,files
+	delete_blob backups/2024-01-15/tralivali_users.bson.gz
+	if [[ $BACKUP_BLOB_STORAGE_CONNECTION_STRING != file:* ]]; then
+		python3 "$TV_SRCDIR/tests/az-rest.py" tier "$BACKUP_BLOB_CONTAINER_NAME" backups/2024-01-15/tralivali_files.bson.gz Archive
+	fi
+	run --separate-stderr tv-verify -q 2024-01-15
+	assert_status 66
+	[[ $(tr -s ' ' <<<"$output") == *"users - - - -/60 MISSING"* ]]
+	[[ $(tr -s ' ' <<<"$output") == *"invites ok ok ok 10/10 OK"* ]]
+	[[ $stderr == *"ERR] tv-verify: backups/2024-01-15/tralivali_users.bson.gz: missing from the store"* ]]
+	[[ $stderr != *"e3b0c442"* ]]
+	[[ $stderr != *"ERR] tv-verify: "*"ERR]"* ]]
+	if [[ $BACKUP_BLOB_STORAGE_CONNECTION_STRING != file:* ]]; then
+		[[ $(tr -s ' ' <<<"$output") == *"files - - - -/25 ARCHIVED"* ]]
+		[[ $stderr == *"tralivali_files.bson.gz: in the Archive tier: rehydrate it, then verify again"* ]]
+	fi
+}
+
 @test "tv-verify finds a dump whose bytes rotted in the store" {
 	backup_at 2024-01-15T03:00Z --collections users
 	local name=backups/2024-01-15/tralivali_users.bson.gz f=$BATS_TEST_TMPDIR/rotten.gz
