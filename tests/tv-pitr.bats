@@ -61,6 +61,9 @@ slice_ids() {
 	start=$(tv-oplog --last)
 	run -0 tv-pitr
 	assert_output_contains "The oplog chain starts at $start"
+	# No backup anchors this chain: it says so, in its log and in its run record.
+	assert_output_contains "WRN] tv-pitr: point-in-time restore is not possible yet: no backup lies in this chain; take a backup (tv-backup)"
+	jq -e '.pitr.restorable == false and (.pitr.note | startswith("point-in-time restore not possible yet"))' "$(newest_pitr_record)"
 	[ "$(tv-blob-ls oplog/ | cut -f 1)" = "oplog/$(day "$start")/$start-$start.start.json" ]
 	[ "$(tv-blob-get "oplog/$(day "$start")/$start-$start.start.json" | jq -r .position)" = "$start" ]
 	insert a1 a2
