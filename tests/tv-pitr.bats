@@ -242,7 +242,7 @@ a2" ]
 	insert r0
 	tv-pitr -q
 	tv-pitr --follow --interval 1 2>"$BATS_TEST_TMPDIR/follow.log" 3>&- &
-	pid=$!
+	pid=$! FOLLOWER=$!
 	insert r1
 	for _ in $(seq 100); do
 		[ -z "$(slices)" ] || break
@@ -270,6 +270,7 @@ a2" ]
 }
 
 teardown() {
+	[ -z "${FOLLOWER:-}" ] || tv_stop_pid "$FOLLOWER"
 	[ -z "${OWN_MONGO_PID:-}" ] || tv_stop_pid "$OWN_MONGO_PID"
 	[ -z "${OWN_MONGO_DIR:-}" ] || rm -rf "$OWN_MONGO_DIR"
 }

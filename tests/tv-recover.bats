@@ -369,13 +369,14 @@ EOF
 	OWN_MONGO_PID=$TV_MONGO_PID OWN_MONGO_DIR=$TV_MONGO_DIR
 	tv_enable_oplog 67108864
 	local cmd=$TV_BUILDDIR/tests/tv-mongo-cmd at between want follower
+	# teardown stops the follower if an assertion ends the test first.
 	fill 7
 	NEW=$(fingerprints)
 	tv-pitr -q
 	tv-backup -q >/dev/null
 	fill 8
 	tv-pitr --follow --interval 1 2>"$BATS_TEST_TMPDIR/follow.log" 3>&- &
-	follower=$!
+	follower=$! FOLLOWER=$!
 	# Every collection restored at once, several insert workers each, while the follower captures.
 	tv-recover -q "$(tv-list --json | jq -r '.backups[0].filePath')" --jobs 4 --yes --no-safety-backup
 	[ "$(fingerprints)" = "$NEW" ]
@@ -529,6 +530,7 @@ users_fingerprint() {
 }
 
 teardown() {
+	[ -z "${FOLLOWER:-}" ] || tv_stop_pid "$FOLLOWER"
 	[ -z "${OWN_MONGO_PID:-}" ] || tv_stop_pid "$OWN_MONGO_PID"
 	[ -z "${OWN_MONGO_DIR:-}" ] || rm -rf "$OWN_MONGO_DIR"
 }
