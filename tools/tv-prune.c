@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "catalog.h"
-#include "config.h"
 #include "log.h"
 #include "retention.h"
 #include "statedir.h"
