@@ -674,6 +674,17 @@ EOF
 	[ "$(tv-blob-ls backups/ | cut -f 1 | cut -d / -f 2 | sort -u | tr '\n' ' ')" = "2024-01-03 2024-02-01 2024-02-10 " ]
 }
 
+@test "retention applies the calendar policy (BACKUP_KEEP_*) from the environment file to tv-prune" {
+	for d in 2024-01-01 2024-01-15 2024-01-31 2024-02-01; do
+		backup_at "${d}T03:00Z" --collections invites
+	done
+	printf 'BACKUP_RETENTION_DAYS=0\nBACKUP_KEEP_MONTHLY=2\n' >"$BATS_TEST_TMPDIR/env"
+	run --separate-stderr env TV_NOW=2024-02-10T03:00Z tv-backup --env-file "$BATS_TEST_TMPDIR/env" --collections invites --keep-min 0
+	assert_status 0
+	[[ $stderr == *"Cleaned up 3 old backup(s)"* ]]
+	[ "$(tv-blob-ls backups/ | cut -f 1 | cut -d / -f 2 | sort -u | tr '\n' ' ')" = "2024-01-31 2024-02-10 " ]
+}
+
 @test "retention is skipped, not failed, when the prune credential may not delete" {
 	[[ $BATS_TEST_FILENAME == *azurite* ]] || skip "only an Azure SAS says what it may do"
 	load lib/blob

@@ -124,6 +124,31 @@ records() { tv-state --runs; }
 	assert_output_contains "mongodb: unreachable"
 }
 
+# Stores a recovery point $1 (YYYY-MM-DD) that holds no collection: its manifest alone.
+make_point() {
+	printf '{"id": "0123456789abcdef01234567", "createdAt": "%sT00:00:00Z", "type": "scheduled", "status": "Completed",
+		"filePath": "backups/%s/", "size": 0, "collections": [], "snapshot": "per-collection"}' "$1" "$1" |
+		tv-blob-put -q "backups/$1/manifest.json"
+}
+
+# Prints tv-status's retention check as status, tab, message.
+retention_check() {
+	tv-status --json | jq -r '.checks[] | select(.name == "retention") | "\(.status)\t\(.message)"'
+}
+
+@test "retention: WARNING for points the policy would delete, OK for old points a calendar rule keeps" {
+	for m in 01 02 03 04 05 06 07 08 09; do make_point "2024-$m-01"; done
+	export TV_NOW=2024-09-10T03:00:00Z BACKUP_RETENTION_DAYS=30
+	[ "$(retention_check)" = "WARNING	9 backup(s) cover 253 day(s); 2 of them past the retention policy: retention is not being applied" ]
+	[ "$(BACKUP_KEEP_MONTHLY=12 retention_check)" = "OK	9 backup(s) cover 253 day(s); the retention policy keeps them all" ]
+}
+
+@test "retention: UNKNOWN, saying why, when tv-prune cannot check the policy" {
+	make_point 2024-01-01
+	export BACKUP_PRUNE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=x;AccountKey=c2VjcmV0"
+	[ "$(TV_NOW=2024-02-10T03:00:00Z retention_check)" = "UNKNOWN	1 backup(s) cover 40 day(s); not checked against the retention policy: tv-blob-ls: BACKUP_PRUNE_CONNECTION_STRING: refusing plain http to x.blob.core.windows.net: the signature and the data would travel in clear; use https, or set BACKUP_ALLOW_INSECURE_HTTP=1 if the network is trusted" ]
+}
+
 @test "tv-state says what a SAS may do and until when, never the signature" {
 	BACKUP_BLOB_STORAGE_CONNECTION_STRING="BlobEndpoint=http://127.0.0.1:9/a;SharedAccessSignature=sv=2022-11-02&sp=rl&se=2099-01-01T00%3A00%3A00Z&sig=c2VjcmV0" \
 		run tv-state --credential
