@@ -294,3 +294,59 @@ tv_config_reset(void)
 	appsettings = NULL;
 	appsettings_loaded = 0;
 }
+
+/* Sets KEY=VALUE line (already trimmed, not a comment) in the environment; returns 0 or -1 if it is not one. */
+static int
+set_env_line(char *line)
+{
+	char *eq, *value;
+	size_t n;
+
+	if (strncmp(line, "export ", 7) == 0)
+		line += 7;
+	if ((eq = strchr(line, '=')) == NULL || eq == line ||
+	    strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != (size_t)(eq - line) ||
+	    isdigit((unsigned char)line[0]))
+		return -1;
+	*eq = '\0';
+	value = eq + 1;
+	n = strlen(value);
+	if (n >= 2 && (value[0] == '"' || value[0] == '\'') && value[n - 1] == value[0]) {
+		value[n - 1] = '\0';
+		value++;
+	}
+	return setenv(line, value, 1);
+}
+
+int
+tv_config_load_env_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, *p;
+	size_t cap = 0;
+	ssize_t len;
+	unsigned long lineno = 0;
+	int status = 0;
+
+	if (f == NULL) {
+		tv_error("cannot read environment file %s: %s", path, strerror(errno));
+		return EX_NOINPUT;
+	}
+	while (status == 0 && (len = getline(&line, &cap, f)) != -1) {
+		lineno++;
+		while (len > 0 && isspace((unsigned char)line[len - 1]))
+			line[--len] = '\0';
+		for (p = line; isspace((unsigned char)*p); p++)
+			;
+		if (*p == '\0' || *p == '#')
+			continue;
+		if (set_env_line(p) != 0) {
+			tv_error("%s:%lu: not KEY=VALUE", path, lineno);
+			status = EX_USAGE;
+		}
+	}
+	free(line);
+	fclose(f);
+	tv_config_reset();
+	return status;
+}

@@ -28,4 +28,11 @@ char *tv_config_redact(const char *value);
 /* Forgets cached values, so tests can change the environment between calls. */
 void tv_config_reset(void);
 
+/*
+ * Loads an environment file (systemd EnvironmentFile= style: KEY=VALUE lines, # comments,
+ * an optional "export ", values optionally in matching quotes) into the environment, as the
+ * flows' --env-file does.  Returns 0, 66 if it cannot be read, or 64 naming a bad line.
+ */
+int tv_config_load_env_file(const char *path);
+
 #endif

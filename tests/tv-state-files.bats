@@ -77,3 +77,17 @@ lock() {
 	[ "$(cat "$VICTIM")" = precious ]
 	[ -L "$BACKUP_STATE_DIR/blob-circuit-breaker" ]
 }
+
+@test "tv-state --env-file reads the environment file the flows read; a missing one is 66, a bad line 64" {
+	printf '# the service'"'"'s settings\nBACKUP_STATE_DIR="%s/elsewhere"\n' "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/env"
+	run --separate-stderr tv-state --env-file "$BATS_TEST_TMPDIR/env" --dir
+	assert_status 0
+	[ "$output" = "$BATS_TEST_TMPDIR/elsewhere" ]
+	run --separate-stderr tv-state --env-file "$BATS_TEST_TMPDIR/none" --dir
+	assert_status 66
+	[[ $stderr == *"cannot read environment file $BATS_TEST_TMPDIR/none"* ]]
+	echo 'not a line' >"$BATS_TEST_TMPDIR/bad"
+	run --separate-stderr tv-state --env-file "$BATS_TEST_TMPDIR/bad" --dir
+	assert_status 64
+	[[ $stderr == *"$BATS_TEST_TMPDIR/bad:1: not KEY=VALUE"* ]]
+}

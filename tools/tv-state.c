@@ -28,11 +28,11 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: tv-state [-qv] --dir | --lock-path\n"
-	    "       tv-state [-qv] --breaker [--check]\n"
-	    "       tv-state [-qv] --credential\n"
-	    "       tv-state [-qv] --save-run FILE|-\n"
-	    "       tv-state [-qv] --runs [--store] [--since YYYY-MM-DD] [--kind a,b]\n");
+	    "usage: tv-state [-qv] [--env-file FILE] --dir | --lock-path\n"
+	    "       tv-state [-qv] [--env-file FILE] --breaker [--check]\n"
+	    "       tv-state [-qv] [--env-file FILE] --credential\n"
+	    "       tv-state [-qv] [--env-file FILE] --save-run FILE|-\n"
+	    "       tv-state [-qv] [--env-file FILE] --runs [--store] [--since YYYY-MM-DD] [--kind a,b]\n");
 	if (status == 0)
 		tv_help_page("tv-state", 1);
 	exit(status);
@@ -252,12 +252,14 @@ runs(int from_store, const struct tv_runrec_filter *f)
 int
 main(int argc, char *argv[])
 {
-	enum { OPT_DIR = 256, OPT_LOCK, OPT_BREAKER, OPT_CHECK, OPT_CREDENTIAL, OPT_SAVE, OPT_RUNS, OPT_STORE, OPT_SINCE, OPT_KIND };
+	enum { OPT_DIR = 256, OPT_LOCK, OPT_BREAKER, OPT_CHECK, OPT_CREDENTIAL, OPT_SAVE, OPT_RUNS, OPT_STORE, OPT_SINCE, OPT_KIND,
+	    OPT_ENV_FILE };
 	static const struct option longopts[] = {
 		{ "breaker",	no_argument,		NULL, OPT_BREAKER },
 		{ "check",	no_argument,		NULL, OPT_CHECK },
 		{ "credential",	no_argument,		NULL, OPT_CREDENTIAL },
 		{ "dir",	no_argument,		NULL, OPT_DIR },
+		{ "env-file",	required_argument,	NULL, OPT_ENV_FILE },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "kind",	required_argument,	NULL, OPT_KIND },
 		{ "lock-path",	no_argument,		NULL, OPT_LOCK },
@@ -298,6 +300,10 @@ main(int argc, char *argv[])
 			break;
 		case OPT_KIND:
 			filter.kinds = optarg;
+			break;
+		case OPT_ENV_FILE:
+			if ((status = tv_config_load_env_file(optarg)) != 0)
+				return status;
 			break;
 		case OPT_DIR:		m = DIR_PATH; break;
 		case OPT_LOCK:		m = LOCK_PATH; break;

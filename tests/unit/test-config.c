@@ -124,6 +124,26 @@ test_redact(void)
 	check_redact("", "");
 }
 
+static void
+test_env_file(void)
+{
+	const char *path = write_file("env", "# a comment\n\nBACKUP_STATE_DIR=/srv/state\n"
+	    "  export BACKUP_BLOB_CONTAINER_NAME=\"night ly\"\nBACKUP_RETENTION_DAYS='12'\n");
+
+	unsetenv("BACKUP_STATE_DIR");
+	ok(tv_config_load_env_file(path) == 0, "an environment file loads");
+	ok(is(getenv("BACKUP_STATE_DIR"), "/srv/state"), "KEY=VALUE sets the variable");
+	ok(is(getenv("BACKUP_BLOB_CONTAINER_NAME"), "night ly"), "export and double quotes are taken off");
+	ok(tv_config_get_long("BACKUP_RETENTION_DAYS", NULL, 0, 100000) == 12, "single quotes too, and settings see it");
+	ok(tv_config_load_env_file(write_file("bad", "BACKUP_STATE_DIR=/x\nnot a line\n")) == EX_USAGE,
+	    "a line that is not KEY=VALUE is a usage error");
+	ok(tv_config_load_env_file("/nonexistent/env") == EX_NOINPUT, "a missing file is 66");
+	unsetenv("BACKUP_STATE_DIR");
+	unsetenv("BACKUP_BLOB_CONTAINER_NAME");
+	unsetenv("BACKUP_RETENTION_DAYS");
+	tv_config_reset();
+}
+
 int
 main(void)
 {
@@ -134,5 +154,6 @@ main(void)
 	test_secret_file();
 	test_bad_numbers();
 	test_redact();
+	test_env_file();
 	return tap_done();
 }
