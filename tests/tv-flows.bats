@@ -400,8 +400,13 @@ regenerate() {
 	[ "$(count invites)" -eq 10 ]
 	tv-recover -q 2024-08-01T153000Z --collections invites --yes --no-safety-backup
 	[ "$(count invites)" -eq 17 ]
-	tv-recover -q --at 2024-08-01T12:00Z --collections invites --yes --no-safety-backup
+	# --at the first point's own second restores it; a later second the standalone server has no
+	# oplog for is refused, naming that point.
+	tv-recover -q --at 2024-08-01T03:00:00Z --collections invites --yes --no-safety-backup
 	[ "$(count invites)" -eq 10 ]
+	run tv-recover -q --at 2024-08-01T12:00Z --collections invites --yes --no-safety-backup
+	assert_status 65
+	assert_output_contains "The nearest earlier: 2024-08-01T03:00:00Z: tv-recover backups/2024-08-01"
 	run tv-verify --all
 	assert_status 0
 	regenerate invites 10 7
@@ -435,7 +440,7 @@ regenerate() {
 	[ "$(tv-blob-ls backups/2024-09-01T150000Z/ | cut -f 1)" = backups/2024-09-01T150000Z/tralivali_users.bson.gz ]
 	run --separate-stderr tv-list --json
 	assert_status 0
-	[ "$(jq -r '.backups | map(.filePath) | join(" ")' <<<"$output")" = "backups/2024-09-01" ]
+	[ "$(jq -r '.backups | map("\(.filePath) \(.status)") | join(", ")' <<<"$output")" = "backups/2024-09-01T150000Z Incomplete, backups/2024-09-01 Completed" ]
 	run --separate-stderr tv-verify --all
 	assert_status 66
 	[[ $(tr -s ' ' <<<"$output") == *"backups/2024-09-01T150000Z - - - - - INCOMPLETE"* ]]
@@ -474,7 +479,8 @@ forge_backup() {
 	# The listing shows the good point, names the bad ones, and fails.
 	run --separate-stderr tv-list --json
 	assert_status 65
-	[ "$(jq -r '.backups | map(.filePath) | join(" ")' <<<"$output")" = "backups/2024-11-01" ]
+	[ "$(jq -r '[.backups[] | select(.status == "Completed") | .filePath] | join(" ")' <<<"$output")" = "backups/2024-11-01" ]
+	[ "$(jq -r '[.backups[] | select(.status == "Invalid") | .filePath] | join(" ")' <<<"$output")" = "backups/2024-11-03 backups/2024-11-02" ]
 	[[ $stderr == *"backups/2024-11-02/manifest.json: not a valid manifest"* ]]
 	[[ $stderr == *"backups/2024-11-03/manifest.json: not a valid manifest"* ]]
 }
@@ -533,7 +539,7 @@ forge_backup() {
 	[[ $(tr -s ' ' <<<"$output") == *"backups/2024-06-01 oplog ok ok ok 1/1 OK"* ]]
 	run --separate-stderr tv-list --table
 	assert_status 0
-	[[ ${lines[1]} == *" users,messages  consistent  backups/2024-06-01/ "* ]]
+	[[ ${lines[1]} == *" users,messages  consistent  backups/2024-06-01 "* ]]
 	tv_stop_mongo
 }
 
