@@ -60,6 +60,24 @@ tv_show_logs() {
 	line=$(tv_first_error "$@")
 	[ "$line" = "no error was logged" ] || tv__cause "$line"
 }
+# Runs command $2... with its standard error in log $TV_WORK/$1.log, passing its output on; when it
+# fails, shows the log (whose first error becomes the run's cause: the stage's own words, with
+# host and port) and returns its status.  For a stage whose error would otherwise only reach the
+# terminal, so that the flow's summary can name it: "...: $(tv_first_error "$TV_WORK/$1.log")".
+tv_step() {
+	local log=${TV_WORK:-}/$1.log status=0
+	shift
+	# Before the work directory exists there is nowhere to keep the log.
+	[ -n "${TV_WORK:-}" ] && [ -d "$TV_WORK" ] || { "$@"; return; }
+	"$@" 2>"$log" || status=$?
+	if [ "$status" -ne 0 ]; then
+		tv_show_logs "$log"
+	else
+		cat "$log" >&2
+	fi
+	return "$status"
+}
+
 # Prints the message of the first error line in log files $@ (without its time and level), or
 # "no error was logged" when none has one.
 tv_first_error() {
@@ -439,7 +457,8 @@ tv__read_owner() {
 	fi
 }
 
-# Takes the lock that keeps backups and restores from overlapping, or returns 75 saying who holds it.
+# Takes the lock that keeps backups and restores from overlapping, or returns 75 saying who holds it
+# (and leaves that in TV_LOCK_WHY).
 # A child run by a lock holder (tv-recover's safety backup) inherits TV_LOCK_HELD and skips it.
 # With a name (tv_lock pitr), takes that flow's own lock instead, in the same directory.
 tv_lock() {
@@ -465,7 +484,8 @@ tv_lock() {
 		return "$EX_TEMPFAIL"
 	}
 	if ! flock -n 9; then
-		tv_error "another ${what:-backup or restore} is running (lock $TV_LOCK_FILE held by $(tv__read_owner "$TV_LOCK_FILE.owner")); not starting"
+		TV_LOCK_WHY="another ${what:-backup or restore} is running (lock $TV_LOCK_FILE held by $(tv__read_owner "$TV_LOCK_FILE.owner"))"
+		tv_error "$TV_LOCK_WHY; not starting"
 		return "$EX_TEMPFAIL"
 	fi
 	tv__write_owner "$TV_LOCK_FILE.owner"
@@ -515,9 +535,9 @@ tv_backup_prefix() {
 # Prints tv-blob-ls's listing of a root folder, or logs why it cannot and returns the tool's status.
 tv_list_root() {
 	local root=$1 listing status
-	listing=$(tv-blob-ls "$root/") || {
+	listing=$(tv_step list-root tv-blob-ls "$root/") || {
 		status=$?
-		tv_error "cannot list $root/ in the blob store"
+		tv_error "cannot list $root/ in the blob store: $(tv_first_error "${TV_WORK:-}/list-root.log")"
 		return "$status"
 	}
 	printf '%s\n' "$listing"
