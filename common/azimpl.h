@@ -77,6 +77,13 @@ int	az_head(struct azure *az, const char *name, struct req *rq);
  * or 0 if it has none.
  */
 long	az_status_code(const char *line, size_t len);
+/*
+ * The exit code of a final HTTP status that is not 2xx, 404, 401/403 or a
+ * create-only conflict, by its meaning: a conflict or failed condition may pass
+ * (75), a request the server rejects is an I/O failure of ours (74), anything
+ * else a service that does not answer as it should (69).  Never 1.
+ */
+int	az_unmapped_status(long status);
 /* Parses an HTTP date ("Mon, 15 Jan 2024 03:00:07 GMT"); 0 if it is not one. */
 time_t	az_http_date(const char *s);
 

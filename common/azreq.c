@@ -274,14 +274,8 @@ transient_curl(CURLcode cc)
 	}
 }
 
-/*
- * The exit code of a final HTTP status that is not 2xx, 404, 401/403 or a
- * create-only conflict, by its meaning: a conflict or failed condition may pass
- * (75), a request the server rejects is an I/O failure of ours (74), anything
- * else a service that does not answer as it should (69).  Never 1.
- */
-static int
-unmapped_status(long status)
+int
+az_unmapped_status(long status)
 {
 	if (status == 409 || status == 412)
 		return EX_TEMPFAIL;
@@ -360,7 +354,7 @@ az_request(struct azure *az, CURL *curl, struct req *rq, const char *what)
 		return EX_TEMPFAIL;
 	}
 	tv_error("%s: %s", what, why);
-	return unmapped_status(rq->status);
+	return az_unmapped_status(rq->status);
 }
 
 /* Creates the container, which may already exist. */

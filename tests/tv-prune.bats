@@ -218,6 +218,7 @@ deleted_in() {
 	make_backup 2023-06-01
 	make_backup 2024-01-01T100000Z Completed '{"snapshot": null, "consistentAt": {"start": "1704103200.5", "end": "1704103260.1"},
 		"oplog": {"file": "backups/2024-01-01T100000Z/oplog.bson.gz", "sha256": "'"$(printf '%064d' 0)"'", "entries": 3}}'
+	printf 'oplog' | tv-blob-put -q backups/2024-01-01T100000Z/oplog.bson.gz
 	make_slice 1704067200.1-1704070800.9
 	make_slice 1704070800.9-1704099600.1 break
 	make_slice 1704099600.1-1704103200.5

@@ -1,6 +1,7 @@
 /* Unit tests for what the Azure backend reads from the server's responses. */
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "azimpl.h"
 #include "tap.h"
@@ -28,5 +29,11 @@ main(void)
 	ok(status_of("HTTP/1.1 2000000 OK\r\n") == 0, "a code of more than three digits is no code");
 	ok(status_of("HTTP/1") == 0, "a status line cut short has no code, and nothing past it is read");
 	ok(status_of("HTTP/1.1 20") == 0, "a code cut short is no code");
+	ok(az_unmapped_status(409) == EX_TEMPFAIL && az_unmapped_status(412) == EX_TEMPFAIL,
+	    "a conflict or a failed condition may pass: 75");
+	ok(az_unmapped_status(400) == EX_IOERR && az_unmapped_status(416) == EX_IOERR,
+	    "a request the server rejects is an I/O failure: 74");
+	ok(az_unmapped_status(501) == EX_UNAVAILABLE && az_unmapped_status(302) == EX_UNAVAILABLE,
+	    "anything else is a service not answering as it should: 69, never 1");
 	return tap_done();
 }
