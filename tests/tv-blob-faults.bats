@@ -45,6 +45,9 @@ setup() {
 }
 
 teardown() {
+	[ -z "${FOLLOWER:-}" ] || tv_stop_pid "$FOLLOWER"
+	[ -z "${OWN_MONGO_PID:-}" ] || tv_stop_pid "$OWN_MONGO_PID"
+	[ -z "${OWN_MONGO_DIR:-}" ] || rm -rf "$OWN_MONGO_DIR"
 	toxi DELETE "/proxies/$PROXY" || true
 	[ -z "${INJECTOR_PID:-}" ] || tv_stop_pid "$INJECTOR_PID"
 }
@@ -270,4 +273,40 @@ start_injector() {
 	assert_output_contains "state directory /proc/tralivali: cannot create or write it"
 	assert_output_contains "circuit breaker disabled"
 	[ ! -e "$XDG_STATE_HOME/tralivali-backup/blob-circuit-breaker" ]
+}
+
+@test "tv-pitr --follow through a 5-second store cut: it waits, then ships on, and the chain has no hole" {
+	command -v ferretdb >/dev/null || skip "the oplog needs FerretDB"
+	tv_start_mongo
+	OWN_MONGO_PID=$TV_MONGO_PID OWN_MONGO_DIR=$TV_MONGO_DIR
+	tv_enable_oplog
+	local cmd=$TV_BUILDDIR/tests/tv-mongo-cmd i ids
+	export TV_RETRY_MAX_SECONDS=1
+	"$cmd" '{"insert": "users", "documents": [{"_id": "c0"}]}' >/dev/null
+	tv-pitr -q
+	tv-pitr --follow --interval 1 2>"$BATS_TEST_TMPDIR/follow.log" 3>&- &
+	FOLLOWER=$!
+	"$cmd" '{"insert": "users", "documents": [{"_id": "c1"}]}' >/dev/null
+	for i in $(seq 100); do
+		[ -z "$(tv-blob-ls oplog/ | grep '\.bson\.gz' || true)" ] || break
+		sleep 0.1
+	done
+	# The store goes away for 5 s; the application goes on writing.
+	toxi POST "/proxies/$PROXY" '{"enabled": false}'
+	"$cmd" '{"insert": "users", "documents": [{"_id": "c2"}]}' >/dev/null
+	sleep 5
+	toxi POST "/proxies/$PROXY" '{"enabled": true}'
+	"$cmd" '{"insert": "users", "documents": [{"_id": "c3"}]}' >/dev/null
+	for i in $(seq 400); do
+		ids=$(for s in $(tv-blob-ls oplog/ | cut -f 1 | grep '\.bson\.gz$'); do tv-blob-get "$s" | gzip -d | bsondump --quiet 2>/dev/null; done | jq -r .o._id | tr '\n' ' ')
+		[ "$ids" != "c1 c2 c3 " ] || break
+		sleep 0.1
+	done
+	kill -0 "$FOLLOWER"
+	kill "$FOLLOWER"
+	wait "$FOLLOWER"
+	FOLLOWER=
+	[ "$ids" = "c1 c2 c3 " ]
+	grep -q "WRN] tv-pitr: .*retrying in 1 s, the chain goes on after" "$BATS_TEST_TMPDIR/follow.log"
+	tv-blob-ls | tv-catalog list --slices | jq -e '(.pitr | length) == 1 and .oplog.chainOk'
 }
