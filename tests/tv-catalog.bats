@@ -30,6 +30,13 @@ manifest() {
 			documents: 3, bsonBytes: 120, compressedBytes: 4, sha256: $sha}], snapshot: "per-collection"}' | jq -c "$filter"
 }
 
+# Stores a recovery point in folder $1: the blobs its manifest names, then the manifest (changed by jq filter $2).
+put_point() {
+	printf 'dump' | tv-blob-put -q "$1/tralivali_users.bson.gz"
+	printf '{}' | tv-blob-put -q "$1/tralivali_users.metadata.json"
+	manifest "$1" "${2:-.}" | tv-blob-put -q "$1/manifest.json"
+}
+
 # Writes an oplog stream of entries {ts: Timestamp(T, I)} with the given positions (T.I ...) to stdout.
 oplog_stream() {
 	python3 -c 'import struct, sys
@@ -147,8 +154,8 @@ for p in sys.argv[1:]:
 }
 
 @test "list orders points by createdAt, names incomplete folders and rebuilds the oplog ranges" {
-	manifest backups/2024-01-15 | tv-blob-put -q backups/2024-01-15/manifest.json
-	manifest backups/2024-01-15T150000Z '.createdAt = "2024-01-15T15:00:00Z"' | tv-blob-put -q backups/2024-01-15T150000Z/manifest.json
+	put_point backups/2024-01-15
+	put_point backups/2024-01-15T150000Z '.createdAt = "2024-01-15T15:00:00Z"'
 	manifest backups/2024-01-16 '.status = "Failed"' | tv-blob-put -q backups/2024-01-16/manifest.json
 	printf 'x' | tv-blob-put -q backups/2024-01-17/tralivali_users.bson.gz
 	printf 'x' | tv-blob-put -q safety/2024-01-17T000000Z/manifest.json
@@ -186,7 +193,7 @@ for p in sys.argv[1:]:
 }
 
 @test "list exits 65 naming overlapping slices and invalid manifests, and still prints the rest" {
-	manifest backups/2024-01-15 | tv-blob-put -q backups/2024-01-15/manifest.json
+	put_point backups/2024-01-15
 	manifest backups/2024-01-16 '.collections[0].name = "../x"' | tv-blob-put -q backups/2024-01-16/manifest.json
 	printf 'x' | tv-blob-put -q oplog/2024-01-15/1705287600.1-1705287660.4.bson.gz
 	printf 'x' | tv-blob-put -q oplog/2024-01-15/1705287650.1-1705287700.1.bson.gz
@@ -227,4 +234,17 @@ for p in sys.argv[1:]:
 	run tv-catalog oplog-check --after 1705287600.1 --until 1705287601.1 --entries 3 <o.bson
 	assert_status 65
 	assert_output_contains "2 entries, expected 3"
+}
+
+@test "list calls a Completed point whose manifest names blobs the listing lacks broken, naming them, never a point" {
+	put_point backups/2024-01-15
+	# Its dump deleted by hand (az storage blob delete): the manifest stays, the blob is gone.
+	manifest backups/2024-01-16 | tv-blob-put -q backups/2024-01-16/manifest.json
+	printf '{}' | tv-blob-put -q backups/2024-01-16/tralivali_users.metadata.json
+	run --separate-stderr bash -c 'tv-blob-ls | tv-catalog list'
+	assert_status 0
+	jq -e '(.backups | map(.filePath)) == ["backups/2024-01-15/"]
+		and (.incomplete | map({folder, state, reason, blobs, id, missing})) == [{folder: "backups/2024-01-16/", state: "broken",
+			reason: "1 of the 2 blobs its manifest names are missing: backups/2024-01-16/tralivali_users.bson.gz",
+			blobs: 2, id: "0123456789abcdef01234567", missing: ["backups/2024-01-16/tralivali_users.bson.gz"]}]' <<<"$output"
 }

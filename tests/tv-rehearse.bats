@@ -71,8 +71,11 @@ setup() {
 	TV_NOW=2024-01-10T03:00:00Z tv-backup -q >/dev/null
 	tv-gendata -s 5 --users 20 --conversations 15 users 10 | tv-restore -q -c users --drop
 	TV_NOW=2024-01-12T03:00:00Z tv-backup -q >/dev/null
-	run --separate-stderr tv-rehearse --at 2024-01-11T00:00Z --db rehearsal_at
+	run --separate-stderr tv-rehearse --at 2024-01-10T03:00:00Z --db rehearsal_at
 	assert_status 0
 	assert_output_contains "for backups/2024-01-10/"
 	[[ $output == *"count users"*"20 documents"* ]]
+	# A later second: these points of a standalone server have no oplog to reach it.
+	run --separate-stderr tv-rehearse --at 2024-01-11T00:00Z --db rehearsal_at
+	assert_status 65
 }
