@@ -358,6 +358,25 @@ tamper() {
 	assert_code 429
 	call GET /admin/backup/runs -H "Authorization: Bearer x.y.z" -H "X-Forwarded-For: 198.51.100.8"
 	assert_code 401
+	# HAProxy appends a line of its own after the client's: the last entry of the last line
+	# counts, whatever the client's line says.
+	for i in 1 2 3; do
+		call GET /admin/backup/runs -H "Authorization: Bearer x.y.z" -H "X-Forwarded-For: 198.51.100.$((20 + i))" \
+			-H "X-Forwarded-For: 10.0.0.9"
+		assert_code 401
+	done
+	for i in 4 5 6; do
+		call GET /admin/backup/runs -H "Authorization: Bearer x.y.z" -H "X-Forwarded-For: 198.51.100.$((20 + i))" \
+			-H "X-Forwarded-For: 10.0.0.9"
+		assert_code 429
+	done
+	# The client's own line alone locks out nobody else: 203.0.113.5 itself still gets its 401s.
+	for i in 1 2 3; do
+		call GET /admin/backup/runs -H "Authorization: Bearer x.y.z" -H "X-Forwarded-For: 203.0.113.5" \
+			-H "X-Forwarded-For: 10.0.0.10"
+	done
+	call GET /admin/backup/runs -H "Authorization: Bearer x.y.z" -H "X-Forwarded-For: 203.0.113.5"
+	assert_code 401
 	tv_stop_pid "$pid"
 	rm -rf "$dir"
 	# Without trusted proxies a client cannot dodge the limit by sending the header itself.

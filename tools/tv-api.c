@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,6 +124,21 @@ reply(struct MHD_Connection *c, struct request *rq, struct tv_answer *a)
 	return ret;
 }
 
+/*
+ * Keeps the last X-Forwarded-For line: MHD visits the header lines in the order
+ * they came, and a proxy such as HAProxy appends a line of its own after the
+ * client's instead of extending the client's line.
+ */
+static enum MHD_Result
+last_forwarded(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	const char **last = cls;
+
+	if (strcasecmp(key, "X-Forwarded-For") == 0)
+		*last = value;
+	return MHD_YES;
+}
+
 /* Checks the bearer token; returns 1 if the caller is an admin, else 0 after answering. */
 static int
 authorized(struct MHD_Connection *c, struct request *rq)
@@ -130,7 +146,7 @@ authorized(struct MHD_Connection *c, struct request *rq)
 	const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	static const char busy[] = "{\"message\":\"too many failed authentications from this address; try again later\"}\n";
 	static const char denied[] = "{\"message\":\"an admin bearer token is required\"}\n";
-	const char *token, *challenge = "Bearer realm=\"tralivali-backup\"";
+	const char *token, *challenge = "Bearer realm=\"tralivali-backup\"", *forwarded = NULL;
 	char peer[64] = "unknown", addr[64];
 	struct tv_jwt_claims claims;
 	struct tv_answer a;
@@ -141,8 +157,8 @@ authorized(struct MHD_Connection *c, struct request *rq)
 	if (info != NULL && info->client_addr != NULL)
 		getnameinfo(info->client_addr, info->client_addr->sa_family == AF_INET6 ?
 		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), peer, sizeof(peer), NULL, 0, NI_NUMERICHOST);
-	tv_api_client_address(peer, api.trusted_proxies,
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For"), addr, sizeof(addr));
+	MHD_get_connection_values(c, MHD_HEADER_KIND, last_forwarded, &forwarded);
+	tv_api_client_address(peer, api.trusted_proxies, forwarded, addr, sizeof(addr));
 	if ((wait = tv_api_auth_blocked(addr, now, api.max_auth_failures)) > 0) {
 		char retry[16];
 
