@@ -372,7 +372,7 @@ read_small_file(const char *var, const char *path, unsigned char *buf, size_t si
 }
 
 int
-tv_jwt_load_secret(struct tv_jwt_keys *keys, const char *path)
+tv_jwt_load_secret(struct tv_jwt_keys *keys, const char *path, int allow_weak)
 {
 	unsigned char *buf = malloc(MAX_FILE);
 	long n;
@@ -391,6 +391,18 @@ tv_jwt_load_secret(struct tv_jwt_keys *keys, const char *path)
 		free(buf);
 		return EX_USAGE;
 	}
+	/* A short secret falls to an offline search from any one token it signed. */
+	if (n < TV_JWT_MIN_SECRET && !allow_weak) {
+		tv_error("BACKUP_API_JWT_SECRET_FILE: %s holds %ld bytes, but an HS256 secret needs at least %d "
+		    "(RFC 7518 3.2: as many bits as the hash); set BACKUP_API_ALLOW_WEAK_SECRET=1 to accept it anyway",
+		    path, n, TV_JWT_MIN_SECRET);
+		free(buf);
+		return EX_USAGE;
+	}
+	if (n < TV_JWT_MIN_SECRET)
+		tv_warn("BACKUP_API_JWT_SECRET_FILE: %s holds %ld bytes, fewer than the %d an HS256 secret needs: "
+		    "accepted because BACKUP_API_ALLOW_WEAK_SECRET=1; anyone holding one token can search for it",
+		    path, n, TV_JWT_MIN_SECRET);
 	keys->secret = buf;
 	keys->secret_len = (size_t)n;
 	return 0;

@@ -48,8 +48,15 @@ struct tv_jwt_claims {
 enum tv_jwt_result tv_jwt_verify(const struct tv_jwt_keys *keys, const char *token, size_t len,
     time_t now, struct tv_jwt_claims *claims);
 
-/* Reads an HS256 secret file (one trailing newline dropped) into keys; returns 0 or 64 after logging why. */
-int tv_jwt_load_secret(struct tv_jwt_keys *keys, const char *path);
+/* Fewest bytes of an HS256 secret (RFC 7518 3.2: at least the hash's 256 bits). */
+#define TV_JWT_MIN_SECRET	32
+
+/*
+ * Reads an HS256 secret file (one trailing newline dropped) into keys; returns 0
+ * or 64 after logging why.  A secret shorter than TV_JWT_MIN_SECRET is refused,
+ * unless allow_weak, when it is used with a warning.
+ */
+int tv_jwt_load_secret(struct tv_jwt_keys *keys, const char *path, int allow_weak);
 /* Reads a PEM public key (or certificate) for RS256 or ES256 into keys; returns 0 or 64 after logging why. */
 int tv_jwt_load_public_key(struct tv_jwt_keys *keys, const char *path);
 /* Frees the secret and the key. */

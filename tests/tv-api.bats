@@ -20,9 +20,10 @@ setup_file() {
 		tv-export -q -c "$c" | sha256sum >"$BATS_FILE_TMPDIR/$c.sha"
 	done
 
-	# The keys: an HS256 secret written by echo (its newline is not part of it), an ES256 key pair.
+	# The keys: an HS256 secret of 32 bytes or more written by echo (its newline is not part of
+	# it), an ES256 key pair.
 	cd "$BATS_FILE_TMPDIR" || return
-	echo 'chat-application-secret' >secret
+	echo 'chat-application-secret-of-44-bytes-or-more' >secret
 	openssl ecparam -name prime256v1 -genkey -noout -out ec.pem
 	openssl ec -in ec.pem -pubout -out ec.pub 2>/dev/null
 	openssl genrsa -out rsa.pem 2048 2>/dev/null
@@ -122,6 +123,24 @@ tamper() {
 	run --separate-stderr env -u BACKUP_API_JWT_SECRET_FILE -u BACKUP_API_JWT_PUBLIC_KEY_FILE tv-api --listen 127.0.0.1:1
 	assert_status 64
 	[[ $stderr == *"set BACKUP_API_JWT_SECRET_FILE (HS256) or BACKUP_API_JWT_PUBLIC_KEY_FILE"* ]]
+}
+
+@test "an HS256 secret under 32 bytes is refused at start, naming the file and the rule; BACKUP_API_ALLOW_WEAK_SECRET=1 accepts it with a warning" {
+	printf x >"$BATS_TEST_TMPDIR/weak"
+	run --separate-stderr env BACKUP_API_JWT_SECRET_FILE="$BATS_TEST_TMPDIR/weak" timeout 10 tv-api --listen 127.0.0.1:1
+	assert_status 64
+	[[ $stderr == *"BACKUP_API_JWT_SECRET_FILE: $BATS_TEST_TMPDIR/weak holds 1 bytes, but an HS256 secret needs at least 32 (RFC 7518 3.2"* ]]
+	[[ $stderr == *"BACKUP_API_ALLOW_WEAK_SECRET=1"* ]]
+	head -c 31 /dev/zero | tr '\0' s >"$BATS_TEST_TMPDIR/weak"
+	run --separate-stderr env BACKUP_API_JWT_SECRET_FILE="$BATS_TEST_TMPDIR/weak" timeout 10 tv-api --listen 127.0.0.1:1
+	assert_status 64
+	API_ENV=BACKUP_API_ALLOW_WEAK_SECRET=1 BACKUP_API_JWT_SECRET_FILE=$BATS_TEST_TMPDIR/weak tv_start_server api api_command
+	local pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR BASE=http://127.0.0.1:$TV_SPAWNED_PORT
+	call GET /admin/backup/runs -H "Authorization: Bearer $(jwt HS256 "$BATS_TEST_TMPDIR/weak" "$(claims '"role":"admin"')")"
+	tv_stop_pid "$pid"
+	assert_code 200
+	[ "$(grep -c 'holds 31 bytes, fewer than the 32 an HS256 secret needs: accepted because BACKUP_API_ALLOW_WEAK_SECRET=1' "$dir/server.log")" = 1 ]
+	rm -rf "$dir"
 }
 
 @test "POST /admin/backup/trigger backs up and answers the old {backupId, message, status}" {
