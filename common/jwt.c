@@ -18,6 +18,7 @@
 #include <openssl/core_names.h>
 #endif
 
+#include "io.h"
 #include "jwt.h"
 #include "log.h"
 
@@ -350,20 +351,26 @@ tv_jwt_verify(const struct tv_jwt_keys *keys, const char *token, size_t len, tim
 	return result;
 }
 
-/* Reads a whole small file; returns its length, or -1 after logging why. */
+/* Reads a whole small secret file its owner's alone; returns its length, or -1 after logging why and setting *status. */
 static long
-read_small_file(const char *var, const char *path, unsigned char *buf, size_t size)
+read_secret_file(const char *var, const char *path, unsigned char *buf, size_t size, int *status)
 {
 	FILE *f = fopen(path, "rb");
 	size_t n;
 
+	*status = EX_USAGE;
 	if (f == NULL) {
 		tv_error("%s: cannot read %s: %s", var, path, strerror(errno));
+		return -1;
+	}
+	if ((*status = tv_check_private(fileno(f), var, path)) != 0) {
+		fclose(f);
 		return -1;
 	}
 	n = fread(buf, 1, size, f);
 	if (ferror(f) || n == size) {
 		tv_error("%s: %s: %s", var, path, ferror(f) ? "read error" : "file too large");
+		*status = EX_USAGE;
 		fclose(f);
 		return -1;
 	}
@@ -376,12 +383,13 @@ tv_jwt_load_secret(struct tv_jwt_keys *keys, const char *path, int allow_weak)
 {
 	unsigned char *buf = malloc(MAX_FILE);
 	long n;
+	int status;
 
 	if (buf == NULL)
 		tv_fatal(EX_OSERR, "out of memory");
-	if ((n = read_small_file("BACKUP_API_JWT_SECRET_FILE", path, buf, MAX_FILE)) < 0) {
+	if ((n = read_secret_file("BACKUP_API_JWT_SECRET_FILE", path, buf, MAX_FILE, &status)) < 0) {
 		free(buf);
-		return EX_USAGE;
+		return status;
 	}
 	/* `echo secret > file` adds one newline that is not part of the secret; anything else is. */
 	if (n > 0 && buf[n - 1] == '\n')

@@ -52,9 +52,10 @@ enum tv_jwt_result tv_jwt_verify(const struct tv_jwt_keys *keys, const char *tok
 #define TV_JWT_MIN_SECRET	32
 
 /*
- * Reads an HS256 secret file (one trailing newline dropped) into keys; returns 0
- * or 64 after logging why.  A secret shorter than TV_JWT_MIN_SECRET is refused,
- * unless allow_weak, when it is used with a warning.
+ * Reads an HS256 secret file (one trailing newline dropped) into keys; returns 0,
+ * or after logging why 77 if group or others may use the file, else 64.  A secret
+ * shorter than TV_JWT_MIN_SECRET is refused, unless allow_weak, when it is used
+ * with a warning.
  */
 int tv_jwt_load_secret(struct tv_jwt_keys *keys, const char *path, int allow_weak);
 /* Reads a PEM public key (or certificate) for RS256 or ES256 into keys; returns 0 or 64 after logging why. */

@@ -24,6 +24,7 @@ setup_file() {
 	# it), an ES256 key pair.
 	cd "$BATS_FILE_TMPDIR" || return
 	echo 'chat-application-secret-of-44-bytes-or-more' >secret
+	chmod 600 secret
 	openssl ecparam -name prime256v1 -genkey -noout -out ec.pem
 	openssl ec -in ec.pem -pubout -out ec.pub 2>/dev/null
 	openssl genrsa -out rsa.pem 2048 2>/dev/null
@@ -127,6 +128,7 @@ tamper() {
 
 @test "an HS256 secret under 32 bytes is refused at start, naming the file and the rule; BACKUP_API_ALLOW_WEAK_SECRET=1 accepts it with a warning" {
 	printf x >"$BATS_TEST_TMPDIR/weak"
+	chmod 600 "$BATS_TEST_TMPDIR/weak"
 	run --separate-stderr env BACKUP_API_JWT_SECRET_FILE="$BATS_TEST_TMPDIR/weak" timeout 10 tv-api --listen 127.0.0.1:1
 	assert_status 64
 	[[ $stderr == *"BACKUP_API_JWT_SECRET_FILE: $BATS_TEST_TMPDIR/weak holds 1 bytes, but an HS256 secret needs at least 32 (RFC 7518 3.2"* ]]
@@ -141,6 +143,14 @@ tamper() {
 	assert_code 200
 	[ "$(grep -c 'holds 31 bytes, fewer than the 32 an HS256 secret needs: accepted because BACKUP_API_ALLOW_WEAK_SECRET=1' "$dir/server.log")" = 1 ]
 	rm -rf "$dir"
+}
+
+@test "a secret file group or others may use is refused with 77, naming it, its mode and chmod 600" {
+	cp secret "$BATS_TEST_TMPDIR/open"
+	chmod 640 "$BATS_TEST_TMPDIR/open"
+	run --separate-stderr env BACKUP_API_JWT_SECRET_FILE="$BATS_TEST_TMPDIR/open" timeout 10 tv-api --listen 127.0.0.1:1
+	assert_status 77
+	[[ $stderr == *"BACKUP_API_JWT_SECRET_FILE: $BATS_TEST_TMPDIR/open has mode 0640: group or others may use it; a secret must be its owner's alone: chmod 600 $BATS_TEST_TMPDIR/open"* ]]
 }
 
 @test "POST /admin/backup/trigger backs up and answers the old {backupId, message, status}" {

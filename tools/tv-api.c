@@ -326,14 +326,16 @@ configure(void)
 	const char *uri_string = tv_config_get("MONGODB_URI", NULL), *env, *state;
 	mongoc_uri_t *uri;
 	char *end;
+	int status;
 
 	if ((secret == NULL || *secret == '\0') && (pub == NULL || *pub == '\0'))
 		tv_fatal(EX_USAGE, "set BACKUP_API_JWT_SECRET_FILE (HS256) or BACKUP_API_JWT_PUBLIC_KEY_FILE "
 		    "(RS256, ES256): tv-api accepts only admin tokens it can verify");
 	env = getenv("BACKUP_API_ALLOW_WEAK_SECRET");
-	if ((secret != NULL && *secret != '\0' &&
-	    tv_jwt_load_secret(&api.keys, secret, env != NULL && strcmp(env, "1") == 0) != 0) ||
-	    (pub != NULL && *pub != '\0' && tv_jwt_load_public_key(&api.keys, pub) != 0))
+	if (secret != NULL && *secret != '\0' &&
+	    (status = tv_jwt_load_secret(&api.keys, secret, env != NULL && strcmp(env, "1") == 0)) != 0)
+		exit(status);
+	if (pub != NULL && *pub != '\0' && tv_jwt_load_public_key(&api.keys, pub) != 0)
 		exit(EX_USAGE);
 	if ((api.keys.issuer = getenv("BACKUP_API_JWT_ISSUER")) != NULL && *api.keys.issuer == '\0')
 		api.keys.issuer = NULL;
