@@ -153,6 +153,23 @@ tamper() {
 	[[ $stderr == *"BACKUP_API_JWT_SECRET_FILE: $BATS_TEST_TMPDIR/open has mode 0640: group or others may use it; a secret must be its owner's alone: chmod 600 $BATS_TEST_TMPDIR/open"* ]]
 }
 
+@test "BACKUP_API_MAX_TOKEN_LIFETIME caps exp - iat; a bad value is a usage error (own server)" {
+	run --separate-stderr env BACKUP_API_MAX_TOKEN_LIFETIME=1h timeout 10 tv-api --listen 127.0.0.1:1
+	assert_status 64
+	[[ $stderr == *"BACKUP_API_MAX_TOKEN_LIFETIME: the longest exp - iat accepted, in seconds, not 1h"* ]]
+	local now
+	now=$(date +%s)
+	API_ENV=BACKUP_API_MAX_TOKEN_LIFETIME=600 tv_start_server api api_command
+	local pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR BASE=http://127.0.0.1:$TV_SPAWNED_PORT
+	call GET /admin/backup/runs -H "Authorization: Bearer $ADMIN"
+	assert_code 401
+	call GET /admin/backup/runs -H "Authorization: Bearer $(jwt_make HS256 secret '{"alg":"HS256"}' \
+		"{\"exp\":$((now + 600)),\"iat\":$now,$(claims '"role":"admin"')}")"
+	tv_stop_pid "$pid"
+	assert_code 200
+	rm -rf "$dir"
+}
+
 @test "POST /admin/backup/trigger backs up and answers the old {backupId, message, status}" {
 	admin POST /admin/backup/trigger
 	assert_code 200
@@ -294,7 +311,10 @@ tamper() {
 		"$(jwt_make HS256 secret '{"alg":"HS256"}' "{\"exp\":$((now + 600)),\"nbf\":$((now + 300)),$(claims '"role":"admin"')}")" \
 		"$(jwt HS256 secret '"iss":"someone-else","aud":"tralivali-backup","role":"admin"')" \
 		"$(jwt HS256 secret '"iss":"tralivali","aud":["other"],"role":"admin"')" \
-		"$(jwt_make HS256 secret '{"alg":"HS256"}' "{$(claims '"role":"admin"')}")"; do
+		"$(jwt_make HS256 secret '{"alg":"HS256"}' "{$(claims '"role":"admin"')}")" \
+		"$(jwt_make HS256 secret '{"alg":"HS256"}' "{\"exp\":$((now + 600)),$(claims '"role":"admin"')}")" \
+		"$(jwt_make HS256 secret '{"alg":"HS256"}' "{\"exp\":$((now + 86400 + 600)),\"iat\":$now,$(claims '"role":"admin"')}")" \
+		"$(jwt_make HS256 secret '{"alg":"HS256"}{"alg":"none"}' "{\"exp\":$((now + 600)),\"iat\":$now,$(claims '"role":"admin"')}")"; do
 		call GET /admin/backup/list -H "Authorization: Bearer $bad"
 		assert_code 401
 		grep -q 'error="invalid_token"' "$headers"
@@ -303,6 +323,9 @@ tamper() {
 	grep -q 'GET /admin/backup/list 401 - .*(bad signature)' "$API_DIR/server.log"
 	grep -q '(expired)' "$API_DIR/server.log"
 	grep -q '(unsupported algorithm)' "$API_DIR/server.log"
+	grep -q '(no iat claim)' "$API_DIR/server.log"
+	grep -q '(lifetime (exp - iat) over BACKUP_API_MAX_TOKEN_LIFETIME)' "$API_DIR/server.log"
+	grep -q '(malformed header)' "$API_DIR/server.log"
 	refute_grep -F "${ADMIN%%.*}" "$API_DIR/server.log"
 	refute_grep -F chat-application-secret "$API_DIR/server.log"
 }

@@ -343,6 +343,10 @@ configure(void)
 		api.keys.audience = NULL;
 	if ((api.keys.admin_role = getenv("BACKUP_API_ADMIN_ROLE")) == NULL || *api.keys.admin_role == '\0')
 		api.keys.admin_role = "admin";
+	api.keys.max_lifetime = TV_JWT_MAX_LIFETIME;
+	if ((env = getenv("BACKUP_API_MAX_TOKEN_LIFETIME")) != NULL && *env != '\0' &&
+	    ((api.keys.max_lifetime = strtol(env, &end, 10)) < 1 || *end != '\0'))
+		tv_fatal(EX_USAGE, "BACKUP_API_MAX_TOKEN_LIFETIME: the longest exp - iat accepted, in seconds, not %s", env);
 	api.max_auth_failures = TV_API_AUTH_FAILURES;
 	if ((env = getenv("BACKUP_API_AUTH_FAILURES")) != NULL && *env != '\0' &&
 	    ((api.max_auth_failures = (int)strtol(env, &end, 10)) < 1 || *end != '\0'))
