@@ -366,9 +366,29 @@ tamper() {
 	assert_code 404
 }
 
-@test "an over-long body is a 413, over-long headers a 431" {
+# Sends a request's head to tv-api at $1 and prints the status line of the answer, or "no answer"
+# if none comes within 5 seconds.
+head_only() {
+	python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.argv[2].encode().replace(b"|", b"\r\n"))
+s.settimeout(5)
+try:
+    print(s.recv(4096).split(b"\r\n")[0].decode())
+except socket.timeout:
+    print("no answer")' "$@"
+}
+
+@test "an over-long body is a 413, refused before it is read; over-long headers a 431" {
 	admin POST /admin/backup/trigger --data-binary "@$TV_SRCDIR/dashboard/app.js"
 	assert_code 413
+	assert_body '{"message":"request body too large"}'
+	# 200 MB announced and none sent: the refusal does not wait for the body.
+	[ "$(head_only "$API_PORT" 'POST /admin/backup/trigger HTTP/1.1|Host: x|Content-Length: 209715200||')" = "HTTP/1.1 413 Content Too Large" ]
+	# Without a length (chunked) the body is cut off at the limit.
+	call POST /admin/backup/trigger -H 'Transfer-Encoding: chunked' --data-binary "@$TV_SRCDIR/dashboard/app.js" || true
+	[ "$code" = 000 ]
+	grep -q 'POST /admin/backup/trigger 413 - .*(request body too large: connection closed)' "$API_DIR/server.log"
 	call GET /admin/backup/list -H "X-Big: $(head -c 40000 /dev/zero | tr '\0' a)"
 	assert_code 431
 }
@@ -444,6 +464,35 @@ tamper() {
 	assert_code 429
 }
 
+@test "a request not sent whole within BACKUP_API_RECEIVE_TIMEOUT is cut off, however steadily it trickles (own server)" {
+	run --separate-stderr env BACKUP_API_RECEIVE_TIMEOUT=0 timeout 10 tv-api --listen 127.0.0.1:1
+	assert_status 64
+	[[ $stderr == *"BACKUP_API_RECEIVE_TIMEOUT: the seconds a client has to send a whole request, not 0"* ]]
+	API_ENV=BACKUP_API_RECEIVE_TIMEOUT=2 tv_start_server api api_command
+	local pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR port=$TV_SPAWNED_PORT
+	# A header line every half second keeps the idle timeout (30 s) from ever striking.
+	run python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+start = time.monotonic()
+s.sendall(b"GET /admin/backup/runs HTTP/1.1\r\nHost: x\r\n")
+try:
+    while time.monotonic() - start < 15:
+        time.sleep(0.5)
+        s.sendall(b"X-Slow: a\r\n")
+    print("still open after 15 s")
+except OSError:
+    print("closed after %d s" % (time.monotonic() - start))' "$port"
+	# A kept-alive connection's second request has its own time.
+	BASE=http://127.0.0.1:$port
+	call GET /admin/backup/runs -H "Authorization: Bearer $ADMIN" --next -sS -o /dev/null -w '%{http_code}' \
+		-H "Authorization: Bearer $ADMIN" "$BASE/admin/backup/runs"
+	tv_stop_pid "$pid"
+	[[ $output == "closed after "[23]" s" ]]
+	[ "$code" = 200200 ]
+	grep -q '127.0.0.1 sent no whole request within 2 s: connection closed' "$dir/server.log"
+	rm -rf "$dir"
+}
+
 @test "TLS with --cert and --key" {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
 		-addext subjectAltName=IP:127.0.0.1 -keyout "$BATS_TEST_TMPDIR/tls.key" -out "$BATS_TEST_TMPDIR/tls.crt" 2>/dev/null
@@ -462,7 +511,8 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
 print(s.getsockname()[1], flush=True); time.sleep(120)' >"$BATS_TEST_TMPDIR/hole.port" &
 	local hole=$!
 	while [ ! -s "$BATS_TEST_TMPDIR/hole.port" ]; do sleep 0.1; done
-	API_ENV="MONGODB_URI=mongodb://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/hole.port")/tralivali?connectTimeoutMS=4000&serverSelectionTimeoutMS=4000 BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state" \
+	# The answer comes when the flow ends, however long after BACKUP_API_RECEIVE_TIMEOUT.
+	API_ENV="MONGODB_URI=mongodb://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/hole.port")/tralivali?connectTimeoutMS=4000&serverSelectionTimeoutMS=4000 BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state BACKUP_API_RECEIVE_TIMEOUT=1" \
 		tv_start_server api api_command
 	local pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR BASE=http://127.0.0.1:$TV_SPAWNED_PORT
 	curl -sS -o "$BATS_TEST_TMPDIR/trigger" -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN" \
