@@ -72,14 +72,18 @@ tv_mongo_fatal(const bson_error_t *err, const char *fmt, ...)
 	tv_fatal(tv_mongo_status(err), "%s: %s", what, err->message);
 }
 
-/* The URI with a short server-selection timeout, so an unreachable server fails fast. */
-static mongoc_uri_t *
-parse_uri(const char *text)
+mongoc_uri_t *
+tv_mongo_uri(const char *text)
 {
 	bson_error_t err;
-	mongoc_uri_t *uri = mongoc_uri_new_with_error(text, &err);
+	mongoc_uri_t *uri;
 
-	if (uri == NULL)
+	/* Before the driver sees it: its messages quote what it makes of the URI. */
+	tv_config_hide_password(text);
+	if (tv_config_authority_ats(text) > 1)
+		tv_fatal(EX_USAGE, "the MongoDB URI holds more than one '@' before its host, which drivers split "
+		    "differently: write a '@' in the user name or password as %%40 (the URI is not shown: it holds a password)");
+	if ((uri = mongoc_uri_new_with_error(text, &err)) == NULL)
 		tv_fatal(EX_USAGE, "invalid MongoDB URI: %s", err.message);
 	if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
 		mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
@@ -106,7 +110,7 @@ tv_mongo_connect(struct tv_mongo *m, const char *uri_flag, const char *db_flag)
 	memset(m, 0, sizeof(*m));
 	if ((m->where = tv_config_redact(text)) == NULL)
 		tv_fatal(EX_OSERR, "out of memory");
-	uri = parse_uri(text);
+	uri = tv_mongo_uri(text);
 	dbname = db_flag ? db_flag : mongoc_uri_get_database(uri);
 	if (dbname == NULL || *dbname == '\0')
 		dbname = TV_MONGO_DEFAULT_DB;

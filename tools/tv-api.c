@@ -480,8 +480,7 @@ configure(void)
 	if ((state = tv_state_dir()) == NULL || (api.flows.lock_path = tv_state_lock_path()) == NULL)
 		tv_fatal(EX_USAGE, "no writable state directory: set BACKUP_STATE_DIR");
 	setenv("BACKUP_STATE_DIR", state, 1);
-	if ((uri = mongoc_uri_new_with_error(uri_string, NULL)) == NULL)
-		tv_fatal(EX_USAGE, "MONGODB_URI: not a MongoDB URI");
+	uri = tv_mongo_uri(uri_string);
 	api.flows.database = strdup(mongoc_uri_get_database(uri) ? mongoc_uri_get_database(uri) : TV_MONGO_DEFAULT_DB);
 	mongoc_uri_destroy(uri);
 }

@@ -72,8 +72,8 @@ list_indexes(struct tv_mongo *m, const char *name)
 static int
 drop_database(struct tv_mongo *m, const char *uri_flag)
 {
-	mongoc_uri_t *uri = mongoc_uri_new(tv_config_get("MONGODB_URI", uri_flag));
-	const char *configured = uri ? mongoc_uri_get_database(uri) : NULL;
+	mongoc_uri_t *uri = tv_mongo_uri(tv_config_get("MONGODB_URI", uri_flag));
+	const char *configured = mongoc_uri_get_database(uri);
 	bson_error_t err;
 	int live;
 
