@@ -96,11 +96,32 @@ tv_mongo_uri(const char *text)
 	return uri;
 }
 
+/* The database: db_flag, else the URI's, else TV_MONGO_DEFAULT_DB. */
+static char *
+db_name(const mongoc_uri_t *uri, const char *db_flag)
+{
+	const char *name = db_flag ? db_flag : mongoc_uri_get_database(uri);
+	char *copy = strdup(name == NULL || *name == '\0' ? TV_MONGO_DEFAULT_DB : name);
+
+	if (copy == NULL)
+		tv_fatal(EX_OSERR, "out of memory");
+	return copy;
+}
+
+char *
+tv_mongo_db_name(const char *uri_flag, const char *db_flag)
+{
+	mongoc_uri_t *uri = tv_mongo_uri(tv_config_get("MONGODB_URI", uri_flag));
+	char *name = db_name(uri, db_flag);
+
+	mongoc_uri_destroy(uri);
+	return name;
+}
+
 void
 tv_mongo_connect(struct tv_mongo *m, const char *uri_flag, const char *db_flag)
 {
 	const char *text = tv_config_get("MONGODB_URI", uri_flag);
-	const char *dbname;
 	bson_t *ping = BCON_NEW("ping", BCON_INT32(1));
 	bson_error_t err;
 	mongoc_uri_t *uri;
@@ -111,11 +132,7 @@ tv_mongo_connect(struct tv_mongo *m, const char *uri_flag, const char *db_flag)
 	if ((m->where = tv_config_redact(text)) == NULL)
 		tv_fatal(EX_OSERR, "out of memory");
 	uri = tv_mongo_uri(text);
-	dbname = db_flag ? db_flag : mongoc_uri_get_database(uri);
-	if (dbname == NULL || *dbname == '\0')
-		dbname = TV_MONGO_DEFAULT_DB;
-	if ((m->dbname = strdup(dbname)) == NULL)
-		tv_fatal(EX_OSERR, "out of memory");
+	m->dbname = db_name(uri, db_flag);
 	m->client = mongoc_client_new_from_uri_with_error(uri, &err);
 	m->uri = uri;
 	if (m->client == NULL)
