@@ -283,6 +283,17 @@ regenerate() {
 	[ "$(count users)" -eq 60 ]
 }
 
+@test "forced, a collection name from the listing passes the manifest's check: tralivali_../x.bson.gz is refused (65), nothing restored" {
+	tv-export -q -c users | gzip | tv-blob-put -q backups/2024-03-02/tralivali_users.bson.gz
+	tv-export -q -c users | gzip | tv-blob-put -q "backups/2024-03-02/tralivali_../x.bson.gz" || skip "the store refuses the name itself"
+	regenerate users 4
+	run --separate-stderr tv-recover 2024-03-02 --yes --force --no-safety-backup
+	assert_status 65
+	[[ $stderr == *"backups/2024-03-02: the collection name of backups/2024-03-02/tralivali_../x.bson.gz is not one a backup may hold"* ]]
+	[ "$(count users)" -eq 4 ]
+	regenerate users 60 7
+}
+
 @test "restore refuses a dump whose checksum differs from the manifest, and the collection stays as it was" {
 	backup_at 2024-01-15T03:00Z --collections messages
 	tv-gendata -s 99 messages 5 | gzip | tamper backups/2024-01-15/tralivali_messages.bson.gz
