@@ -55,7 +55,8 @@ char *tv_json_string(const char *s);
  * and the request has X-Forwarded-For (forwarded: its last line, may be NULL);
  * then the last address in it, the one that proxy appended, on the client's
  * line (nginx) or on a line of its own (HAProxy).  The ones before it are
- * whatever the client sent, so they are never used.
+ * whatever the client sent, so they are never used.  An IPv6 client counts
+ * by its /64 (written "2001:db8:1:2::/64"): one host holds a whole /64.
  */
 void tv_api_client_address(const char *peer, const char *trusted, const char *forwarded,
     char *out, size_t outlen);

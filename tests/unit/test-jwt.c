@@ -172,6 +172,12 @@ main(void)
 	ok(client_is("127.0.0.1", "127.0.0.1", NULL, "127.0.0.1"), "no header: the proxy is the client");
 	ok(client_is("127.0.0.1", "127.0.0.1", "1.2.3.4, ", "127.0.0.1"), "an empty last entry is no address");
 	ok(client_is("127.0.0.10", "127.0.0.1", "1.2.3.4", "127.0.0.10"), "127.0.0.10 is not 127.0.0.1");
+	ok(client_is("2001:db8:1:2:aaaa:bbbb:cccc:dddd", NULL, NULL, "2001:db8:1:2::/64") &&
+	    client_is("2001:db8:1:2::1", NULL, NULL, "2001:db8:1:2::/64"), "IPv6 clients count by their /64");
+	ok(client_is("2001:db8:1:3::1", NULL, NULL, "2001:db8:1:3::/64"), "another /64 is another client");
+	ok(client_is("127.0.0.1", "127.0.0.1", "2001:db8::5:6", "2001:db8::/64"), "a forwarded IPv6 client counts by its /64");
+	ok(client_is("::ffff:192.0.2.7", NULL, NULL, "::ffff:192.0.2.7"), "an IPv4-mapped address stays whole");
+	ok(client_is("::1", "::1", "192.0.2.7", "192.0.2.7"), "an IPv4 client behind an IPv6 proxy stays whole");
 	ok(tv_api_bearer("Bearer abc.def.ghi", &len) != NULL && len == 11, "a bearer token is found");
 	ok(tv_api_bearer("Basic abc", &len) == NULL && tv_api_bearer("Bearer a b", &len) == NULL, "other schemes are not tokens");
 	ok(tv_api_valid_date("2024-01-15") && tv_api_valid_date("2024-01-15T030000Z") && !tv_api_valid_date("2024-01-15;rm"),
