@@ -243,7 +243,7 @@ tamper() {
 }
 
 @test "a trigger or a restore while another run holds the lock is a 409 naming the holder" {
-	mkdir -p "$BACKUP_STATE_DIR"
+	mkdir -m 700 -p "$BACKUP_STATE_DIR"
 	exec 8>>"$BACKUP_STATE_DIR/tralivali-backup.lock"
 	flock -n 8
 	echo "tv-backup pid 4242 since 2024-01-15T03:00:00Z" >"$BACKUP_STATE_DIR/tralivali-backup.lock.owner"
