@@ -96,7 +96,7 @@ regenerate() {
 	# The manifest holds the contract's fields, and its numbers are the stored blobs'.
 	tv-blob-get backups/2024-01-15/manifest.json >"$BATS_TEST_TMPDIR/m.json"
 	jq -e --arg id "$id" '.id == $id and .createdAt == "2024-01-15T03:00:00Z" and .type == "scheduled"
-		and .status == "Completed" and .filePath == "backups/2024-01-15/"
+		and .status == "Completed" and .filePath == "backups/2024-01-15/" and .database == "tralivali"
 		and (.collections | length) == 5 and .size == (.collections | map(.compressedBytes) | add)' "$BATS_TEST_TMPDIR/m.json"
 	local c
 	for c in "${!SIZES[@]}"; do

@@ -33,7 +33,7 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: tv-catalog list [-qv] [--root ROOT] [--slices] < listing\n"
 	    "       tv-catalog folder [-qv] [--root ROOT] --time ISO < listing\n"
-	    "       tv-catalog manifest [-qv] --id ID --created-at ISO --type TYPE --folder FOLDER\n"
+	    "       tv-catalog manifest [-qv] --id ID --created-at ISO --type TYPE --folder FOLDER [--database DB]\n"
 	    "                  (--stats FILE --receipt FILE [--metadata-receipt FILE])...\n"
 	    "                  [--per-collection | --consistent-at T.I-T.I --oplog-receipt FILE\n"
 	    "                  --oplog-entries N]\n"
@@ -255,11 +255,13 @@ print_checked_manifest(const struct tv_manifest *m)
 static int
 cmd_manifest(int argc, char *argv[])
 {
-	enum { OPT_CREATED = 256, OPT_FOLDER, OPT_META, OPT_PER, OPT_CONSISTENT, OPT_OPRECEIPT, OPT_OPENTRIES };
+	enum { OPT_CREATED = 256, OPT_FOLDER, OPT_META, OPT_PER, OPT_CONSISTENT, OPT_OPRECEIPT, OPT_OPENTRIES,
+	    OPT_DATABASE };
 	static const struct option longopts[] = {
 		{ "consistent-at",	required_argument,	NULL, OPT_CONSISTENT },
 		{ "created-at",		required_argument,	NULL, OPT_CREATED },
 		{ "folder",		required_argument,	NULL, OPT_FOLDER },
+		{ "database",		required_argument,	NULL, OPT_DATABASE },
 		{ "id",			required_argument,	NULL, 'i' },
 		{ "metadata-receipt",	required_argument,	NULL, OPT_META },
 		{ "oplog-entries",	required_argument,	NULL, OPT_OPENTRIES },
@@ -294,6 +296,11 @@ cmd_manifest(int argc, char *argv[])
 			break;
 		case OPT_FOLDER:
 			folder = optarg;
+			break;
+		case OPT_DATABASE:
+			if (!tv_database_name_ok(optarg))
+				tv_fatal(EX_USAGE, "--database: not a database name: %s", optarg);
+			m.database = bson_strdup(optarg);
 			break;
 		case 's':
 		case 'r':

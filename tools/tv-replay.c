@@ -577,7 +577,7 @@ main(int argc, char *argv[])
 	if (argc != 0)
 		usage(EX_USAGE);
 
-	if (from_db != NULL && (!tv_collection_name_ok(from_db) || strchr(from_db, '.') != NULL))
+	if (from_db != NULL && !tv_database_name_ok(from_db))
 		tv_fatal(EX_USAGE, "--from-db: not a database name: \"%s\"", from_db);
 	if (from_db != NULL)
 		tv_replay_set_db(r, from_db);
