@@ -20,6 +20,10 @@ static size_t nhidden;
 void
 tv_log_hide(const char *s, size_t len)
 {
+	/* A URI parsed twice hides the same strings twice: keep the room for others. */
+	for (size_t i = 0; i < nhidden; i++)
+		if (strlen(hidden[i]) == len && strncmp(hidden[i], s, len) == 0)
+			return;
 	if (len == 0 || nhidden == MAX_HIDDEN || (hidden[nhidden] = strndup(s, len)) == NULL)
 		return;
 	nhidden++;
