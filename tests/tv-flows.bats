@@ -140,8 +140,8 @@ regenerate() {
 	run --separate-stderr tv-list --json
 	assert_status 0
 	[ "$(jq -r '.backups | map(.createdAt) | join(" ")' <<<"$output")" = "2024-01-17T03:00:00Z 2024-01-16T03:00:00Z 2024-01-15T03:00:00Z" ]
-	jq -e '.backups[0] | keys == ["collections", "createdAt", "filePath", "id", "size", "snapshot", "status", "type"]
-		and .type == "scheduled" and .status == "Completed" and .filePath == "backups/2024-01-17/"
+	jq -e '.backups[0] | keys == ["collections", "createdAt", "database", "filePath", "id", "size", "snapshot", "status", "type"]
+		and .database == "tralivali" and .type == "scheduled" and .status == "Completed" and .filePath == "backups/2024-01-17/"
 		and .snapshot == "per-collection" and (.collections | map(.name)) == ["invites"]' <<<"$output"
 	jq -e '.pitr == []' <<<"$output"
 }
