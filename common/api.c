@@ -1,5 +1,7 @@
 /* api.c: request parsing, JSON strings, the failed-authentication limit and the run list for tv-api. */
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
@@ -168,6 +170,24 @@ in_list(const char *addr, const char *list)
 	return 0;
 }
 
+/*
+ * Rewrites an IPv6 address in out as its /64: one host gets a whole /64, and
+ * would otherwise pass the limit by trying from address after address in it.
+ * IPv4 addresses, IPv4-mapped ones among them, stay whole.
+ */
+static void
+per_prefix(char *out, size_t outlen)
+{
+	struct in6_addr a;
+	char text[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET6, out, &a) != 1 || IN6_IS_ADDR_V4MAPPED(&a))
+		return;
+	memset(a.s6_addr + 8, 0, 8);
+	if (inet_ntop(AF_INET6, &a, text, sizeof(text)) != NULL)
+		snprintf(out, outlen, "%s/64", text);
+}
+
 void
 tv_api_client_address(const char *peer, const char *trusted, const char *forwarded,
     char *out, size_t outlen)
@@ -175,17 +195,18 @@ tv_api_client_address(const char *peer, const char *trusted, const char *forward
 	const char *last, *end;
 
 	snprintf(out, outlen, "%s", peer);
-	if (forwarded == NULL || !in_list(peer, trusted))
-		return;
-	last = strrchr(forwarded, ',');
-	last = last ? last + 1 : forwarded;
-	while (*last == ' ' || *last == '\t')
-		last++;
-	for (end = last + strlen(last); end > last && (end[-1] == ' ' || end[-1] == '\t'); end--)
-		;
-	/* An empty or oversized entry is no address: the proxy's own then counts. */
-	if (end > last && (size_t)(end - last) < outlen)
-		snprintf(out, outlen, "%.*s", (int)(end - last), last);
+	if (forwarded != NULL && in_list(peer, trusted)) {
+		last = strrchr(forwarded, ',');
+		last = last ? last + 1 : forwarded;
+		while (*last == ' ' || *last == '\t')
+			last++;
+		for (end = last + strlen(last); end > last && (end[-1] == ' ' || end[-1] == '\t'); end--)
+			;
+		/* An empty or oversized entry is no address: the proxy's own then counts. */
+		if (end > last && (size_t)(end - last) < outlen)
+			snprintf(out, outlen, "%.*s", (int)(end - last), last);
+	}
+	per_prefix(out, outlen);
 }
 
 /* Recent failures per address; the oldest entry makes room for a new address. */

@@ -52,9 +52,11 @@ char *tv_json_string(const char *s);
 /*
  * Writes to out the address whose failed authentications count: the peer's,
  * unless the peer is one of trusted (comma-separated addresses, may be NULL)
- * and the request has X-Forwarded-For (forwarded, may be NULL); then the last
- * address in it, the one that proxy appended.  The ones before it are whatever
- * the client sent, so they are never used.
+ * and the request has X-Forwarded-For (forwarded: its last line, may be NULL);
+ * then the last address in it, the one that proxy appended, on the client's
+ * line (nginx) or on a line of its own (HAProxy).  The ones before it are
+ * whatever the client sent, so they are never used.  An IPv6 client counts
+ * by its /64 (written "2001:db8:1:2::/64"): one host holds a whole /64.
  */
 void tv_api_client_address(const char *peer, const char *trusted, const char *forwarded,
     char *out, size_t outlen);

@@ -4,6 +4,7 @@
  */
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +212,26 @@ cmp_query(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+/*
+ * Appends to the string to sign at *n, never past cap: a string too long for it
+ * is cut, and its signature then fails at the server instead of this process
+ * writing past the buffer.
+ */
+static void __attribute__((format(printf, 4, 5)))
+put_sts(char *sts, size_t cap, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (*n + 1 >= cap)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(sts + *n, cap - *n, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		*n = *n + (size_t)w < cap ? *n + (size_t)w : cap - 1;
+}
+
 /* Signs the request with SharedKey: HMAC-SHA256 of the canonical request under the account key. */
 void
 az_sign(struct azure *az, const struct req *rq, const char *path, const char *date, char *auth, size_t cap)
@@ -219,12 +240,12 @@ az_sign(struct azure *az, const struct req *rq, const char *path, const char *da
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int maclen;
 	char b64[64];
-	size_t nq = 0, n;
+	size_t nq = 0, n = 0;
 
 	if (rq->body != NULL || strcmp(rq->method, "PUT") == 0)
 		if (rq->body_len > 0)
 			snprintf(len, sizeof(len), "%zu", rq->body_len);
-	n = (size_t)snprintf(sts, sizeof(sts), "%s\n\n\n%s\n%s\n\n\n\n%s\n%s\n\n%s\n", rq->method, len,
+	put_sts(sts, sizeof(sts), &n, "%s\n\n\n%s\n%s\n\n\n\n%s\n%s\n\n%s\n", rq->method, len,
 	    rq->content_md5 ? rq->content_md5 : "", rq->if_match ? rq->if_match : "",
 	    rq->create_only ? "*" : "", rq->range);
 	/* The x-ms-* headers go in sorted by name; q is scratch space for them here. */
@@ -234,16 +255,15 @@ az_sign(struct azure *az, const struct req *rq, const char *path, const char *da
 		snprintf(q[nq++], sizeof(q[0]), "%s:%s", rq->xms[i][0], rq->xms[i][1]);
 	qsort(q, nq, sizeof(q[0]), cmp_query);
 	for (size_t i = 0; i < nq; i++)
-		n += (size_t)snprintf(sts + n, sizeof(sts) - n, "%s\n", q[i]);
-	n += (size_t)snprintf(sts + n, sizeof(sts) - n, "/%s%s", az->account, path);
+		put_sts(sts, sizeof(sts), &n, "%s\n", q[i]);
+	put_sts(sts, sizeof(sts), &n, "/%s%s", az->account, path);
 	nq = 0;
 	for (; nq < 6 && rq->query[nq][0] != NULL; nq++)
 		snprintf(q[nq], sizeof(q[nq]), "%s:%s", rq->query[nq][0], rq->query[nq][1]);
 	qsort(q, nq, sizeof(q[0]), cmp_query);
 	for (size_t i = 0; i < nq; i++)
-		n += (size_t)snprintf(sts + n, sizeof(sts) - n, "\n%s", q[i]);
-	HMAC(EVP_sha256(), az->key, az->keylen, (unsigned char *)sts, n < sizeof(sts) ? n : sizeof(sts) - 1,
-	    mac, &maclen);
+		put_sts(sts, sizeof(sts), &n, "\n%s", q[i]);
+	HMAC(EVP_sha256(), az->key, az->keylen, (unsigned char *)sts, n, mac, &maclen);
 	tv_base64(mac, maclen, b64);
 	snprintf(auth, cap, "Authorization: SharedKey %s:%s", az->account, b64);
 }

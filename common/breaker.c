@@ -48,7 +48,7 @@ open_state(void)
 	if (asprintf(&path, "%s/" STATE_FILE, dir) < 0)
 		tv_fatal(EX_OSERR, "out of memory");
 	/* Never through a symbolic link: a planted one would have us rewrite any file. */
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0 || flock(fd, LOCK_EX) != 0) {
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0 || flock(fd, LOCK_EX) != 0) {
 		tv_warn("%s: %s: circuit breaker disabled", path,
 		    errno == ELOOP ? "a symbolic link, not followed" : strerror(errno));
 		if (fd >= 0)

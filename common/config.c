@@ -282,6 +282,69 @@ tv_config_redact(const char *value)
 	return buf;
 }
 
+/* Hides s (n bytes) and its percent-decoded form from the log. */
+static void
+hide_both(const char *s, size_t n)
+{
+	char *plain = malloc(n + 1);
+	size_t o = 0;
+
+	tv_log_hide(s, n);
+	if (plain == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2])) {
+			char hex[3] = { s[i + 1], s[i + 2], '\0' };
+
+			plain[o++] = (char)strtol(hex, NULL, 16);
+			i += 2;
+		} else
+			plain[o++] = s[i];
+	}
+	if (o != n)
+		tv_log_hide(plain, o);
+	free(plain);
+}
+
+void
+tv_config_hide_password(const char *value)
+{
+	const char *scheme = strstr(value, "://"), *user, *at, *pass, *p;
+
+	if (scheme == NULL || (at = userinfo_end(user = scheme + 3)) == NULL)
+		return;
+	if ((pass = memchr(user, ':', (size_t)(at - user))) != NULL)
+		pass++;
+	else if (memchr(user, '@', (size_t)(at - user)) != NULL)
+		pass = user;
+	else
+		return;
+	hide_both(pass, (size_t)(at - pass));
+	for (p = pass; p < at; ) {
+		size_t n = strcspn(p, ":@");
+
+		if (p + n > at)
+			n = (size_t)(at - p);
+		if (n >= 4 && n < (size_t)(at - pass))
+			hide_both(p, n);
+		p += n + 1;
+	}
+}
+
+int
+tv_config_authority_ats(const char *value)
+{
+	const char *scheme = strstr(value, "://");
+	int n = 0;
+
+	if (scheme == NULL)
+		return 0;
+	for (const char *p = scheme + 3; *p != '\0' && strchr("/?#", *p) == NULL; p++)
+		n += *p == '@';
+	return n;
+}
+
 void
 tv_config_reset(void)
 {

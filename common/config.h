@@ -25,6 +25,20 @@ long tv_config_get_long(const char *name, const char *flag, long min, long max);
 int tv_config_is_secret(const char *name);
 /* Returns a copy of a URI or connection string with passwords, keys and signatures replaced by "***". */
 char *tv_config_redact(const char *value);
+/*
+ * Hides the password of a URI's userinfo from the log (tv_log_hide): whole, as
+ * written and percent-decoded, and each of its pieces between ':' and '@' of 4
+ * bytes or more, since a driver that splits the userinfo elsewhere may quote
+ * any of them (as a host name, say).  Without a ':' a userinfo holding '@' is
+ * all password.
+ */
+void tv_config_hide_password(const char *value);
+/*
+ * Returns the number of '@' in a URI's authority (from "://" to the first '/',
+ * '?' or '#'); more than one means a password with a raw '@' that drivers
+ * split differently.
+ */
+int tv_config_authority_ats(const char *value);
 /* Forgets cached values, so tests can change the environment between calls. */
 void tv_config_reset(void);
 

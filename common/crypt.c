@@ -1,7 +1,5 @@
 /* crypt.c: tv-crypt's chunked AES-256-GCM over OpenSSL's EVP interface. */
 
-#include <sys/stat.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -81,18 +79,18 @@ load_key_file(const char *path, struct tv_crypt_key *k)
 {
 	/* One byte more than a key, to tell a long file from a key. */
 	unsigned char raw[TV_CRYPT_KEY_LEN + 1];
-	struct stat st;
 	ssize_t n;
-	int fd, err, status = 0;
+	int fd, err, status;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		err = errno;
 		tv_error("%s: cannot read %s: %s", KEY_VAR, path, strerror(err));
 		return err == EACCES || err == EPERM ? EX_NOPERM : EX_USAGE;
 	}
-	/* A pipe (a secret manager's <(...)) is fine; a regular file should be its owner's alone. */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXG | S_IRWXO)))
-		tv_warn("%s: %s is open to other users: chmod 600 it", KEY_VAR, path);
+	if ((status = tv_check_private(fd, KEY_VAR, path)) != 0) {
+		close(fd);
+		return status;
+	}
 	if ((n = tv_read_full(fd, raw, sizeof(raw))) == -1) {
 		err = errno;
 		tv_error("%s: cannot read %s: %s", KEY_VAR, path, strerror(err));

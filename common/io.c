@@ -5,9 +5,30 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "io.h"
+#include "log.h"
+
+int
+tv_check_private(int fd, const char *var, const char *path)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1) {
+		tv_error("%s: cannot stat %s: %s", var, path, strerror(errno));
+		return EX_NOPERM;
+	}
+	/* Write access matters too: whoever may change the secret may forge what it signs. */
+	if (S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		tv_error("%s: %s has mode %04o: group or others may use it; a secret must be its owner's alone: "
+		    "chmod 600 %s", var, path, (unsigned)(st.st_mode & 07777), path);
+		return EX_NOPERM;
+	}
+	return 0;
+}
 
 int
 tv_write_all(int fd, const void *buf, size_t len)

@@ -11,6 +11,12 @@ int tv_write_all(int fd, const void *buf, size_t len);
 ssize_t tv_read_full(int fd, void *buf, size_t len);
 /* Flushes the directory holding path, so that a rename or unlink there survives a crash; returns 0, or -1 with errno set. */
 int tv_sync_dir(const char *path);
+/*
+ * Returns 0 if fd, a secret opened from path (named by the variable var), is its
+ * owner's alone, or is no regular file (a pipe from a secret manager); else logs
+ * the file, its mode and `chmod 600`, as ssh does for a private key, and returns 77.
+ */
+int tv_check_private(int fd, const char *var, const char *path);
 
 
 

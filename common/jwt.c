@@ -18,6 +18,7 @@
 #include <openssl/core_names.h>
 #endif
 
+#include "io.h"
 #include "jwt.h"
 #include "log.h"
 
@@ -76,6 +77,27 @@ tv_base64url_decode(const char *in, size_t len, unsigned char *out, size_t outsi
 	return (long)n;
 }
 
+/*
+ * Parses JSON that must be one object and nothing more but blanks into a new
+ * document, or NULL: a parser that stops after the first object would read
+ * {"alg":"HS256"}{"alg":"none"} one way and another parser the other.
+ */
+static bson_t *
+parse_one_object(const unsigned char *json, size_t len)
+{
+	bson_json_reader_t *reader = bson_json_data_reader_new(false, len);
+	bson_t *doc = bson_new(), extra = BSON_INITIALIZER;
+
+	bson_json_data_reader_ingest(reader, json, len);
+	if (bson_json_reader_read(reader, doc, NULL) != 1 || bson_json_reader_read(reader, &extra, NULL) != 0) {
+		bson_destroy(doc);
+		doc = NULL;
+	}
+	bson_destroy(&extra);
+	bson_json_reader_destroy(reader);
+	return doc;
+}
+
 /* Decodes one base64url part that must be a JSON object into a new document, or NULL. */
 static bson_t *
 decode_json_part(const char *in, size_t len)
@@ -89,7 +111,7 @@ decode_json_part(const char *in, size_t len)
 	if (n < 2 || buf[0] != '{' || memchr(buf, '\0', (size_t)n) != NULL)
 		return NULL;
 	buf[n] = '\0';
-	if ((doc = bson_new_from_json(buf, n, NULL)) == NULL)
+	if ((doc = parse_one_object(buf, (size_t)n)) == NULL)
 		return NULL;
 	/* JSON parsers disagree on which of two equal names wins: refuse the ambiguity. */
 	if (!bson_iter_init(&it, doc))
@@ -288,7 +310,7 @@ static enum tv_jwt_result
 claims_ok(const struct tv_jwt_keys *keys, const bson_t *payload, time_t now, struct tv_jwt_claims *claims)
 {
 	bson_iter_t it;
-	double exp = 0, nbf = 0;
+	double exp = 0, nbf = 0, iat = 0;
 	int has;
 
 	copy_subject(payload, claims->subject, sizeof(claims->subject));
@@ -303,6 +325,22 @@ claims_ok(const struct tv_jwt_keys *keys, const bson_t *payload, time_t now, str
 	}
 	if ((has = numeric_date(payload, "nbf", &nbf)) < 0 || (has && (double)now + TV_JWT_LEEWAY < nbf)) {
 		claims->reason = "not valid yet (nbf)";
+		return TV_JWT_INVALID;
+	}
+	/*
+	 * A stolen token is good until exp: cap how far that is from its issue, and
+	 * refuse an iat in the future, which would stretch the cap.
+	 */
+	if ((has = numeric_date(payload, "iat", &iat)) != 1) {
+		claims->reason = has == 0 ? "no iat claim" : "iat is not a number";
+		return TV_JWT_INVALID;
+	}
+	if (iat > (double)now + TV_JWT_LEEWAY) {
+		claims->reason = "issued in the future (iat)";
+		return TV_JWT_INVALID;
+	}
+	if (exp - iat > (double)keys->max_lifetime) {
+		claims->reason = "lifetime (exp - iat) over BACKUP_API_MAX_TOKEN_LIFETIME";
 		return TV_JWT_INVALID;
 	}
 	if (keys->issuer != NULL &&
@@ -350,20 +388,26 @@ tv_jwt_verify(const struct tv_jwt_keys *keys, const char *token, size_t len, tim
 	return result;
 }
 
-/* Reads a whole small file; returns its length, or -1 after logging why. */
+/* Reads a whole small secret file its owner's alone; returns its length, or -1 after logging why and setting *status. */
 static long
-read_small_file(const char *var, const char *path, unsigned char *buf, size_t size)
+read_secret_file(const char *var, const char *path, unsigned char *buf, size_t size, int *status)
 {
 	FILE *f = fopen(path, "rb");
 	size_t n;
 
+	*status = EX_USAGE;
 	if (f == NULL) {
 		tv_error("%s: cannot read %s: %s", var, path, strerror(errno));
+		return -1;
+	}
+	if ((*status = tv_check_private(fileno(f), var, path)) != 0) {
+		fclose(f);
 		return -1;
 	}
 	n = fread(buf, 1, size, f);
 	if (ferror(f) || n == size) {
 		tv_error("%s: %s: %s", var, path, ferror(f) ? "read error" : "file too large");
+		*status = EX_USAGE;
 		fclose(f);
 		return -1;
 	}
@@ -372,16 +416,17 @@ read_small_file(const char *var, const char *path, unsigned char *buf, size_t si
 }
 
 int
-tv_jwt_load_secret(struct tv_jwt_keys *keys, const char *path)
+tv_jwt_load_secret(struct tv_jwt_keys *keys, const char *path, int allow_weak)
 {
 	unsigned char *buf = malloc(MAX_FILE);
 	long n;
+	int status;
 
 	if (buf == NULL)
 		tv_fatal(EX_OSERR, "out of memory");
-	if ((n = read_small_file("BACKUP_API_JWT_SECRET_FILE", path, buf, MAX_FILE)) < 0) {
+	if ((n = read_secret_file("BACKUP_API_JWT_SECRET_FILE", path, buf, MAX_FILE, &status)) < 0) {
 		free(buf);
-		return EX_USAGE;
+		return status;
 	}
 	/* `echo secret > file` adds one newline that is not part of the secret; anything else is. */
 	if (n > 0 && buf[n - 1] == '\n')
@@ -391,6 +436,18 @@ tv_jwt_load_secret(struct tv_jwt_keys *keys, const char *path)
 		free(buf);
 		return EX_USAGE;
 	}
+	/* A short secret falls to an offline search from any one token it signed. */
+	if (n < TV_JWT_MIN_SECRET && !allow_weak) {
+		tv_error("BACKUP_API_JWT_SECRET_FILE: %s holds %ld bytes, but an HS256 secret needs at least %d "
+		    "(RFC 7518 3.2: as many bits as the hash); set BACKUP_API_ALLOW_WEAK_SECRET=1 to accept it anyway",
+		    path, n, TV_JWT_MIN_SECRET);
+		free(buf);
+		return EX_USAGE;
+	}
+	if (n < TV_JWT_MIN_SECRET)
+		tv_warn("BACKUP_API_JWT_SECRET_FILE: %s holds %ld bytes, fewer than the %d an HS256 secret needs: "
+		    "accepted because BACKUP_API_ALLOW_WEAK_SECRET=1; anyone holding one token can search for it",
+		    path, n, TV_JWT_MIN_SECRET);
 	keys->secret = buf;
 	keys->secret_len = (size_t)n;
 	return 0;

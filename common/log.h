@@ -3,6 +3,7 @@
 #define TV_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <sysexits.h>
 
 /* Verbosity: -q shows errors and warnings only, -v adds debug lines. */
@@ -16,6 +17,13 @@ const char *tv_progname(void);
 void tv_log_set_level(enum tv_log_level level);
 /* Returns how much is logged. */
 enum tv_log_level tv_log_level(void);
+
+/*
+ * Hides len bytes of s, a secret or a piece of one, from every line logged
+ * from now on, whatever its case: each occurrence becomes "***".  For what
+ * others write into messages (a driver's errors) where no format can keep it out.
+ */
+void tv_log_hide(const char *s, size_t len);
 
 /* Logs an information line, e.g. "Exported 12 documents from users, BSON size: 4096 bytes". */
 void tv_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -33,6 +33,12 @@ tv_collection_name_ok(const char *s)
 	return 1;
 }
 
+int
+tv_database_name_ok(const char *s)
+{
+	return tv_collection_name_ok(s) && strchr(s, '.') == NULL;
+}
+
 /* Returns 1 if the n characters at s are digits. */
 static int
 digits(const char *s, int n)
@@ -360,7 +366,8 @@ static int
 parse_fields(const bson_t *doc, const char *folder, struct tv_manifest *m, char err[TV_MANIFEST_ERR_MAX])
 {
 	char own[512];
-	int rc;
+	const char *s;
+	int rc, present;
 
 	if ((rc = need_string(doc, "", "id", &m->id, err)) != 0)
 		return rc;
@@ -394,6 +401,13 @@ parse_fields(const bson_t *doc, const char *folder, struct tv_manifest *m, char 
 		return bad(err, "filePath: \"%.80s\" is not a backup folder (ROOT/YYYY-MM-DD[THHMMSSZ]/)", m->file_path);
 	if (strncmp(m->file_path, folder, strlen(folder)) != 0 || strcmp(m->file_path + strlen(folder), "/") != 0)
 		return bad(err, "filePath: \"%.80s\", but the manifest is in %s/", m->file_path, folder);
+	/* Older manifests do not say: their database is the one MONGODB_URI names. */
+	if ((s = get_string(doc, "database", &present)) == NULL && present)
+		return bad(err, "database: not a string");
+	if (s != NULL && !tv_database_name_ok(s))
+		return bad(err, "database: \"%.80s\" is not a database name", s);
+	if (s != NULL)
+		m->database = bson_strdup(s);
 	if ((rc = need_count(doc, "", "size", &m->size, err)) != 0 ||
 	    (rc = parse_collections(doc, folder, m, err)) != 0 ||
 	    (rc = parse_snapshot(doc, folder, m, err)) != 0)
@@ -560,6 +574,8 @@ tv_manifest_append(const struct tv_manifest *m, bson_t *doc)
 	BSON_APPEND_UTF8(doc, "type", m->type);
 	BSON_APPEND_UTF8(doc, "status", m->status);
 	BSON_APPEND_UTF8(doc, "filePath", m->file_path);
+	if (m->database != NULL)
+		BSON_APPEND_UTF8(doc, "database", m->database);
 	BSON_APPEND_INT64(doc, "size", m->size);
 	append_collections(m, doc);
 	switch (m->snapshot) {
@@ -596,6 +612,7 @@ tv_manifest_free(struct tv_manifest *m)
 	bson_free(m->type);
 	bson_free(m->status);
 	bson_free(m->file_path);
+	bson_free(m->database);
 	bson_free(m->oplog_file);
 	memset(m, 0, sizeof(*m));
 }

@@ -48,6 +48,7 @@ struct tv_manifest {
 	char		*type;			/* scheduled | manual */
 	char		*status;		/* Completed | Failed */
 	char		*file_path;		/* the folder, with a trailing slash */
+	char		*database;		/* the database backed up; NULL in an older manifest */
 	int64_t		 size;
 	struct tv_manifest_collection *collections;
 	size_t		 ncollections;
@@ -61,6 +62,8 @@ struct tv_manifest {
 
 /* Returns 1 if s is a collection name a backup may hold: [A-Za-z0-9_][A-Za-z0-9_.-]*, no "..", at most 120 bytes. */
 int tv_collection_name_ok(const char *s);
+/* Returns 1 if s is a database name a backup may come from: a collection name without '.'. */
+int tv_database_name_ok(const char *s);
 /* Returns 1 if s is a backup folder: ROOT/YYYY-MM-DD or ROOT/YYYY-MM-DDTHHMMSSZ (no trailing slash); sets *when if not NULL. */
 int tv_folder_ok(const char *s, time_t *when);
 /* Returns 1 if name is {folder}/{base}, or that followed by ".enc" (client-side encryption), else 0. */

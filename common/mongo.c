@@ -72,14 +72,18 @@ tv_mongo_fatal(const bson_error_t *err, const char *fmt, ...)
 	tv_fatal(tv_mongo_status(err), "%s: %s", what, err->message);
 }
 
-/* The URI with a short server-selection timeout, so an unreachable server fails fast. */
-static mongoc_uri_t *
-parse_uri(const char *text)
+mongoc_uri_t *
+tv_mongo_uri(const char *text)
 {
 	bson_error_t err;
-	mongoc_uri_t *uri = mongoc_uri_new_with_error(text, &err);
+	mongoc_uri_t *uri;
 
-	if (uri == NULL)
+	/* Before the driver sees it: its messages quote what it makes of the URI. */
+	tv_config_hide_password(text);
+	if (tv_config_authority_ats(text) > 1)
+		tv_fatal(EX_USAGE, "the MongoDB URI holds more than one '@' before its host, which drivers split "
+		    "differently: write a '@' in the user name or password as %%40 (the URI is not shown: it holds a password)");
+	if ((uri = mongoc_uri_new_with_error(text, &err)) == NULL)
 		tv_fatal(EX_USAGE, "invalid MongoDB URI: %s", err.message);
 	if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
 		mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
@@ -92,11 +96,32 @@ parse_uri(const char *text)
 	return uri;
 }
 
+/* The database: db_flag, else the URI's, else TV_MONGO_DEFAULT_DB. */
+static char *
+db_name(const mongoc_uri_t *uri, const char *db_flag)
+{
+	const char *name = db_flag ? db_flag : mongoc_uri_get_database(uri);
+	char *copy = strdup(name == NULL || *name == '\0' ? TV_MONGO_DEFAULT_DB : name);
+
+	if (copy == NULL)
+		tv_fatal(EX_OSERR, "out of memory");
+	return copy;
+}
+
+char *
+tv_mongo_db_name(const char *uri_flag, const char *db_flag)
+{
+	mongoc_uri_t *uri = tv_mongo_uri(tv_config_get("MONGODB_URI", uri_flag));
+	char *name = db_name(uri, db_flag);
+
+	mongoc_uri_destroy(uri);
+	return name;
+}
+
 void
 tv_mongo_connect(struct tv_mongo *m, const char *uri_flag, const char *db_flag)
 {
 	const char *text = tv_config_get("MONGODB_URI", uri_flag);
-	const char *dbname;
 	bson_t *ping = BCON_NEW("ping", BCON_INT32(1));
 	bson_error_t err;
 	mongoc_uri_t *uri;
@@ -106,12 +131,8 @@ tv_mongo_connect(struct tv_mongo *m, const char *uri_flag, const char *db_flag)
 	memset(m, 0, sizeof(*m));
 	if ((m->where = tv_config_redact(text)) == NULL)
 		tv_fatal(EX_OSERR, "out of memory");
-	uri = parse_uri(text);
-	dbname = db_flag ? db_flag : mongoc_uri_get_database(uri);
-	if (dbname == NULL || *dbname == '\0')
-		dbname = TV_MONGO_DEFAULT_DB;
-	if ((m->dbname = strdup(dbname)) == NULL)
-		tv_fatal(EX_OSERR, "out of memory");
+	uri = tv_mongo_uri(text);
+	m->dbname = db_name(uri, db_flag);
 	m->client = mongoc_client_new_from_uri_with_error(uri, &err);
 	m->uri = uri;
 	if (m->client == NULL)

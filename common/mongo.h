@@ -25,6 +25,14 @@ struct tv_mongo {
  * Exits 69 naming the host if no server answers, 77 if authentication fails.
  */
 void tv_mongo_connect(struct tv_mongo *m, const char *uri_flag, const char *db_flag);
+/*
+ * Parses a MongoDB URI, with short connect and server-selection timeouts unless
+ * it sets its own; first hides its password from the log, and exits 64 without
+ * showing it if its authority holds more than one '@' or the driver refuses it.
+ */
+mongoc_uri_t *tv_mongo_uri(const char *text);
+/* Returns the database tv_mongo_connect would use (malloc'd), without connecting. */
+char *tv_mongo_db_name(const char *uri_flag, const char *db_flag);
 /* Returns another client to the same server, for a thread of its own, or NULL if out of memory. */
 mongoc_client_t *tv_mongo_client_new(const struct tv_mongo *m);
 /* Closes the connection and shuts the driver down. */

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "bsonstream.h"
+#include "manifest.h"
 #include "oplogdiff.h"
 #include "replay.h"
 #include "replayimpl.h"
@@ -38,6 +39,13 @@ tv_replay_new(tv_write_fn fn, void *arg)
 }
 
 void
+tv_replay_set_db(struct tv_replay *r, const char *db)
+{
+	bson_free(r->db);
+	r->db = bson_strdup(db);
+}
+
+void
 tv_rp_txn_free(struct txn *t)
 {
 	bson_destroy(&t->lsid);
@@ -62,6 +70,7 @@ tv_replay_free(struct tv_replay *r)
 		bson_free(r->rename_from[n]);
 		bson_free(r->rename_to[n]);
 	}
+	bson_free(r->db);
 	bson_free(r->select);
 	bson_free(r->rename_from);
 	bson_free(r->rename_to);
@@ -375,6 +384,38 @@ refuse(struct tv_replay *r, const char *cmd, const char *what)
 	    "recovery point taken after it", cmd, *what ? " of " : "", what, r->t, r->i);
 }
 
+/*
+ * Returns 1 if namespace ns is of the source database: "db.coll" with a valid
+ * collection name, or "db.$cmd" when cmd; else records why and returns 0.  A
+ * forged slice or a foreign oplog must not write into the restored database
+ * what another database (admin's system.users, say) held.
+ */
+static int
+own_namespace(struct tv_replay *r, const char *ns, int cmd)
+{
+	size_t n;
+
+	if (r->db == NULL) {
+		tv_rp_fail(r, "the entry at %u.%u cannot be checked: no source database was set", r->t, r->i);
+		return 0;
+	}
+	n = strlen(r->db);
+	if (ns == NULL || strchr(ns, '.') == NULL) {
+		tv_rp_fail(r, "the entry at %u.%u has no namespace \"db.collection\" in ns", r->t, r->i);
+		return 0;
+	}
+	if (strncmp(ns, r->db, n) != 0 || ns[n] != '.') {
+		tv_rp_fail(r, "the entry at %u.%u is of another database than %s: tv-replay applies only the "
+		    "entries of the database it is told (--from-db)", r->t, r->i, r->db);
+		return 0;
+	}
+	if (cmd ? strcmp(ns + n + 1, "$cmd") != 0 : !tv_collection_name_ok(ns + n + 1)) {
+		tv_rp_fail(r, "the entry at %u.%u has no valid collection name in ns", r->t, r->i);
+		return 0;
+	}
+	return 1;
+}
+
 /* Returns 1 if a renameCollection touches a selected collection (either namespace). */
 static int
 rename_selected(const struct tv_replay *r, const bson_t *o)
@@ -438,8 +479,12 @@ apply_command(struct tv_replay *r, const bson_t *op, int depth)
 	    strcmp(cmd, "collMod") != 0 && strcmp(cmd, "convertToCapped") != 0 &&
 	    strcmp(cmd, "emptycapped") != 0)
 		return tv_rp_fail(r, "unknown command %s at %u.%u", cmd, r->t, r->i);
+	if (!own_namespace(r, find_utf8(op, "ns"), 1))
+		return EX_DATAERR;
 	if (*coll == '\0')
 		return tv_rp_fail(r, "%s at %u.%u names no collection", cmd, r->t, r->i);
+	if (!tv_collection_name_ok(coll))
+		return tv_rp_fail(r, "%s at %u.%u names no valid collection", cmd, r->t, r->i);
 	if (!selected(r, coll)) {
 		r->counts.skipped++;
 		return 0;
@@ -469,7 +514,7 @@ apply_command(struct tv_replay *r, const bson_t *op, int depth)
 int
 tv_rp_apply_op(struct tv_replay *r, const bson_t *op, int depth)
 {
-	const char *kind = find_utf8(op, "op"), *ns = find_utf8(op, "ns"), *dot;
+	const char *kind = find_utf8(op, "op"), *ns = find_utf8(op, "ns");
 
 	if (kind == NULL || strlen(kind) != 1)
 		return tv_rp_fail(r, "the entry at %u.%u has no valid op field", r->t, r->i);
@@ -481,10 +526,9 @@ tv_rp_apply_op(struct tv_replay *r, const bson_t *op, int depth)
 		return apply_command(r, op, depth);
 	if (strchr("iud", *kind) == NULL)
 		return tv_rp_fail(r, "unknown op '%s' at %u.%u", kind, r->t, r->i);
-	if (ns == NULL || (dot = strchr(ns, '.')) == NULL || dot[1] == '\0')
-		return tv_rp_fail(r, "the entry at %u.%u has no namespace \"db.collection\" in ns", r->t,
-		    r->i);
-	return apply_crud(r, *kind, dot + 1, op);
+	if (!own_namespace(r, ns, 0))
+		return EX_DATAERR;
+	return apply_crud(r, *kind, ns + strlen(r->db) + 1, op);
 }
 
 int

@@ -59,8 +59,14 @@ struct tv_replay_counts {
 
 struct tv_replay;
 
-/* Starts a replay that hands every write to fn. */
+/* Starts a replay that hands every write to fn; it needs its source database (tv_replay_set_db). */
 struct tv_replay *tv_replay_new(tv_write_fn fn, void *arg);
+/*
+ * Sets the source database: an entry whose namespace names another, or is not
+ * db.collection with a valid collection name, is refused (65).  Until it is
+ * set every entry is refused.
+ */
+void tv_replay_set_db(struct tv_replay *r, const char *db);
 /* Releases the replay and any transaction it still buffers. */
 void tv_replay_free(struct tv_replay *r);
 /* Restricts the replay to the named source collection (call once per collection). */

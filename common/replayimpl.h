@@ -18,6 +18,7 @@ struct txn {
 struct tv_replay {
 	tv_write_fn		 fn;
 	void			*arg;
+	char			*db;		/* the source database, the only one entries may name */
 	char			**select;
 	size_t			 nselect;
 	char			**rename_from, **rename_to;

@@ -190,11 +190,11 @@ tv_runrec_save_local(const struct tv_runrec *rec, const char *name)
 	slash = strrchr(path, '/');
 	*slash = '\0';
 	*strrchr(path, '/') = '\0';
-	mkdir(path, 0755);
+	mkdir(path, 0700);
 	path[strlen(path)] = '/';
-	mkdir(path, 0755);
+	mkdir(path, 0700);
 	*slash = '/';
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
 		tv_error("%s: %s", path, strerror(errno));
 		return errno == EEXIST ? EX_CANTCREAT : EX_IOERR;
 	}

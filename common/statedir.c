@@ -20,7 +20,10 @@
 
 #define LOCK_FILE	"tralivali-backup.lock"
 
-/* Creates dir and its parents; returns 0 if it exists and is writable. */
+/*
+ * Creates dir and its parents, its owner's alone (the run records name who
+ * restored what, the lock who runs); returns 0 if it exists and is writable.
+ */
 static int
 usable_dir(const char *dir)
 {
@@ -30,11 +33,22 @@ usable_dir(const char *dir)
 		return -1;
 	for (char *s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
 		*s = '\0';
-		mkdir(p, 0755);
+		mkdir(p, 0700);
 		*s = '/';
 	}
-	mkdir(p, 0755);
+	mkdir(p, 0700);
 	return access(dir, W_OK | X_OK);
+}
+
+/* Warns, once, that the directory an operator made is open to others; it is used all the same. */
+static void
+warn_if_open(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+		tv_warn("state directory %s has mode %04o: others may read its run records and lock; chmod 700 %s",
+		    dir, (unsigned)(st.st_mode & 07777), dir);
 }
 
 const char *
@@ -50,6 +64,7 @@ tv_state_dir(void)
 	decided = 1;
 	if (usable_dir(want) == 0) {
 		snprintf(dir, sizeof(dir), "%s", want);
+		warn_if_open(dir);
 		return dir;
 	}
 	/* Only the default falls back: a directory the operator named must be the one used. */
@@ -67,6 +82,7 @@ tv_state_dir(void)
 		*dir = '\0';
 		return NULL;
 	}
+	warn_if_open(dir);
 	return dir;
 }
 
@@ -127,7 +143,7 @@ tv_state_lock(const char *holder)
 		return EX_TEMPFAIL;
 	}
 	/* Held until this process exits; close-on-exec, so no child outlives it holding the lock. */
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
 		tv_error("cannot open the lock file %s: %s", path, strerror(errno));
 		return EX_TEMPFAIL;
 	}
@@ -142,7 +158,7 @@ tv_state_lock(const char *holder)
 	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	n = snprintf(line, sizeof(line), "%s pid %ld on %s since %s\n", holder, (long)getpid(), tv_host_name(), since);
 	snprintf(owner, sizeof(owner), "%s.owner", path);
-	if ((ofd = open(owner, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
+	if ((ofd = open(owner, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0) {
 		if (tv_write_all(ofd, line, (size_t)n) != 0)
 			tv_warn("%s: %s", owner, strerror(errno));
 		close(ofd);

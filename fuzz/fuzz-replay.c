@@ -65,6 +65,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0)
 		return 0;
 	r = tv_replay_new(check_write, &writes);
+	tv_replay_set_db(r, "tralivali");
 	if (data[0] & 1)
 		tv_replay_set_until(r, 1705287630, 0);
 	if (data[0] & 2)

@@ -479,10 +479,16 @@ tv_lock() {
 		tv_error "refusing to use the lock file $TV_LOCK_FILE: it is a symbolic link"
 		return "$EX_NOPERM"
 	fi
-	exec 9>>"$TV_LOCK_FILE" || {
+	# Like every file in the state directory, its owner's alone (tv-state --dir made it 0700).
+	local mask status=0
+	mask=$(umask)
+	umask 077
+	exec 9>>"$TV_LOCK_FILE" || status=$?
+	umask "$mask"
+	if [ "$status" -ne 0 ]; then
 		tv_error "cannot open the lock file $TV_LOCK_FILE (set BACKUP_STATE_DIR to a writable directory)"
 		return "$EX_TEMPFAIL"
-	}
+	fi
 	if ! flock -n 9; then
 		TV_LOCK_WHY="another ${what:-backup or restore} is running (lock $TV_LOCK_FILE held by $(tv__read_owner "$TV_LOCK_FILE.owner"))"
 		tv_error "$TV_LOCK_WHY; not starting"

@@ -20,9 +20,11 @@ setup_file() {
 		tv-export -q -c "$c" | sha256sum >"$BATS_FILE_TMPDIR/$c.sha"
 	done
 
-	# The keys: an HS256 secret written by echo (its newline is not part of it), an ES256 key pair.
+	# The keys: an HS256 secret of 32 bytes or more written by echo (its newline is not part of
+	# it), an ES256 key pair.
 	cd "$BATS_FILE_TMPDIR" || return
-	echo 'chat-application-secret' >secret
+	echo 'chat-application-secret-of-44-bytes-or-more' >secret
+	chmod 600 secret
 	openssl ecparam -name prime256v1 -genkey -noout -out ec.pem
 	openssl ec -in ec.pem -pubout -out ec.pub 2>/dev/null
 	openssl genrsa -out rsa.pem 2048 2>/dev/null
@@ -144,6 +146,50 @@ api_command_tree() {
 	[[ $stderr == *"set BACKUP_API_JWT_SECRET_FILE (HS256) or BACKUP_API_JWT_PUBLIC_KEY_FILE"* ]]
 }
 
+@test "an HS256 secret under 32 bytes is refused at start, naming the file and the rule; BACKUP_API_ALLOW_WEAK_SECRET=1 accepts it with a warning" {
+	printf x >"$BATS_TEST_TMPDIR/weak"
+	chmod 600 "$BATS_TEST_TMPDIR/weak"
+	run --separate-stderr env BACKUP_API_JWT_SECRET_FILE="$BATS_TEST_TMPDIR/weak" timeout 10 tv-api --listen 127.0.0.1:1
+	assert_status 64
+	[[ $stderr == *"BACKUP_API_JWT_SECRET_FILE: $BATS_TEST_TMPDIR/weak holds 1 bytes, but an HS256 secret needs at least 32 (RFC 7518 3.2"* ]]
+	[[ $stderr == *"BACKUP_API_ALLOW_WEAK_SECRET=1"* ]]
+	head -c 31 /dev/zero | tr '\0' s >"$BATS_TEST_TMPDIR/weak"
+	run --separate-stderr env BACKUP_API_JWT_SECRET_FILE="$BATS_TEST_TMPDIR/weak" timeout 10 tv-api --listen 127.0.0.1:1
+	assert_status 64
+	API_ENV=BACKUP_API_ALLOW_WEAK_SECRET=1 BACKUP_API_JWT_SECRET_FILE=$BATS_TEST_TMPDIR/weak tv_start_server api api_command
+	local pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR BASE=http://127.0.0.1:$TV_SPAWNED_PORT
+	call GET /admin/backup/runs -H "Authorization: Bearer $(jwt HS256 "$BATS_TEST_TMPDIR/weak" "$(claims '"role":"admin"')")"
+	tv_stop_pid "$pid"
+	assert_code 200
+	[ "$(grep -c 'holds 31 bytes, fewer than the 32 an HS256 secret needs: accepted because BACKUP_API_ALLOW_WEAK_SECRET=1' "$dir/server.log")" = 1 ]
+	rm -rf "$dir"
+}
+
+@test "a secret file group or others may use is refused with 77, naming it, its mode and chmod 600" {
+	cp secret "$BATS_TEST_TMPDIR/open"
+	chmod 640 "$BATS_TEST_TMPDIR/open"
+	run --separate-stderr env BACKUP_API_JWT_SECRET_FILE="$BATS_TEST_TMPDIR/open" timeout 10 tv-api --listen 127.0.0.1:1
+	assert_status 77
+	[[ $stderr == *"BACKUP_API_JWT_SECRET_FILE: $BATS_TEST_TMPDIR/open has mode 0640: group or others may use it; a secret must be its owner's alone: chmod 600 $BATS_TEST_TMPDIR/open"* ]]
+}
+
+@test "BACKUP_API_MAX_TOKEN_LIFETIME caps exp - iat; a bad value is a usage error (own server)" {
+	run --separate-stderr env BACKUP_API_MAX_TOKEN_LIFETIME=1h timeout 10 tv-api --listen 127.0.0.1:1
+	assert_status 64
+	[[ $stderr == *"BACKUP_API_MAX_TOKEN_LIFETIME: the longest exp - iat accepted, in seconds, not 1h"* ]]
+	local now
+	now=$(date +%s)
+	API_ENV=BACKUP_API_MAX_TOKEN_LIFETIME=600 tv_start_server api api_command
+	local pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR BASE=http://127.0.0.1:$TV_SPAWNED_PORT
+	call GET /admin/backup/runs -H "Authorization: Bearer $ADMIN"
+	assert_code 401
+	call GET /admin/backup/runs -H "Authorization: Bearer $(jwt_make HS256 secret '{"alg":"HS256"}' \
+		"{\"exp\":$((now + 600)),\"iat\":$now,$(claims '"role":"admin"')}")"
+	tv_stop_pid "$pid"
+	assert_code 200
+	rm -rf "$dir"
+}
+
 @test "POST /admin/backup/trigger backs up and answers the old {backupId, message, status}" {
 	admin POST /admin/backup/trigger
 	assert_code 200
@@ -219,7 +265,7 @@ api_command_tree() {
 }
 
 @test "a trigger or a restore while another run holds the lock is a 409 naming the holder" {
-	mkdir -p "$BACKUP_STATE_DIR"
+	mkdir -m 700 -p "$BACKUP_STATE_DIR"
 	exec 8>>"$BACKUP_STATE_DIR/tralivali-backup.lock"
 	flock -n 8
 	echo "tv-backup pid 4242 since 2024-01-15T03:00:00Z" >"$BACKUP_STATE_DIR/tralivali-backup.lock.owner"
@@ -287,7 +333,10 @@ api_command_tree() {
 		"$(jwt_make HS256 secret '{"alg":"HS256"}' "{\"exp\":$((now + 600)),\"nbf\":$((now + 300)),$(claims '"role":"admin"')}")" \
 		"$(jwt HS256 secret '"iss":"someone-else","aud":"tralivali-backup","role":"admin"')" \
 		"$(jwt HS256 secret '"iss":"tralivali","aud":["other"],"role":"admin"')" \
-		"$(jwt_make HS256 secret '{"alg":"HS256"}' "{$(claims '"role":"admin"')}")"; do
+		"$(jwt_make HS256 secret '{"alg":"HS256"}' "{$(claims '"role":"admin"')}")" \
+		"$(jwt_make HS256 secret '{"alg":"HS256"}' "{\"exp\":$((now + 600)),$(claims '"role":"admin"')}")" \
+		"$(jwt_make HS256 secret '{"alg":"HS256"}' "{\"exp\":$((now + 86400 + 600)),\"iat\":$now,$(claims '"role":"admin"')}")" \
+		"$(jwt_make HS256 secret '{"alg":"HS256"}{"alg":"none"}' "{\"exp\":$((now + 600)),\"iat\":$now,$(claims '"role":"admin"')}")"; do
 		call GET /admin/backup/list -H "Authorization: Bearer $bad"
 		assert_code 401
 		grep -q 'error="invalid_token"' "$headers"
@@ -296,6 +345,9 @@ api_command_tree() {
 	grep -q 'GET /admin/backup/list 401 - .*(bad signature)' "$API_DIR/server.log"
 	grep -q '(expired)' "$API_DIR/server.log"
 	grep -q '(unsupported algorithm)' "$API_DIR/server.log"
+	grep -q '(no iat claim)' "$API_DIR/server.log"
+	grep -q '(lifetime (exp - iat) over BACKUP_API_MAX_TOKEN_LIFETIME)' "$API_DIR/server.log"
+	grep -q '(malformed header)' "$API_DIR/server.log"
 	refute_grep -F "${ADMIN%%.*}" "$API_DIR/server.log"
 	refute_grep -F chat-application-secret "$API_DIR/server.log"
 }
@@ -336,9 +388,29 @@ api_command_tree() {
 	assert_code 404
 }
 
-@test "an over-long body is a 413, over-long headers a 431" {
+# Sends a request's head to tv-api at $1 and prints the status line of the answer, or "no answer"
+# if none comes within 5 seconds.
+head_only() {
+	python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.argv[2].encode().replace(b"|", b"\r\n"))
+s.settimeout(5)
+try:
+    print(s.recv(4096).split(b"\r\n")[0].decode())
+except socket.timeout:
+    print("no answer")' "$@"
+}
+
+@test "an over-long body is a 413, refused before it is read; over-long headers a 431" {
 	admin POST /admin/backup/trigger --data-binary "@$TV_SRCDIR/dashboard/app.js"
 	assert_code 413
+	assert_body '{"message":"request body too large"}'
+	# 200 MB announced and none sent: the refusal does not wait for the body.
+	[ "$(head_only "$API_PORT" 'POST /admin/backup/trigger HTTP/1.1|Host: x|Content-Length: 209715200||')" = "HTTP/1.1 413 Content Too Large" ]
+	# Without a length (chunked) the body is cut off at the limit.
+	call POST /admin/backup/trigger -H 'Transfer-Encoding: chunked' --data-binary "@$TV_SRCDIR/dashboard/app.js" || true
+	[ "$code" = 000 ]
+	grep -q 'POST /admin/backup/trigger 413 - .*(request body too large: connection closed)' "$API_DIR/server.log"
 	call GET /admin/backup/list -H "X-Big: $(head -c 40000 /dev/zero | tr '\0' a)"
 	assert_code 431
 }
@@ -380,6 +452,25 @@ api_command_tree() {
 	assert_code 429
 	call GET /admin/backup/runs -H "Authorization: Bearer x.y.z" -H "X-Forwarded-For: 198.51.100.8"
 	assert_code 401
+	# HAProxy appends a line of its own after the client's: the last entry of the last line
+	# counts, whatever the client's line says.
+	for i in 1 2 3; do
+		call GET /admin/backup/runs -H "Authorization: Bearer x.y.z" -H "X-Forwarded-For: 198.51.100.$((20 + i))" \
+			-H "X-Forwarded-For: 10.0.0.9"
+		assert_code 401
+	done
+	for i in 4 5 6; do
+		call GET /admin/backup/runs -H "Authorization: Bearer x.y.z" -H "X-Forwarded-For: 198.51.100.$((20 + i))" \
+			-H "X-Forwarded-For: 10.0.0.9"
+		assert_code 429
+	done
+	# The client's own line alone locks out nobody else: 203.0.113.5 itself still gets its 401s.
+	for i in 1 2 3; do
+		call GET /admin/backup/runs -H "Authorization: Bearer x.y.z" -H "X-Forwarded-For: 203.0.113.5" \
+			-H "X-Forwarded-For: 10.0.0.10"
+	done
+	call GET /admin/backup/runs -H "Authorization: Bearer x.y.z" -H "X-Forwarded-For: 203.0.113.5"
+	assert_code 401
 	tv_stop_pid "$pid"
 	rm -rf "$dir"
 	# Without trusted proxies a client cannot dodge the limit by sending the header itself.
@@ -393,6 +484,35 @@ api_command_tree() {
 	tv_stop_pid "$pid"
 	rm -rf "$dir"
 	assert_code 429
+}
+
+@test "a request not sent whole within BACKUP_API_RECEIVE_TIMEOUT is cut off, however steadily it trickles (own server)" {
+	run --separate-stderr env BACKUP_API_RECEIVE_TIMEOUT=0 timeout 10 tv-api --listen 127.0.0.1:1
+	assert_status 64
+	[[ $stderr == *"BACKUP_API_RECEIVE_TIMEOUT: the seconds a client has to send a whole request, not 0"* ]]
+	API_ENV=BACKUP_API_RECEIVE_TIMEOUT=2 tv_start_server api api_command
+	local pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR port=$TV_SPAWNED_PORT
+	# A header line every half second keeps the idle timeout (30 s) from ever striking.
+	run python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+start = time.monotonic()
+s.sendall(b"GET /admin/backup/runs HTTP/1.1\r\nHost: x\r\n")
+try:
+    while time.monotonic() - start < 15:
+        time.sleep(0.5)
+        s.sendall(b"X-Slow: a\r\n")
+    print("still open after 15 s")
+except OSError:
+    print("closed after %d s" % (time.monotonic() - start))' "$port"
+	# A kept-alive connection's second request has its own time.
+	BASE=http://127.0.0.1:$port
+	call GET /admin/backup/runs -H "Authorization: Bearer $ADMIN" --next -sS -o /dev/null -w '%{http_code}' \
+		-H "Authorization: Bearer $ADMIN" "$BASE/admin/backup/runs"
+	tv_stop_pid "$pid"
+	[[ $output == "closed after "[23]" s" ]]
+	[ "$code" = 200200 ]
+	grep -q '127.0.0.1 sent no whole request within 2 s: connection closed' "$dir/server.log"
+	rm -rf "$dir"
 }
 
 @test "TLS with --cert and --key" {
@@ -413,7 +533,8 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
 print(s.getsockname()[1], flush=True); time.sleep(120)' >"$BATS_TEST_TMPDIR/hole.port" &
 	local hole=$!
 	while [ ! -s "$BATS_TEST_TMPDIR/hole.port" ]; do sleep 0.1; done
-	API_ENV="MONGODB_URI=mongodb://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/hole.port")/tralivali?connectTimeoutMS=4000&serverSelectionTimeoutMS=4000 BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state" \
+	# The answer comes when the flow ends, however long after BACKUP_API_RECEIVE_TIMEOUT.
+	API_ENV="MONGODB_URI=mongodb://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/hole.port")/tralivali?connectTimeoutMS=4000&serverSelectionTimeoutMS=4000 BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state BACKUP_API_RECEIVE_TIMEOUT=1" \
 		tv_start_server api api_command
 	local pid=$TV_SPAWNED_PID dir=$TV_SPAWNED_DIR BASE=http://127.0.0.1:$TV_SPAWNED_PORT
 	curl -sS -o "$BATS_TEST_TMPDIR/trigger" -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN" \

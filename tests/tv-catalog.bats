@@ -84,6 +84,22 @@ for p in sys.argv[1:]:
 		and .oplog.file == "backups/2024-01-15T150000Z/oplog.bson.gz" and .size == 9 and (has("snapshot") | not)' <<<"$output"
 }
 
+@test "manifest records the database backed up (--database), which check reads back; an older manifest without it passes" {
+	stage_users backups/2024-01-15
+	run --separate-stderr tv-catalog manifest --id 0123456789abcdef01234567 --created-at 2024-01-15T03:00:00Z \
+		--type scheduled --folder backups/2024-01-15 --database chat --stats users.stats --receipt users.receipt \
+		--per-collection
+	assert_status 0
+	[ "$(jq -r .database <<<"$output")" = chat ]
+	echo "$output" >m.json
+	[ "$(tv-catalog check --folder backups/2024-01-15 m.json | jq -r .database)" = chat ]
+	run --separate-stderr tv-catalog manifest --id 0123456789abcdef01234567 --created-at 2024-01-15T03:00:00Z \
+		--type scheduled --folder backups/2024-01-15 --database a.b --stats users.stats --receipt users.receipt \
+		--per-collection
+	assert_status 64
+	[ "$(manifest | tv-catalog check | jq 'has("database")')" = false ]
+}
+
 @test "manifest refuses a receipt for a blob that is not the collection's canonical name" {
 	printf 'dump' | tv-blob-put -q --no-commit --receipt users.receipt backups/2024-01-15/users.bson.gz
 	echo '{"collection": "users", "documents": 3, "bsonBytes": 120}' >users.stats
@@ -104,6 +120,9 @@ for p in sys.argv[1:]:
 
 @test "check refuses each bad field with 65, naming it" {
 	local -A bad=(
+		['.database = "../etc"']='database: "../etc" is not a database name'
+		['.database = "admin.x"']='database: "admin.x" is not a database name'
+		['.database = 1']='database: not a string'
 		['.collections[0].name = "../etc"']='collections[0].name: "../etc" is not a collection name'
 		['.collections[0].name = "a..b"']='collections[0].name: "a..b" is not a collection name'
 		['.collections[0].name = ("x" * 121)']='collections[0].name: "xxxxxxxxxx'

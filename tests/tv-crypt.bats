@@ -193,6 +193,7 @@ assert_rejected() {
 	BACKUP_ENCRYPTION_KEY_FILE="$F/other.key" run --separate-stderr tv-crypt -d <"$F/multi.enc"
 	assert_status 77
 	head -c 32 /dev/urandom >"$T/third.key"
+	chmod 600 "$T/third.key"
 	BACKUP_ENCRYPTION_KEY_FILE="$T/third.key:$F/other.key" run --separate-stderr tv-crypt -d <"$F/multi.enc"
 	assert_status 77
 	[[ $stderr == *"key id $(key_id "$F/key"), BACKUP_ENCRYPTION_KEY_FILE has $(key_id "$T/third.key"), $(key_id "$F/other.key")" ]]
@@ -229,11 +230,13 @@ assert_rejected() {
 	[[ $stderr == *"cannot read $T/none"* ]]
 	[ -z "$output" ]
 	head -c 31 "$F/key" >"$T/short"
+	chmod 600 "$T/short"
 	BACKUP_ENCRYPTION_KEY_FILE="$T/short" run --separate-stderr tv-crypt </dev/null
 	assert_status 64
 	[[ $stderr == *"$T/short holds 31 bytes, but a key is exactly 32 random bytes"* ]]
 	[ -z "$output" ]
 	{ cat "$F/key"; echo; } >"$T/long"
+	chmod 600 "$T/long"
 	BACKUP_ENCRYPTION_KEY_FILE="$T/long" run --separate-stderr tv-crypt -d <"$F/multi.enc"
 	assert_status 64
 	[[ $stderr == *"holds more than 32 bytes"* ]]
@@ -255,18 +258,26 @@ assert_rejected() {
 	[ -z "$output" ]
 }
 
-@test "a key file open to other users works but draws a warning" {
+@test "a key file group or others may use is refused with 77, naming it, its mode and chmod 600; a pipe is not checked" {
+	local mode
 	cp "$F/key" "$T/open"
-	chmod 644 "$T/open"
-	BACKUP_ENCRYPTION_KEY_FILE="$T/open" run --separate-stderr tv-crypt -d <"$F/multi.enc"
-	assert_status 0
-	[[ $stderr == *"is open to other users: chmod 600 it"* ]]
+	for mode in 644 640 604 620 602; do
+		chmod "$mode" "$T/open"
+		BACKUP_ENCRYPTION_KEY_FILE="$T/open" run --separate-stderr tv-crypt -d <"$F/multi.enc"
+		assert_status 77
+		[[ $stderr == *"BACKUP_ENCRYPTION_KEY_FILE: $T/open has mode 0$mode: group or others may use it; a secret must be its owner's alone: chmod 600 $T/open"* ]]
+		[ -z "$output" ]
+	done
+	chmod 400 "$T/open"
+	BACKUP_ENCRYPTION_KEY_FILE="$T/open" tv-crypt -d <"$F/multi.enc" | cmp - "$F/multi"
+	BACKUP_ENCRYPTION_KEY_FILE=<(cat "$F/key") tv-crypt -d <"$F/multi.enc" | cmp - "$F/multi"
 }
 
 @test "no message ever shows key bytes" {
 	local hex
 	hex=$(od -An -tx1 "$F/key" | tr -d ' \n')
 	{ cat "$F/key"; echo; } >"$T/long"
+	chmod 600 "$T/long"
 	BACKUP_ENCRYPTION_KEY_FILE="$T/long" run tv-crypt -v </dev/null
 	refute_output_contains "${hex:0:16}"
 	run tv-crypt -v -d <"$F/multi.enc"

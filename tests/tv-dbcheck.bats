@@ -59,3 +59,14 @@ setup() {
 	assert_output_contains "refusing to drop tralivali"
 	[ "$(tv-export --count -c users)" -eq 20 ]
 }
+
+@test "--configured-db prints the database MONGODB_URI names, without connecting" {
+	run --separate-stderr env MONGODB_URI='mongodb://127.0.0.1:1/chat?serverSelectionTimeoutMS=100' tv-dbcheck --configured-db
+	assert_status 0
+	[ "$output" = chat ]
+	run --separate-stderr tv-dbcheck -u 'mongodb://127.0.0.1:1/' --configured-db
+	assert_status 0
+	[ "$output" = tralivali ]
+	run --separate-stderr tv-dbcheck -d x --configured-db
+	assert_status 64
+}

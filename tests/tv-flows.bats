@@ -101,7 +101,7 @@ regenerate() {
 	# The manifest holds the contract's fields, and its numbers are the stored blobs'.
 	tv-blob-get backups/2024-01-15/manifest.json >"$BATS_TEST_TMPDIR/m.json"
 	jq -e --arg id "$id" '.id == $id and .createdAt == "2024-01-15T03:00:00Z" and .type == "scheduled"
-		and .status == "Completed" and .filePath == "backups/2024-01-15/"
+		and .status == "Completed" and .filePath == "backups/2024-01-15/" and .database == "tralivali"
 		and (.collections | length) == 5 and .size == (.collections | map(.compressedBytes) | add)' "$BATS_TEST_TMPDIR/m.json"
 	local c
 	for c in "${!SIZES[@]}"; do
@@ -145,8 +145,8 @@ regenerate() {
 	run --separate-stderr tv-list --json
 	assert_status 0
 	[ "$(jq -r '.backups | map(.createdAt) | join(" ")' <<<"$output")" = "2024-01-17T03:00:00Z 2024-01-16T03:00:00Z 2024-01-15T03:00:00Z" ]
-	jq -e '.backups[0] | keys == ["collections", "createdAt", "filePath", "id", "size", "snapshot", "status", "type"]
-		and .type == "scheduled" and .status == "Completed" and .filePath == "backups/2024-01-17"
+	jq -e '.backups[0] | keys == ["collections", "createdAt", "database", "filePath", "id", "size", "snapshot", "status", "type"]
+		and .database == "tralivali" and .type == "scheduled" and .status == "Completed" and .filePath == "backups/2024-01-17"
 		and .snapshot == "per-collection" and (.collections | map(.name)) == ["invites"]' <<<"$output"
 	jq -e '.pitr == []' <<<"$output"
 }
@@ -355,6 +355,17 @@ regenerate() {
 	run tv-recover 2024-03-01 --yes --force --no-safety-backup
 	assert_status 0
 	[ "$(count users)" -eq 60 ]
+}
+
+@test "forced, a collection name from the listing passes the manifest's check: tralivali_../x.bson.gz is refused (65), nothing restored" {
+	tv-export -q -c users | gzip | tv-blob-put -q backups/2024-03-02/tralivali_users.bson.gz
+	tv-export -q -c users | gzip | tv-blob-put -q "backups/2024-03-02/tralivali_../x.bson.gz" || skip "the store refuses the name itself"
+	regenerate users 4
+	run --separate-stderr tv-recover 2024-03-02 --yes --force --no-safety-backup
+	assert_status 65
+	[[ $stderr == *"backups/2024-03-02: the collection name of backups/2024-03-02/tralivali_../x.bson.gz is not one a backup may hold"* ]]
+	[ "$(count users)" -eq 4 ]
+	regenerate users 60 7
 }
 
 @test "restore refuses a dump whose checksum differs from the manifest, and the collection stays as it was" {

@@ -125,7 +125,7 @@ tralivali.messages i m1" ]
 		'{"update": "invites", "updates": [{"q": {"_id": 1}, "u": {"$set": {"a": 10}}},
 			{"q": {"_id": 9}, "u": {"$set": {"u": 1}}, "upsert": true}]}' \
 		'{"delete": "invites", "deletes": [{"q": {"_id": 2}, "limit": 1}]}'
-	tv-oplog --since "$start" | tv-replay -q -d copy
+	tv-oplog --since "$start" | tv-replay -q -d copy --from-db tralivali
 	tv-export -q -c invites >"$BATS_TEST_TMPDIR/original.bson"
 	tv-export -q -d copy -c invites >"$BATS_TEST_TMPDIR/copy.bson"
 	assert_same_file "$BATS_TEST_TMPDIR/original.bson" "$BATS_TEST_TMPDIR/copy.bson"

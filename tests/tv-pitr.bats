@@ -276,7 +276,7 @@ teardown() {
 }
 
 @test "tv-pitr takes its own lock: a second one exits 75, a running backup does not stop it" {
-	mkdir -p "$BACKUP_STATE_DIR"
+	mkdir -m 700 -p "$BACKUP_STATE_DIR"
 	exec 8>>"$BACKUP_STATE_DIR/tralivali-backup-pitr.lock"
 	flock 8
 	run -75 tv-pitr

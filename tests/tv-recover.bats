@@ -245,7 +245,7 @@ tampered_manifest() {
 		-d '{"name":"slow","type":"latency","stream":"downstream","attributes":{"latency":150}}' -o /dev/null
 	local slow="mongodb://127.0.0.1:$port/t$BATS_TEST_NUMBER"
 	# Loaded as tv-recover loads: staging collections named by the journal, filled from the backup.
-	mkdir -p "$BACKUP_STATE_DIR"
+	mkdir -m 700 -p "$BACKUP_STATE_DIR"
 	tv-restore --journal "$JOURNAL" --begin "$(IFS=, && echo "${COLLECTIONS[*]}")" >"$BATS_TEST_TMPDIR/names"
 	local c s
 	while IFS=$'\t' read -r c s; do
@@ -275,7 +275,7 @@ tampered_manifest() {
 
 @test "an interrupted load found by the next run: its staging collections are dropped, nothing live changed" {
 	prepare
-	mkdir -p "$BACKUP_STATE_DIR"
+	mkdir -m 700 -p "$BACKUP_STATE_DIR"
 	tv-restore --journal "$JOURNAL" --begin users,files >"$BATS_TEST_TMPDIR/names"
 	local c s
 	while IFS=$'\t' read -r c s; do

@@ -88,7 +88,7 @@ assert_collection() {
 	{"_id": 2, "a": 5}
 	{"_id": 4, "made": "by upsert"}
 	EOF
-	tv-replay -q -d "$DB" --stats "$WORK/stats.json" <"$WORK/oplog.bson"
+	tv-replay -q -d "$DB" --from-db tralivali --stats "$WORK/stats.json" <"$WORK/oplog.bson"
 	assert_collection "$DB" m "$WORK/expected.bson"
 	run jq -c . "$WORK/stats.json"
 	[ "$output" = '{"entries":10,"applied":9,"skipped":1,"inserts":3,"updates":4,"deletes":2,"commands":0,"first":"1700000000.1","last":"1700000000.10","reachedUntil":false}' ]
@@ -104,10 +104,10 @@ assert_collection() {
 	{"ts": $(ts 3), "op": "i", "ns": "tralivali.users", "o": {"_id": "new-user", "name": "n"}}
 	{"ts": $(ts 4), "op": "u", "ns": "tralivali.users", "o2": {"_id": "new-user"}, "o": {"\$v": 1, "\$set": {"name": "m"}}}
 	EOF
-	tv-replay -q -d "$DB" <"$WORK/oplog.bson"
+	tv-replay -q -d "$DB" --from-db tralivali <"$WORK/oplog.bson"
 	tv-export -q -d "$DB" -c users >"$WORK/once.bson"
 	[ "$(bsondump --quiet "$WORK/once.bson" | wc -l)" -eq 40 ]
-	tv-replay -q -d "$DB" <"$WORK/oplog.bson"
+	tv-replay -q -d "$DB" --from-db tralivali <"$WORK/oplog.bson"
 	assert_collection "$DB" users "$WORK/once.bson"
 }
 
@@ -116,7 +116,7 @@ assert_collection() {
 		echo "{\"ts\": $(ts $i), \"op\": \"i\", \"ns\": \"tralivali.m\", \"o\": {\"_id\": $i}}"
 	done | bson_from_json "$WORK/oplog.bson"
 	printf '{"_id": %d}\n' 1 2 3 | bson_from_json "$WORK/expected.bson"
-	tv-replay -q -d "$DB" --until 1700000000.3 --stats "$WORK/stats.json" <"$WORK/oplog.bson"
+	tv-replay -q -d "$DB" --from-db tralivali --until 1700000000.3 --stats "$WORK/stats.json" <"$WORK/oplog.bson"
 	assert_collection "$DB" m "$WORK/expected.bson"
 	[ "$(jq -r '"\(.last) \(.reachedUntil) \(.entries)"' "$WORK/stats.json")" = "1700000000.3 true 3" ]
 }
@@ -127,7 +127,7 @@ assert_collection() {
 		echo '{"ts": {"$timestamp": {"t": 1700000001, "i": 1}}, "op": "i", "ns": "tralivali.m", "o": {"_id": 2}}'
 	} | bson_from_json "$WORK/oplog.bson"
 	echo '{"_id": 1}' | bson_from_json "$WORK/expected.bson"
-	tv-replay -q -d "$DB" --until 2023-11-14T22:13:20Z <"$WORK/oplog.bson"
+	tv-replay -q -d "$DB" --from-db tralivali --until 2023-11-14T22:13:20Z <"$WORK/oplog.bson"
 	assert_collection "$DB" m "$WORK/expected.bson"
 }
 
@@ -138,7 +138,7 @@ assert_collection() {
 	{"ts": $(ts 3), "op": "c", "ns": "tralivali.\$cmd", "o": {"drop": "files"}}
 	EOF
 	echo '{"_id": 1}' | bson_from_json "$WORK/expected.bson"
-	tv-replay -q -d "$DB" --collections messages,users --rename messages=tvstage_1_messages \
+	tv-replay -q -d "$DB" --from-db tralivali --collections messages,users --rename messages=tvstage_1_messages \
 		--stats "$WORK/stats.json" <"$WORK/oplog.bson"
 	assert_collection "$DB" tvstage_1_messages "$WORK/expected.bson"
 	run tv-export -q -d "$DB" --list
@@ -155,8 +155,8 @@ assert_collection() {
 	{"ts": $(ts 5), "op": "c", "ns": "tralivali.\$cmd", "o": {"create": "gone"}}
 	{"ts": $(ts 6), "op": "c", "ns": "tralivali.\$cmd", "o": {"drop": "gone"}}
 	EOF
-	tv-replay -q -d "$DB" <"$WORK/oplog.bson"
-	tv-replay -q -d "$DB" <"$WORK/oplog.bson"
+	tv-replay -q -d "$DB" --from-db tralivali <"$WORK/oplog.bson"
+	tv-replay -q -d "$DB" --from-db tralivali <"$WORK/oplog.bson"
 	run tv-export -q -d "$DB" --list
 	[ "$output" = c ]
 	tv-export -q -d "$DB" -c c --metadata "$WORK/c.metadata.json" >/dev/null
@@ -169,7 +169,7 @@ assert_collection() {
 	{"ts": $(ts 2), "op": "c", "ns": "tralivali.\$cmd", "o": {"renameCollection": "tralivali.m", "to": "tralivali.n"}}
 	{"ts": $(ts 3), "op": "i", "ns": "tralivali.m", "o": {"_id": 2}}
 	EOF
-	run tv-replay -d "$DB" <"$WORK/oplog.bson"
+	run tv-replay -d "$DB" --from-db tralivali <"$WORK/oplog.bson"
 	assert_status 65
 	assert_output_contains "DDL op renameCollection of tralivali.m at 1700000000.2 is not supported"
 	assert_output_contains "byte offset"
@@ -184,11 +184,11 @@ assert_collection() {
 	{"ts": $(ts 2), "op": "c", "ns": "admin.\$cmd", $lsid, "prevOpTime": {"ts": $(ts 1), "t": 1}, "o": {"applyOps": [{"op": "u", "ns": "tralivali.m", "o2": {"_id": 1}, "o": {"\$v": 2, "diff": {"i": {"t": 1}}}}], "count": 2}}
 	EOF
 	echo '{"_id": 1, "t": 1}' | bson_from_json "$WORK/expected.bson"
-	tv-replay -q -d "$DB" --until 1700000000.1 <"$WORK/oplog.bson" 2>"$WORK/err"
+	tv-replay -q -d "$DB" --from-db tralivali --until 1700000000.1 <"$WORK/oplog.bson" 2>"$WORK/err"
 	grep -q "1 transaction(s) have no commit at or before the end position" "$WORK/err"
 	run tv-export -q -d "$DB" --list
 	[ -z "$output" ]
-	tv-replay -q -d "$DB" <"$WORK/oplog.bson"
+	tv-replay -q -d "$DB" --from-db tralivali <"$WORK/oplog.bson"
 	assert_collection "$DB" m "$WORK/expected.bson"
 }
 
@@ -196,14 +196,43 @@ assert_collection() {
 	echo "{\"ts\": $(ts 1), \"op\": \"i\", \"ns\": \"tralivali.m\", \"o\": {\"_id\": 1}}" |
 		bson_from_json "$WORK/oplog.bson"
 	head -c 20 "$WORK/oplog.bson" >>"$WORK/oplog.bson"
-	run tv-replay -d "$DB" <"$WORK/oplog.bson"
+	run tv-replay -d "$DB" --from-db tralivali <"$WORK/oplog.bson"
 	assert_status 65
 	assert_output_contains "stdin"
 	assert_output_contains "offset"
 	echo "{\"ts\": $(ts 1), \"op\": \"x\", \"ns\": \"tralivali.m\", \"o\": {}}" | bson_from_json "$WORK/bad.bson"
-	run tv-replay --dry-run <"$WORK/bad.bson"
+	run tv-replay --dry-run --from-db tralivali <"$WORK/bad.bson"
 	assert_status 65
 	assert_output_contains "entry 0 (byte offset 0): unknown op 'x' at 1700000000.1"
+}
+
+@test "an entry of another database than --from-db (by default the target, -d) exits 65 and applies nothing, as does an ns that is not db.collection" {
+	local ns
+	for ns in admin.system.users otherdb.users tralivali2.users .. tralivali... tralivali.../x; do
+		{
+			echo "{\"ts\": $(ts 2), \"op\": \"i\", \"ns\": \"$ns\", \"o\": {\"_id\": 2}}"
+			echo "{\"ts\": $(ts 3), \"op\": \"i\", \"ns\": \"tralivali.users\", \"o\": {\"_id\": 1}}"
+		} | bson_from_json "$WORK/oplog.bson"
+		run --separate-stderr tv-replay -d "$DB" --from-db tralivali <"$WORK/oplog.bson"
+		assert_status 65
+		[[ $stderr == *"at 1700000000.2 "* ]]
+		run tv-export -q -d "$DB" --list
+		[ -z "$output" ]
+	done
+	[[ $stderr == *"no valid collection name in ns"* ]]
+	# Without --from-db the entries must be of the target database itself.
+	echo "{\"ts\": $(ts 1), \"op\": \"i\", \"ns\": \"tralivali.users\", \"o\": {\"_id\": 1}}" | bson_from_json "$WORK/oplog.bson"
+	run --separate-stderr tv-replay -d "$DB" <"$WORK/oplog.bson"
+	assert_status 65
+	[[ $stderr == *"the entry at 1700000000.1 is of another database than $DB: tv-replay applies only the entries of the database it is told (--from-db)"* ]]
+	run tv-export -q -d "$DB" --list
+	[ -z "$output" ]
+	echo "{\"ts\": $(ts 1), \"op\": \"i\", \"ns\": \"$DB.users\", \"o\": {\"_id\": 1}}" | bson_from_json "$WORK/oplog.bson"
+	tv-replay -q -d "$DB" <"$WORK/oplog.bson"
+	tv-export -q -d "$DB" -c users >"$WORK/users.bson"
+	[ "$(bsondump --quiet "$WORK/users.bson" | wc -l)" -eq 1 ]
+	run --separate-stderr tv-replay --from-db ../x --dry-run <"$WORK/oplog.bson"
+	assert_status 64
 }
 
 @test "an unreachable server exits 69" {
@@ -237,7 +266,7 @@ assert_collection() {
 		'{"update": "messages", "updates": [{"q": {"_id": "upserted"}, "u": {"$set": {"n": 1}}, "upsert": true}]}' \
 		>/dev/null
 	tv-oplog -d src --since "$start" >"$WORK/oplog.bson"
-	tv-replay -q -d copy --stats "$WORK/stats.json" <"$WORK/oplog.bson"
+	tv-replay -q -d copy --from-db src --stats "$WORK/stats.json" <"$WORK/oplog.bson"
 	[ "$(jq -r '"\(.inserts) \(.updates) \(.deletes)"' "$WORK/stats.json")" = "2 2 1" ]
 	for coll in users messages; do
 		tv-export -q -d src -c "$coll" >"$WORK/src-$coll.bson"
@@ -247,6 +276,6 @@ assert_collection() {
 	[ "$(bsondump --quiet "$WORK/src-users.bson" | grep -c Renamed)" -eq 1 ]
 	! bsondump --quiet "$WORK/src-users.bson" | grep Renamed | grep -q '"email"'
 	# Replaying the capture again changes nothing.
-	tv-replay -q -d copy <"$WORK/oplog.bson"
+	tv-replay -q -d copy --from-db src <"$WORK/oplog.bson"
 	assert_collection copy messages "$WORK/src-messages.bson"
 }

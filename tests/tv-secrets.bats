@@ -95,3 +95,23 @@ setup() {
 	sleep 2.5
 	[ ! -e "$BATS_TEST_TMPDIR/finished" ]
 }
+
+@test "a MongoDB URI with more than one '@' before its host is refused without being shown; the driver's messages never quote its password" {
+	local uri cmd
+	openssl ecparam -name prime256v1 -genkey -noout | openssl ec -pubout -out "$BATS_TEST_TMPDIR/ec.pub" 2>/dev/null
+	for cmd in "tv-export -c users" "tv-api --listen 127.0.0.1:1"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr env MONGODB_URI='mongodb://backup:hunter2@Secret-Tail@127.0.0.1:1/db' \
+			BACKUP_API_JWT_PUBLIC_KEY_FILE="$BATS_TEST_TMPDIR/ec.pub" timeout 20 $cmd
+		assert_status 64
+		[[ $stderr == *"the MongoDB URI holds more than one '@' before its host"*"write a '@' in the user name or password as %40"* ]]
+		! grep -qi -e hunter2 -e secret-tail <<<"$stderr$output"
+	done
+	# The driver quotes a password with a raw ':' whole in its refusal.
+	for uri in 'mongodb://backup:pa:ss-Tail1@127.0.0.1:1/db' 'mongodb://backup:pa%3Ass-Tail1@127.0.0.1:1/db'; do
+		run --separate-stderr env MONGODB_URI="$uri" timeout 20 tv-export -c users
+		[ "$status" -ne 0 ]
+		! grep -qi -e 'ss-Tail1' -e 'pa:ss' <<<"$stderr"
+	done
+	[[ $stderr == *"mongodb://backup:***@127.0.0.1:1/db"* ]]
+}

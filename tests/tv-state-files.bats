@@ -7,7 +7,7 @@ bats_require_minimum_version 1.5.0
 setup() {
 	load lib/common
 	export BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state
-	mkdir -p "$BACKUP_STATE_DIR"
+	mkdir -m 700 -p "$BACKUP_STATE_DIR"
 	VICTIM=$BATS_TEST_TMPDIR/victim
 	printf 'precious\n' >"$VICTIM"
 }
@@ -90,4 +90,21 @@ lock() {
 	run --separate-stderr tv-state --env-file "$BATS_TEST_TMPDIR/bad" --dir
 	assert_status 64
 	[[ $stderr == *"$BATS_TEST_TMPDIR/bad:1: not KEY=VALUE"* ]]
+}
+
+@test "a state directory the tools create is 0700 and what they write in it 0600; an open one is used, with one warning" {
+	export BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/new/state
+	run --separate-stderr lock
+	assert_status 0
+	[ -z "$stderr" ]
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/new" "$BACKUP_STATE_DIR")" = "$(printf '700\n700')" ]
+	[ "$(stat -c %a "$BACKUP_STATE_DIR/tralivali-backup.lock" "$BACKUP_STATE_DIR/tralivali-backup.lock.owner")" = "$(printf '600\n600')" ]
+	echo '{"kind":"backup","id":"r1","start":"2024-01-15T03:00:00Z"}' | tv-state -q --save-run -
+	[ "$(find "$BACKUP_STATE_DIR/runs" -type d -printf '%m\n' | sort -u)" = 700 ]
+	[ "$(find "$BACKUP_STATE_DIR/runs" -type f -printf '%m\n')" = 600 ]
+	chmod 755 "$BACKUP_STATE_DIR"
+	run --separate-stderr tv-state --dir
+	assert_status 0
+	[ "$output" = "$BACKUP_STATE_DIR" ]
+	[ "$(grep -c "state directory $BACKUP_STATE_DIR has mode 0755: others may read its run records and lock; chmod 700 $BACKUP_STATE_DIR" <<<"$stderr")" = 1 ]
 }

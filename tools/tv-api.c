@@ -4,11 +4,13 @@
 #include <getopt.h>
 #include <limits.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +32,9 @@
 #endif
 
 #define MAX_BODY	4096			/* no endpoint reads a body; a form's few bytes pass */
+#define MAX_CONNECTIONS	64
+#define IDLE_TIMEOUT	30			/* seconds without a byte before MHD closes a connection */
+#define RECEIVE_TIMEOUT	30			/* default seconds to send a whole request */
 #define MAX_PEM		(1 << 20)
 #define CSP		"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
 			"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -43,7 +48,23 @@ static struct {
 	int			 public_metrics;
 	int			 max_auth_failures;
 	const char		*trusted_proxies;	/* whose X-Forwarded-For names the client */
+	long			 receive_timeout;	/* seconds to send a whole request */
 } api;
+
+/*
+ * The connections and since when each has been sending its request.  MHD only
+ * closes a connection idle for IDLE_TIMEOUT, so a client that sends a byte now
+ * and then would hold its slot for ever; a thread closes a connection whose
+ * request is not in after api.receive_timeout seconds.  Answering is not
+ * limited: a backup or a restore answers when it is done.
+ */
+static struct conn {
+	int	 used;
+	int	 fd;
+	time_t	 since;		/* when it began to send its request (monotonic), 0 while answered */
+	char	 peer[64];
+} conns[MAX_CONNECTIONS];
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Requests between their first callback and their log line; shutdown waits for none to be left. */
 static unsigned long in_flight;
@@ -127,26 +148,121 @@ reply(struct MHD_Connection *c, struct request *rq, struct tv_answer *a)
 	return ret;
 }
 
+/* Writes the peer's numeric address to out ("unknown" if MHD has none). */
+static void
+peer_address(struct MHD_Connection *c, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	snprintf(out, size, "unknown");
+	if (info != NULL && info->client_addr != NULL)
+		getnameinfo(info->client_addr, info->client_addr->sa_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), out, (socklen_t)size, NULL, 0, NI_NUMERICHOST);
+}
+
+static time_t
+monotonic(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec;
+}
+
+/* Notes that the connection begins to send a request (receiving) or is being answered. */
+static void
+set_receiving(struct MHD_Connection *c, int receiving)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *k = info ? info->socket_context : NULL;
+
+	if (k == NULL)
+		return;
+	pthread_mutex_lock(&conns_lock);
+	k->since = receiving ? monotonic() : 0;
+	pthread_mutex_unlock(&conns_lock);
+}
+
+/* MHD calls this when it accepts a connection and before it closes its socket. */
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **context, enum MHD_ConnectionNotificationCode what)
+{
+	const union MHD_ConnectionInfo *info;
+	struct conn *k = *context;
+
+	pthread_mutex_lock(&conns_lock);
+	if (what == MHD_CONNECTION_NOTIFY_CLOSED && k != NULL)
+		k->used = 0;
+	else if (what == MHD_CONNECTION_NOTIFY_STARTED &&
+	    (info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD)) != NULL)
+		for (k = conns; k < conns + MAX_CONNECTIONS; k++)
+			if (!k->used) {
+				*k = (struct conn){ .used = 1, .fd = info->connect_fd, .since = monotonic() };
+				peer_address(c, k->peer, sizeof(k->peer));
+				*context = k;
+				break;
+			}
+	pthread_mutex_unlock(&conns_lock);
+}
+
+/*
+ * Closes the connections whose request is not in after api.receive_timeout
+ * seconds.  A shutdown, not a close: the connection's thread sees the end of
+ * its input and closes it the usual way, and the socket stays this
+ * connection's until MHD tells on_connection it is closed.
+ */
+static void *
+reap_slow(void *arg)
+{
+	for (;;) {
+		time_t now;
+
+		sleep(1);
+		pthread_mutex_lock(&conns_lock);
+		now = monotonic();
+		for (struct conn *k = conns; k < conns + MAX_CONNECTIONS; k++)
+			if (k->used && k->since != 0 && now - k->since >= api.receive_timeout) {
+				shutdown(k->fd, SHUT_RDWR);
+				k->since = 0;
+				tv_warn("%s sent no whole request within %ld s: connection closed", k->peer, api.receive_timeout);
+			}
+		pthread_mutex_unlock(&conns_lock);
+	}
+	return arg;
+}
+
+/*
+ * Keeps the last X-Forwarded-For line: MHD visits the header lines in the order
+ * they came, and a proxy such as HAProxy appends a line of its own after the
+ * client's instead of extending the client's line.
+ */
+static enum MHD_Result
+last_forwarded(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	const char **last = cls;
+
+	if (strcasecmp(key, "X-Forwarded-For") == 0)
+		*last = value;
+	return MHD_YES;
+}
+
 /* Checks the bearer token; returns 1 if the caller is an admin, else 0 after answering. */
 static int
 authorized(struct MHD_Connection *c, struct request *rq)
 {
-	const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	static const char busy[] = "{\"message\":\"too many failed authentications from this address; try again later\"}\n";
 	static const char denied[] = "{\"message\":\"an admin bearer token is required\"}\n";
-	const char *token, *challenge = "Bearer realm=\"tralivali-backup\"";
-	char peer[64] = "unknown", addr[64];
+	const char *token, *challenge = "Bearer realm=\"tralivali-backup\"", *forwarded = NULL;
+	char peer[64], addr[64];
 	struct tv_jwt_claims claims;
 	struct tv_answer a;
 	time_t now = time(NULL);
 	size_t len;
 	int wait;
 
-	if (info != NULL && info->client_addr != NULL)
-		getnameinfo(info->client_addr, info->client_addr->sa_family == AF_INET6 ?
-		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), peer, sizeof(peer), NULL, 0, NI_NUMERICHOST);
-	tv_api_client_address(peer, api.trusted_proxies,
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For"), addr, sizeof(addr));
+	peer_address(c, peer, sizeof(peer));
+	MHD_get_connection_values(c, MHD_HEADER_KIND, last_forwarded, &forwarded);
+	tv_api_client_address(peer, api.trusted_proxies, forwarded, addr, sizeof(addr));
 	if ((wait = tv_api_auth_blocked(addr, now, api.max_auth_failures)) > 0) {
 		char retry[16];
 
@@ -205,13 +321,12 @@ dispatch(struct MHD_Connection *c, struct request *rq, const char *method, const
 	struct tv_answer a;
 	int match = tv_api_match(method, url, &route);
 
+	set_receiving(c, 0);
 	/* A browser's preflight before it sends the Authorization header across origins. */
 	if (match == 405 && strcmp(method, "OPTIONS") == 0 && api.cors_origin != NULL)
 		return reply_with(c, rq, MHD_HTTP_NO_CONTENT, "text/plain", "", 0, NULL, NULL);
 	if (match != 0)
 		tv_answer_message(&a, match, "", match == 404 ? "no such endpoint" : "method not allowed");
-	else if (rq->body > MAX_BODY)
-		tv_answer_message(&a, MHD_HTTP_CONTENT_TOO_LARGE, "", "request body too large");
 	else if (route.endpoint == TV_API_STATIC)
 		tv_answer_file(api.dashboard, route.arg, &a);
 	else if ((route.endpoint != TV_API_METRICS || !api.public_metrics) && !authorized(c, rq))
@@ -254,7 +369,9 @@ static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
     const char *upload, size_t *upload_size, void **state)
 {
+	static const char too_large[] = "{\"message\":\"request body too large\"}\n";
 	struct request *rq = *state;
+	const char *length;
 
 	if (rq == NULL) {
 		if ((rq = calloc(1, sizeof(*rq))) == NULL)
@@ -264,11 +381,24 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		snprintf(rq->path, sizeof(rq->path), "%s", url);
 		*state = rq;
 		__atomic_add_fetch(&in_flight, 1, __ATOMIC_SEQ_CST);
+		/* Refused before a byte of the body is read: MHD then closes the connection instead of reading it. */
+		length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (length != NULL && strtoull(length, NULL, 10) > MAX_BODY) {
+			set_receiving(c, 0);
+			return reply_with(c, rq, MHD_HTTP_CONTENT_TOO_LARGE, "application/json", too_large,
+			    sizeof(too_large) - 1, NULL, NULL);
+		}
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
 		rq->body += *upload_size;
 		*upload_size = 0;
+		/* A chunked body has no length to check first: it is cut off at the limit, unanswered. */
+		if (rq->body > MAX_BODY) {
+			rq->status = MHD_HTTP_CONTENT_TOO_LARGE;
+			rq->note = "request body too large: connection closed";
+			return MHD_NO;
+		}
 		return MHD_YES;
 	}
 	return dispatch(c, rq, method, url);
@@ -282,6 +412,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **state, enum MHD_Request
 	struct timespec end;
 	char path[128], query[160];
 
+	/* A kept-alive connection begins its next request. */
+	set_receiving(c, 1);
 	if (rq == NULL)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &end);
@@ -314,12 +446,16 @@ configure(void)
 	const char *uri_string = tv_config_get("MONGODB_URI", NULL), *env, *state;
 	mongoc_uri_t *uri;
 	char *end;
+	int status;
 
 	if ((secret == NULL || *secret == '\0') && (pub == NULL || *pub == '\0'))
 		tv_fatal(EX_USAGE, "set BACKUP_API_JWT_SECRET_FILE (HS256) or BACKUP_API_JWT_PUBLIC_KEY_FILE "
 		    "(RS256, ES256): tv-api accepts only admin tokens it can verify");
-	if ((secret != NULL && *secret != '\0' && tv_jwt_load_secret(&api.keys, secret) != 0) ||
-	    (pub != NULL && *pub != '\0' && tv_jwt_load_public_key(&api.keys, pub) != 0))
+	env = getenv("BACKUP_API_ALLOW_WEAK_SECRET");
+	if (secret != NULL && *secret != '\0' &&
+	    (status = tv_jwt_load_secret(&api.keys, secret, env != NULL && strcmp(env, "1") == 0)) != 0)
+		exit(status);
+	if (pub != NULL && *pub != '\0' && tv_jwt_load_public_key(&api.keys, pub) != 0)
 		exit(EX_USAGE);
 	if ((api.keys.issuer = getenv("BACKUP_API_JWT_ISSUER")) != NULL && *api.keys.issuer == '\0')
 		api.keys.issuer = NULL;
@@ -327,6 +463,14 @@ configure(void)
 		api.keys.audience = NULL;
 	if ((api.keys.admin_role = getenv("BACKUP_API_ADMIN_ROLE")) == NULL || *api.keys.admin_role == '\0')
 		api.keys.admin_role = "admin";
+	api.keys.max_lifetime = TV_JWT_MAX_LIFETIME;
+	if ((env = getenv("BACKUP_API_MAX_TOKEN_LIFETIME")) != NULL && *env != '\0' &&
+	    ((api.keys.max_lifetime = strtol(env, &end, 10)) < 1 || *end != '\0'))
+		tv_fatal(EX_USAGE, "BACKUP_API_MAX_TOKEN_LIFETIME: the longest exp - iat accepted, in seconds, not %s", env);
+	api.receive_timeout = RECEIVE_TIMEOUT;
+	if ((env = getenv("BACKUP_API_RECEIVE_TIMEOUT")) != NULL && *env != '\0' &&
+	    ((api.receive_timeout = strtol(env, &end, 10)) < 1 || *end != '\0'))
+		tv_fatal(EX_USAGE, "BACKUP_API_RECEIVE_TIMEOUT: the seconds a client has to send a whole request, not %s", env);
 	api.max_auth_failures = TV_API_AUTH_FAILURES;
 	if ((env = getenv("BACKUP_API_AUTH_FAILURES")) != NULL && *env != '\0' &&
 	    ((api.max_auth_failures = (int)strtol(env, &end, 10)) < 1 || *end != '\0'))
@@ -340,8 +484,7 @@ configure(void)
 	if ((state = tv_state_dir()) == NULL || (api.flows.lock_path = tv_state_lock_path()) == NULL)
 		tv_fatal(EX_USAGE, "no writable state directory: set BACKUP_STATE_DIR");
 	setenv("BACKUP_STATE_DIR", state, 1);
-	if ((uri = mongoc_uri_new_with_error(uri_string, NULL)) == NULL)
-		tv_fatal(EX_USAGE, "MONGODB_URI: not a MongoDB URI");
+	uri = tv_mongo_uri(uri_string);
 	api.flows.database = strdup(mongoc_uri_get_database(uri) ? mongoc_uri_get_database(uri) : TV_MONGO_DEFAULT_DB);
 	mongoc_uri_destroy(uri);
 }
@@ -419,6 +562,7 @@ main(int argc, char *argv[])
 	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	struct MHD_Daemon *daemon;
 	struct addrinfo *addr;
+	pthread_t reaper;
 	sigset_t stop;
 	size_t len;
 	int ch, sig, v6;
@@ -483,11 +627,12 @@ main(int argc, char *argv[])
 	daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
 	    MHD_OPTION_SOCK_ADDR, addr->ai_addr,
-	    MHD_OPTION_CONNECTION_LIMIT, 64u,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, 16u,
 	    /* Request line and headers must fit here, or MHD answers 431 itself. */
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 	    MHD_OPTION_STRICT_FOR_CLIENT, 1,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
@@ -496,6 +641,8 @@ main(int argc, char *argv[])
 	freeaddrinfo(addr);
 	if (daemon == NULL)
 		tv_fatal(EX_UNAVAILABLE, "cannot listen on %s (in use, or not an address of this machine?)", listen);
+	if ((errno = pthread_create(&reaper, NULL, reap_slow, NULL)) != 0)
+		tv_fatal_errno(EX_OSERR, "cannot start a thread");
 	tv_info("tv-api listening on %s://%s, dashboard from %s", cert ? "https" : "http", listen, api.dashboard);
 
 	while (sigwait(&stop, &sig) != 0)

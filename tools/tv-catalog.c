@@ -6,6 +6,7 @@
  *	tv-catalog manifest --id … --stats F --receipt R …	a new manifest from tv-export and tv-blob-put
  *	tv-blob-get …/manifest.json | tv-catalog check --folder F	an untrusted manifest, checked
  *	tv-blob-get oplog/… | tv-gzip -d | tv-catalog oplog-check --slice NAME
+ *	tv-blob-ls backups/D | tv-catalog dumps --folder F	a folder without manifest, as one (--force)
  */
 
 #include <errno.h>
@@ -33,13 +34,14 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: tv-catalog list [-qv] [--root ROOT] [--slices] < listing\n"
 	    "       tv-catalog folder [-qv] [--root ROOT] --time ISO < listing\n"
-	    "       tv-catalog manifest [-qv] --id ID --created-at ISO --type TYPE --folder FOLDER\n"
+	    "       tv-catalog manifest [-qv] --id ID --created-at ISO --type TYPE --folder FOLDER [--database DB]\n"
 	    "                  (--stats FILE --receipt FILE [--metadata-receipt FILE])...\n"
 	    "                  [--per-collection | --consistent-at T.I-T.I --oplog-receipt FILE\n"
 	    "                  --oplog-entries N]\n"
 	    "       tv-catalog check [-qv] [--folder FOLDER] [FILE]\n"
 	    "       tv-catalog oplog-check [-qv] (--slice NAME | --after T.I --until T.I)\n"
-	    "                  [--entries N] [--stats FILE] < oplog.bson\n");
+	    "                  [--entries N] [--stats FILE] < oplog.bson\n"
+	    "       tv-catalog dumps [-qv] --folder FOLDER < listing\n");
 	if (status == 0)
 		tv_help_page("tv-catalog", 1);
 	exit(status);
@@ -256,11 +258,13 @@ print_checked_manifest(const struct tv_manifest *m)
 static int
 cmd_manifest(int argc, char *argv[])
 {
-	enum { OPT_CREATED = 256, OPT_FOLDER, OPT_META, OPT_PER, OPT_CONSISTENT, OPT_OPRECEIPT, OPT_OPENTRIES };
+	enum { OPT_CREATED = 256, OPT_FOLDER, OPT_META, OPT_PER, OPT_CONSISTENT, OPT_OPRECEIPT, OPT_OPENTRIES,
+	    OPT_DATABASE };
 	static const struct option longopts[] = {
 		{ "consistent-at",	required_argument,	NULL, OPT_CONSISTENT },
 		{ "created-at",		required_argument,	NULL, OPT_CREATED },
 		{ "folder",		required_argument,	NULL, OPT_FOLDER },
+		{ "database",		required_argument,	NULL, OPT_DATABASE },
 		{ "id",			required_argument,	NULL, 'i' },
 		{ "metadata-receipt",	required_argument,	NULL, OPT_META },
 		{ "oplog-entries",	required_argument,	NULL, OPT_OPENTRIES },
@@ -295,6 +299,11 @@ cmd_manifest(int argc, char *argv[])
 			break;
 		case OPT_FOLDER:
 			folder = optarg;
+			break;
+		case OPT_DATABASE:
+			if (!tv_database_name_ok(optarg))
+				tv_fatal(EX_USAGE, "--database: not a database name: %s", optarg);
+			m.database = bson_strdup(optarg);
 			break;
 		case 's':
 		case 'r':
@@ -527,6 +536,106 @@ cmd_oplog_check(int argc, char *argv[])
 	return rc;
 }
 
+/*
+ * Returns the collection of dump blob name in folder ({folder}/tralivali_NAME.bson.gz,
+ * .enc after it when encrypted) and sets *enc, or NULL if name is no dump.
+ */
+static char *
+dump_collection(const char *name, const char *folder, int *enc)
+{
+	static const char prefix[] = "/tralivali_", suffix[] = ".bson.gz";
+	size_t fl = strlen(folder), n = strlen(name);
+
+	if (strncmp(name, folder, fl) != 0 || strncmp(name + fl, prefix, sizeof(prefix) - 1) != 0)
+		return NULL;
+	name += fl + sizeof(prefix) - 1;
+	n -= fl + sizeof(prefix) - 1;
+	*enc = n > 4 && strcmp(name + n - 4, ".enc") == 0;
+	n -= *enc ? 4 : 0;
+	if (n <= sizeof(suffix) - 1 || strncmp(name + n - (sizeof(suffix) - 1), suffix, sizeof(suffix) - 1) != 0)
+		return NULL;
+	return strndup(name, n - (sizeof(suffix) - 1));
+}
+
+/* Copies s for a message, printable ASCII only. */
+static void
+printable(char *out, size_t size, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0' && n + 1 < size; s++)
+		out[n++] = *s >= ' ' && *s < 0x7f ? *s : '?';
+	out[n] = '\0';
+}
+
+/*
+ * Describes the dumps of a folder that has no manifest as one, without counts
+ * or checksums, for tv-recover --force.  Each collection name, taken from a
+ * blob's name, must be one a manifest may hold: a blob named
+ * tralivali_../x.bson.gz must not become a collection "../x" and a dump
+ * outside the work directory.
+ */
+static int
+cmd_dumps(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "folder",	required_argument,	NULL, 'f' },
+		COMMON_LONGOPTS,
+		{ NULL,		0,			NULL, 0 }
+	};
+	const char *folder = NULL;
+	bson_t doc = BSON_INITIALIZER, list, entry;
+	char *line = NULL, *c, file[1024], meta[1024], shown[256], key[16];
+	const char *k;
+	size_t cap = 0;
+	uint32_t n = 0;
+	int ch, enc, rc;
+
+	while ((ch = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
+		if (common_option(ch))
+			continue;
+		if (ch != 'f')
+			usage(EX_USAGE);
+		folder = optarg;
+	}
+	if (argc != optind || folder == NULL)
+		usage(EX_USAGE);
+	if (!tv_folder_ok(folder, NULL))
+		tv_fatal(EX_USAGE, "--folder: not a backup folder: %s", folder);
+	BSON_APPEND_UTF8(&doc, "id", "unknown");
+	BSON_APPEND_UTF8(&doc, "status", "Incomplete");
+	BSON_APPEND_ARRAY_BEGIN(&doc, "collections", &list);
+	while (getline(&line, &cap, stdin) != -1) {
+		line[strcspn(line, "\t\n")] = '\0';
+		if ((c = dump_collection(line, folder, &enc)) == NULL)
+			continue;
+		if (!tv_collection_name_ok(c)) {
+			printable(shown, sizeof(shown), line);
+			tv_fatal(EX_DATAERR, "%s: the collection name of %s is not one a backup may hold "
+			    "([A-Za-z0-9_][A-Za-z0-9_.-]*, no \"..\", at most %d bytes)", folder, shown,
+			    TV_COLLECTION_NAME_MAX);
+		}
+		snprintf(file, sizeof(file), "%s/tralivali_%s.bson.gz%s", folder, c, enc ? ".enc" : "");
+		snprintf(meta, sizeof(meta), "%s/tralivali_%s.metadata.json%s", folder, c, enc ? ".enc" : "");
+		bson_uint32_to_string(n++, &k, key, sizeof(key));
+		BSON_APPEND_DOCUMENT_BEGIN(&list, k, &entry);
+		BSON_APPEND_UTF8(&entry, "name", c);
+		BSON_APPEND_UTF8(&entry, "file", file);
+		BSON_APPEND_UTF8(&entry, "metadataFile", meta);
+		BSON_APPEND_NULL(&entry, "documents");
+		BSON_APPEND_NULL(&entry, "sha256");
+		bson_append_document_end(&list, &entry);
+		free(c);
+	}
+	free(line);
+	if (ferror(stdin))
+		tv_fatal_errno(EX_IOERR, "reading the listing");
+	bson_append_array_end(&doc, &list);
+	rc = print_json(&doc);
+	bson_destroy(&doc);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -535,6 +644,7 @@ main(int argc, char *argv[])
 		int		(*fn)(int, char *[]);
 	} cmds[] = {
 		{ "check",		cmd_check },
+		{ "dumps",		cmd_dumps },
 		{ "folder",		cmd_folder },
 		{ "list",		cmd_list },
 		{ "manifest",		cmd_manifest },

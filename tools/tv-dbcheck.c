@@ -20,7 +20,8 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: tv-dbcheck [-qv] [-u uri] -d db --refs rules-file [--max-keys n]\n"
 	    "       tv-dbcheck [-qv] [-u uri] -d db --indexes -c collection\n"
-	    "       tv-dbcheck [-qv] [-u uri] -d db --drop-database\n");
+	    "       tv-dbcheck [-qv] [-u uri] -d db --drop-database\n"
+	    "       tv-dbcheck [-u uri] --configured-db\n");
 	if (status == 0)
 		tv_help_page("tv-dbcheck", 1);
 	exit(status);
@@ -75,15 +76,11 @@ list_indexes(struct tv_mongo *m, const char *name)
 static int
 drop_database(struct tv_mongo *m, const char *uri_flag)
 {
-	mongoc_uri_t *uri = mongoc_uri_new(tv_config_get("MONGODB_URI", uri_flag));
-	const char *configured = uri ? mongoc_uri_get_database(uri) : NULL;
+	char *configured = tv_mongo_db_name(uri_flag, NULL);
 	bson_error_t err;
-	int live;
+	int live = strcmp(m->dbname, configured) == 0;
 
-	if (configured == NULL || *configured == '\0')
-		configured = TV_MONGO_DEFAULT_DB;
-	live = strcmp(m->dbname, configured) == 0;
-	mongoc_uri_destroy(uri);
+	free(configured);
 	if (live) {
 		tv_error("refusing to drop %s: it is the database MONGODB_URI names", m->dbname);
 		return EX_USAGE;
@@ -97,9 +94,10 @@ drop_database(struct tv_mongo *m, const char *uri_flag)
 int
 main(int argc, char *argv[])
 {
-	enum { OPT_REFS = 256, OPT_INDEXES, OPT_DROP, OPT_MAX_KEYS };
+	enum { OPT_REFS = 256, OPT_INDEXES, OPT_DROP, OPT_MAX_KEYS, OPT_CONFIGURED };
 	static const struct option longopts[] = {
 		{ "collection",		required_argument,	NULL, 'c' },
+		{ "configured-db",	no_argument,		NULL, OPT_CONFIGURED },
 		{ "db",			required_argument,	NULL, 'd' },
 		{ "drop-database",	no_argument,		NULL, OPT_DROP },
 		{ "help",		no_argument,		NULL, 'h' },
@@ -114,7 +112,7 @@ main(int argc, char *argv[])
 	const char *uri = NULL, *dbname = NULL, *collection = NULL, *refs = NULL;
 	struct tv_mongo m;
 	long max_keys = TV_REFCHECK_KEYS_IN_MEMORY;
-	int ch, indexes = 0, drop = 0, status;
+	int ch, indexes = 0, drop = 0, configured = 0, status;
 	char *end;
 
 	tv_log_init(argv[0]);
@@ -146,6 +144,9 @@ main(int argc, char *argv[])
 		case OPT_DROP:
 			drop = 1;
 			break;
+		case OPT_CONFIGURED:
+			configured = 1;
+			break;
 		case OPT_MAX_KEYS:
 			max_keys = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || max_keys < 0)
@@ -157,6 +158,17 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	/* The database the flows back up, for those that restore it under another name; no connection. */
+	if (configured) {
+		char *name;
+
+		if (argc != 0 || dbname != NULL || refs != NULL || indexes || drop || collection != NULL)
+			usage(EX_USAGE);
+		name = tv_mongo_db_name(uri, NULL);
+		printf("%s\n", name);
+		free(name);
+		return fflush(stdout) == 0 ? 0 : EX_IOERR;
+	}
 	/* -d is required: these checks are for a scratch database, never by default the live one. */
 	if (argc != 0 || dbname == NULL || (refs != NULL) + indexes + drop != 1 ||
 	    (indexes != (collection != NULL)))

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "help.h"
 #include "log.h"
+#include "manifest.h"
 #include "mongo.h"
 #include "replay.h"
 #include "stats.h"
@@ -28,11 +29,12 @@
  */
 #define FERRETDB_BATCH	16
 
-enum { OPT_UNTIL = 256, OPT_COLLECTIONS, OPT_RENAME, OPT_BATCH, OPT_STATS, OPT_DRY_RUN, OPT_TXN };
+enum { OPT_UNTIL = 256, OPT_COLLECTIONS, OPT_RENAME, OPT_BATCH, OPT_STATS, OPT_DRY_RUN, OPT_TXN, OPT_FROM_DB };
 
 static const struct option longopts[] = {
 	{ "uri",		required_argument,	NULL, 'u' },
 	{ "db",			required_argument,	NULL, 'd' },
+	{ "from-db",		required_argument,	NULL, OPT_FROM_DB },
 	{ "until",		required_argument,	NULL, OPT_UNTIL },
 	{ "collections",	required_argument,	NULL, OPT_COLLECTIONS },
 	{ "rename",		required_argument,	NULL, OPT_RENAME },
@@ -70,7 +72,7 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: tv-replay [-qv] [-u uri] [-d db] [--until T.I|T|ISO-8601] [--collections a,b]\n"
+	    "usage: tv-replay [-qv] [-u uri] [-d db] [--from-db db] [--until T.I|T|ISO-8601] [--collections a,b]\n"
 	    "                 [--rename from=to ...] [--batch-size n] [--max-txn-bytes n]\n"
 	    "                 [--stats file] [--dry-run] < oplog.bson\n");
 	if (status == 0)
@@ -510,7 +512,7 @@ parse_count(const char *opt, const char *arg, unsigned long long max)
 int
 main(int argc, char *argv[])
 {
-	const char *uri = NULL, *dbname = NULL, *stats = NULL;
+	const char *uri = NULL, *dbname = NULL, *from_db = NULL, *stats = NULL;
 	const struct tv_replay_counts *c;
 	struct tv_replay *r;
 	uint32_t until_t, until_i;
@@ -525,6 +527,9 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case 'd':
 			dbname = optarg;
+			break;
+		case OPT_FROM_DB:
+			from_db = optarg;
 			break;
 		case 'h':
 			usage(0);
@@ -575,6 +580,17 @@ main(int argc, char *argv[])
 	if (argc != 0)
 		usage(EX_USAGE);
 
+	if (from_db != NULL && !tv_database_name_ok(from_db))
+		tv_fatal(EX_USAGE, "--from-db: not a database name: \"%s\"", from_db);
+	if (from_db != NULL)
+		tv_replay_set_db(r, from_db);
+	else {
+		/* Without --from-db the entries are those of the database they go to. */
+		char *target = tv_mongo_db_name(uri, dbname);
+
+		tv_replay_set_db(r, target);
+		free(target);
+	}
 	if (!a.dry_run) {
 		tv_mongo_connect(&a.m, uri, dbname);
 		fit_batch_to_server();

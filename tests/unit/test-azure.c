@@ -20,6 +20,27 @@ status_of(const char *text)
 	return code;
 }
 
+/* Signs a request whose path and query values together outgrow the string to sign (8 KiB). */
+static int
+sign_long(void)
+{
+	struct azure az = { .account = "devstoreaccount1", .key = "k", .keylen = 1 };
+	struct req rq = { .method = "GET" };
+	char path[4000], value[2000], auth[256];
+
+	memset(path, 'p', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	memset(value, 'v', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	for (int i = 0; i < 5; i++) {
+		rq.query[i][0] = "prefix";
+		rq.query[i][1] = value;
+	}
+	az_sign(&az, &rq, path, "Mon, 07 Dec 2026 21:00:00 GMT", auth, sizeof(auth));
+	return strncmp(auth, "Authorization: SharedKey devstoreaccount1:", 42) == 0 && strlen(auth) == 42 + 44;
+}
+
 int
 main(void)
 {
@@ -35,5 +56,6 @@ main(void)
 	    "a request the server rejects is an I/O failure: 74");
 	ok(az_unmapped_status(501) == EX_UNAVAILABLE && az_unmapped_status(302) == EX_UNAVAILABLE,
 	    "anything else is a service not answering as it should: 69, never 1");
+	ok(sign_long(), "a request too long for the string to sign is signed within its buffer");
 	return tap_done();
 }

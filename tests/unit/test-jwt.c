@@ -67,7 +67,8 @@ int
 main(void)
 {
 	unsigned char out[16];
-	struct tv_jwt_keys keys = { .secret = (unsigned char *)"s3cret", .secret_len = 6, .admin_role = "admin" };
+	struct tv_jwt_keys keys = { .secret = (unsigned char *)"s3cret", .secret_len = 6, .admin_role = "admin",
+	    .max_lifetime = 86400 };
 	struct tv_jwt_claims c;
 	struct tv_api_route r;
 	const char *h = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
@@ -80,18 +81,18 @@ main(void)
 	ok(tv_base64url_decode("a+k", 3, out, sizeof(out)) == -1, "base64url refuses the standard alphabet's + and /");
 	ok(tv_base64url_decode("a", 1, out, sizeof(out)) == -1, "base64url refuses a lone character");
 
-	t = hs256(h, "{\"sub\":\"alice\",\"exp\":1700000100,\"role\":\"admin\"}", "s3cret");
+	t = hs256(h, "{\"sub\":\"alice\",\"exp\":1700000100,\"iat\":1699999000,\"role\":\"admin\"}", "s3cret");
 	ok(verify(&keys, t, &c) == TV_JWT_OK && strcmp(c.subject, "alice") == 0, "a good admin token verifies");
 	t[strlen(t) - 2] ^= 1;
 	ok(verify(&keys, t, &c) == TV_JWT_INVALID, "a changed signature is refused");
 	free(t);
-	t = hs256(h, "{\"sub\":\"alice\",\"exp\":1700000100,\"role\":\"admin\"}", "other");
+	t = hs256(h, "{\"sub\":\"alice\",\"exp\":1700000100,\"iat\":1699999000,\"role\":\"admin\"}", "other");
 	ok(verify(&keys, t, &c) == TV_JWT_INVALID && strcmp(c.reason, "bad signature") == 0, "another key's token is refused");
 	free(t);
-	t = hs256(h, "{\"exp\":1699999900,\"role\":\"admin\"}", "s3cret");
+	t = hs256(h, "{\"exp\":1699999900,\"iat\":1699999000,\"role\":\"admin\"}", "s3cret");
 	ok(verify(&keys, t, &c) == TV_JWT_INVALID && strcmp(c.reason, "expired") == 0, "an expired token is refused");
 	free(t);
-	t = hs256(h, "{\"exp\":1699999950,\"role\":\"admin\"}", "s3cret");
+	t = hs256(h, "{\"exp\":1699999950,\"iat\":1699999000,\"role\":\"admin\"}", "s3cret");
 	ok(verify(&keys, t, &c) == TV_JWT_OK, "the leeway accepts a token expired 50 s ago");
 	free(t);
 	t = hs256(h, "{\"exp\":{\"$numberDouble\":\"NaN\"},\"role\":\"admin\"}", "s3cret");
@@ -100,26 +101,61 @@ main(void)
 	t = hs256(h, "{\"role\":\"admin\"}", "s3cret");
 	ok(verify(&keys, t, &c) == TV_JWT_INVALID, "a token without exp is refused");
 	free(t);
-	t = hs256(h, "{\"exp\":1700000100,\"roles\":[\"user\",\"admin\"]}", "s3cret");
+	t = hs256(h, "{\"exp\":1700000100,\"iat\":1699999000,\"roles\":[\"user\",\"admin\"]}", "s3cret");
 	ok(verify(&keys, t, &c) == TV_JWT_OK, "roles as an array grants admin");
 	free(t);
-	t = hs256(h, "{\"exp\":1700000100,\"http://schemas.microsoft.com/ws/2008/06/identity/claims/role\":\"admin\"}", "s3cret");
+	t = hs256(h, "{\"exp\":1700000100,\"iat\":1699999000,\"http://schemas.microsoft.com/ws/2008/06/identity/claims/role\":\"admin\"}", "s3cret");
 	ok(verify(&keys, t, &c) == TV_JWT_OK, "the .NET role claim grants admin");
 	free(t);
-	t = hs256(h, "{\"exp\":1700000100,\"role\":\"user\"}", "s3cret");
+	t = hs256(h, "{\"exp\":1700000100,\"iat\":1699999000,\"role\":\"user\"}", "s3cret");
 	ok(verify(&keys, t, &c) == TV_JWT_FORBIDDEN, "a valid token without the admin role is forbidden");
 	free(t);
-	t = hs256(h, "{\"exp\":1700000100,\"role\":\"user\",\"role\":\"admin\"}", "s3cret");
+	t = hs256(h, "{\"exp\":1700000100,\"iat\":1699999000,\"role\":\"user\",\"role\":\"admin\"}", "s3cret");
 	ok(verify(&keys, t, &c) == TV_JWT_INVALID, "duplicate claim names are refused");
 	free(t);
-	t = hs256("{\"alg\":\"none\"}", "{\"exp\":1700000100,\"role\":\"admin\"}", "s3cret");
+	t = hs256("{\"alg\":\"none\"}", "{\"exp\":1700000100,\"iat\":1699999000,\"role\":\"admin\"}", "s3cret");
 	ok(verify(&keys, t, &c) == TV_JWT_INVALID, "alg none is refused");
 	free(t);
-	t = hs256("{\"alg\":\"RS256\"}", "{\"exp\":1700000100,\"role\":\"admin\"}", "s3cret");
+	t = hs256("{\"alg\":\"RS256\"}", "{\"exp\":1700000100,\"iat\":1699999000,\"role\":\"admin\"}", "s3cret");
 	ok(verify(&keys, t, &c) == TV_JWT_INVALID, "RS256 is refused without a public key (no HMAC confusion)");
 	free(t);
+	t = hs256("{\"alg\":\"HS256\"}{\"alg\":\"none\"}", "{\"exp\":1700000100,\"iat\":1699999000,\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID && strcmp(c.reason, "malformed header") == 0,
+	    "a header of two JSON objects is refused");
+	free(t);
+	t = hs256(h, "{\"exp\":1700000100,\"iat\":1699999000,\"role\":\"admin\"}{\"role\":\"user\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID && strcmp(c.reason, "malformed payload") == 0,
+	    "a payload of two JSON objects is refused");
+	free(t);
+	t = hs256(h, "{\"exp\":1700000100,\"iat\":1699999000,\"role\":\"admin\"}x", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID && strcmp(c.reason, "malformed payload") == 0,
+	    "trailing bytes after the payload's object are refused");
+	free(t);
+	t = hs256(h, "{\"exp\":1700000100,\"iat\":1699999000,\"role\":\"admin\"}\n", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_OK, "a blank after the payload's object is JSON's and accepted");
+	free(t);
+	t = hs256(h, "{\"exp\":1700000100,\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID && strcmp(c.reason, "no iat claim") == 0, "a token without iat is refused");
+	free(t);
+	t = hs256(h, "{\"exp\":1700000100,\"iat\":\"yesterday\",\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID && strcmp(c.reason, "iat is not a number") == 0, "an iat that is no number is refused");
+	free(t);
+	t = hs256(h, "{\"exp\":1700000100,\"iat\":1699913700,\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_OK, "exp - iat of exactly the lifetime is accepted");
+	free(t);
+	t = hs256(h, "{\"exp\":1700000100,\"iat\":1699913699,\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID && strcmp(c.reason, "lifetime (exp - iat) over BACKUP_API_MAX_TOKEN_LIFETIME") == 0,
+	    "exp - iat one second over the lifetime is refused");
+	free(t);
+	t = hs256(h, "{\"exp\":9223372036854775807,\"iat\":1699999000,\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID, "an exp of 2^63-1 is refused");
+	free(t);
+	t = hs256(h, "{\"exp\":1700086000,\"iat\":1700000100,\"role\":\"admin\"}", "s3cret");
+	ok(verify(&keys, t, &c) == TV_JWT_INVALID && strcmp(c.reason, "issued in the future (iat)") == 0,
+	    "an iat in the future is refused: it would stretch the lifetime");
+	free(t);
 	keys.issuer = "chat";
-	t = hs256(h, "{\"exp\":1700000100,\"role\":\"admin\",\"iss\":\"evil\"}", "s3cret");
+	t = hs256(h, "{\"exp\":1700000100,\"iat\":1699999000,\"role\":\"admin\",\"iss\":\"evil\"}", "s3cret");
 	ok(verify(&keys, t, &c) == TV_JWT_INVALID && strcmp(c.reason, "wrong issuer") == 0, "a wrong issuer is refused");
 	free(t);
 
@@ -136,6 +172,12 @@ main(void)
 	ok(client_is("127.0.0.1", "127.0.0.1", NULL, "127.0.0.1"), "no header: the proxy is the client");
 	ok(client_is("127.0.0.1", "127.0.0.1", "1.2.3.4, ", "127.0.0.1"), "an empty last entry is no address");
 	ok(client_is("127.0.0.10", "127.0.0.1", "1.2.3.4", "127.0.0.10"), "127.0.0.10 is not 127.0.0.1");
+	ok(client_is("2001:db8:1:2:aaaa:bbbb:cccc:dddd", NULL, NULL, "2001:db8:1:2::/64") &&
+	    client_is("2001:db8:1:2::1", NULL, NULL, "2001:db8:1:2::/64"), "IPv6 clients count by their /64");
+	ok(client_is("2001:db8:1:3::1", NULL, NULL, "2001:db8:1:3::/64"), "another /64 is another client");
+	ok(client_is("127.0.0.1", "127.0.0.1", "2001:db8::5:6", "2001:db8::/64"), "a forwarded IPv6 client counts by its /64");
+	ok(client_is("::ffff:192.0.2.7", NULL, NULL, "::ffff:192.0.2.7"), "an IPv4-mapped address stays whole");
+	ok(client_is("::1", "::1", "192.0.2.7", "192.0.2.7"), "an IPv4 client behind an IPv6 proxy stays whole");
 	ok(tv_api_bearer("Bearer abc.def.ghi", &len) != NULL && len == 11, "a bearer token is found");
 	ok(tv_api_bearer("Basic abc", &len) == NULL && tv_api_bearer("Bearer a b", &len) == NULL, "other schemes are not tokens");
 	ok(tv_api_valid_date("2024-01-15") && tv_api_valid_date("2024-01-15T030000Z") && !tv_api_valid_date("2024-01-15;rm"),

@@ -44,6 +44,7 @@ matches(const char *pattern)
 static void log_export(void) { tv_info("Exported %d documents from %s, BSON size: %d bytes", 1523, "users", 524288); }
 static void log_error(void) { tv_error("cannot reach %s", "db1:27017"); }
 static void log_debug(void) { tv_debug("batch of %d", 1000); }
+static void log_driver(void) { tv_error("cannot reach %s: %s", "db1", "Failed to resolve 'secret-tail@host' (Pa:Ss)"); }
 
 int
 main(void)
@@ -65,5 +66,10 @@ main(void)
 	ok(captured[0] == '\0', "-q hides information lines");
 	capture(log_error);
 	ok(matches("ERR\\]"), "-q still shows errors");
+	tv_log_hide("Secret-Tail", 11);
+	tv_log_hide("pa:ss", 5);
+	capture(log_driver);
+	ok(matches("tv-export: cannot reach db1: Failed to resolve '\\*\\*\\*@host' \\(\\*\\*\\*\\)\n$"),
+	    "hidden strings are masked in any case, wherever they are (got \"%s\")", captured);
 	return tap_done();
 }

@@ -58,6 +58,7 @@ expect(const char *what, const char *want, const char *const *entries)
 	struct tv_replay *r = tv_replay_new(record, NULL);
 	int rc = 0;
 
+	tv_replay_set_db(r, "tralivali");
 	seen[0] = '\0';
 	for (; *entries != NULL && rc == 0; entries++)
 		rc = feed(r, *entries);
@@ -104,27 +105,27 @@ diffs(void)
 {
 	expect("$v: 2 diff: updates, inserts and deletes become $set and $unset",
 	    "update m { \"_id\" : 1 } { \"$set\" : { \"a\" : 2, \"b\" : \"new\" }, \"$unset\" : { \"c\" : \"\" } }",
-	    (const char *[]){ "{" TS(1) ", \"op\": \"u\", \"ns\": \"db.m\", \"o2\": {\"_id\": 1}, "
+	    (const char *[]){ "{" TS(1) ", \"op\": \"u\", \"ns\": \"tralivali.m\", \"o2\": {\"_id\": 1}, "
 	    "\"o\": {\"$v\": 2, \"diff\": {\"d\": {\"c\": false}, \"u\": {\"a\": 2}, \"i\": {\"b\": \"new\"}}}}",
 	    NULL });
 	expect("$v: 2 diff: nested sub-diffs become dotted paths",
 	    "update m { \"_id\" : 1 } { \"$set\" : { \"p.q.r\" : 1 }, \"$unset\" : { \"p.s\" : \"\" } }",
-	    (const char *[]){ "{" TS(2) ", \"op\": \"u\", \"ns\": \"db.m\", \"o2\": {\"_id\": 1}, "
+	    (const char *[]){ "{" TS(2) ", \"op\": \"u\", \"ns\": \"tralivali.m\", \"o2\": {\"_id\": 1}, "
 	    "\"o\": {\"$v\": 2, \"diff\": {\"sp\": {\"d\": {\"s\": false}, \"sq\": {\"u\": {\"r\": 1}}}}}}",
 	    NULL });
 	expect("$v: 2 diff: array elements by index, and documents inside arrays",
 	    "update m { \"_id\" : 1 } { \"$set\" : { \"arr.0\" : \"x\", \"arr.2.k\" : true, \"arr.5\" : 5 } }",
-	    (const char *[]){ "{" TS(3) ", \"op\": \"u\", \"ns\": \"db.m\", \"o2\": {\"_id\": 1}, "
+	    (const char *[]){ "{" TS(3) ", \"op\": \"u\", \"ns\": \"tralivali.m\", \"o2\": {\"_id\": 1}, "
 	    "\"o\": {\"$v\": 2, \"diff\": {\"sarr\": {\"a\": true, \"u0\": \"x\", \"s2\": {\"u\": {\"k\": true}}, "
 	    "\"u5\": 5}}}}", NULL });
 	expect("$v: 2 diff: a shorter array is truncated first, then set",
 	    "truncate m { \"_id\" : 1 } { \"arr\" : 2 }\n"
 	    "update m { \"_id\" : 1 } { \"$set\" : { \"arr.1\" : \"y\" } }",
-	    (const char *[]){ "{" TS(4) ", \"op\": \"u\", \"ns\": \"db.m\", \"o2\": {\"_id\": 1}, "
+	    (const char *[]){ "{" TS(4) ", \"op\": \"u\", \"ns\": \"tralivali.m\", \"o2\": {\"_id\": 1}, "
 	    "\"o\": {\"$v\": 2, \"diff\": {\"sarr\": {\"a\": true, \"l\": 2, \"u1\": \"y\"}}}}", NULL });
 	expect("$v: 2 diff: arrays nested in arrays",
 	    "update m { \"_id\" : 1 } { \"$set\" : { \"m.1.0\" : 9 } }",
-	    (const char *[]){ "{" TS(5) ", \"op\": \"u\", \"ns\": \"db.m\", \"o2\": {\"_id\": 1}, "
+	    (const char *[]){ "{" TS(5) ", \"op\": \"u\", \"ns\": \"tralivali.m\", \"o2\": {\"_id\": 1}, "
 	    "\"o\": {\"$v\": 2, \"diff\": {\"sm\": {\"a\": true, \"s1\": {\"a\": true, \"u0\": 9}}}}}", NULL });
 }
 
@@ -135,6 +136,7 @@ expect_failure(const char *what, int code, const char *text, const char *const *
 	struct tv_replay *r = tv_replay_new(record, NULL);
 	int rc = 0;
 
+	tv_replay_set_db(r, "tralivali");
 	seen[0] = '\0';
 	for (; *entries != NULL && rc == 0; entries++)
 		rc = feed(r, *entries);
@@ -148,15 +150,39 @@ static void
 bad_entries(void)
 {
 	expect_failure("a $v: 2 diff with a binary section is refused", EX_DATAERR,
-	    "binary diffs", (const char *[]){ "{" TS(1) ", \"op\": \"u\", \"ns\": \"db.m\", "
+	    "binary diffs", (const char *[]){ "{" TS(1) ", \"op\": \"u\", \"ns\": \"tralivali.m\", "
 	    "\"o2\": {\"_id\": 1}, \"o\": {\"$v\": 2, \"diff\": {\"b\": {\"f\": 1}}}}", NULL });
 	expect_failure("an unknown op is refused with its position", EX_DATAERR,
 	    "unknown op 'x' at 1700000000.2", (const char *[]){ "{" TS(2) ", \"op\": \"x\", "
-	    "\"ns\": \"db.m\", \"o\": {}}", NULL });
+	    "\"ns\": \"tralivali.m\", \"o\": {}}", NULL });
 	expect_failure("an entry without ts is not an oplog entry", EX_DATAERR, "no timestamp",
-	    (const char *[]){ "{\"op\": \"i\", \"ns\": \"db.m\", \"o\": {\"_id\": 1}}", NULL });
+	    (const char *[]){ "{\"op\": \"i\", \"ns\": \"tralivali.m\", \"o\": {\"_id\": 1}}", NULL });
 	expect_failure("an insert without _id is refused", EX_DATAERR, "has no _id",
-	    (const char *[]){ "{" TS(3) ", \"op\": \"i\", \"ns\": \"db.m\", \"o\": {\"a\": 1}}", NULL });
+	    (const char *[]){ "{" TS(3) ", \"op\": \"i\", \"ns\": \"tralivali.m\", \"o\": {\"a\": 1}}", NULL });
+	expect_failure("an entry of admin.system.users is refused, not applied to system.users", EX_DATAERR,
+	    "at 1700000000.4 is of another database than tralivali",
+	    (const char *[]){ "{" TS(4) ", \"op\": \"i\", \"ns\": \"admin.system.users\", \"o\": {\"_id\": 1}}", NULL });
+	expect_failure("an entry of another database is refused, not applied to its collection", EX_DATAERR,
+	    "is of another database than tralivali",
+	    (const char *[]){ "{" TS(5) ", \"op\": \"u\", \"ns\": \"otherdb.users\", \"o2\": {\"_id\": 1}, "
+	    "\"o\": {\"$set\": {\"a\": 1}}}", NULL });
+	expect_failure("a database whose name only begins like the source's is another", EX_DATAERR,
+	    "is of another database than tralivali",
+	    (const char *[]){ "{" TS(6) ", \"op\": \"d\", \"ns\": \"tralivali2.users\", \"o\": {\"_id\": 1}}", NULL });
+	expect_failure("ns \"..\" is refused", EX_DATAERR, "is of another database",
+	    (const char *[]){ "{" TS(7) ", \"op\": \"i\", \"ns\": \"..\", \"o\": {\"_id\": 1}}", NULL });
+	expect_failure("ns \"tralivali...\" is refused", EX_DATAERR, "no valid collection name in ns",
+	    (const char *[]){ "{" TS(8) ", \"op\": \"i\", \"ns\": \"tralivali...\", \"o\": {\"_id\": 1}}", NULL });
+	expect_failure("ns \"tralivali.../x\" is refused", EX_DATAERR, "no valid collection name in ns",
+	    (const char *[]){ "{" TS(9) ", \"op\": \"i\", \"ns\": \"tralivali.../x\", \"o\": {\"_id\": 1}}", NULL });
+	expect_failure("a command of another database is refused", EX_DATAERR, "is of another database than tralivali",
+	    (const char *[]){ "{" TS(10) ", \"op\": \"c\", \"ns\": \"otherdb.$cmd\", \"o\": {\"drop\": \"users\"}}", NULL });
+	expect_failure("a command on an invalid collection name is refused", EX_DATAERR, "names no valid collection",
+	    (const char *[]){ "{" TS(11) ", \"op\": \"c\", \"ns\": \"tralivali.$cmd\", \"o\": {\"create\": \"../x\"}}", NULL });
+	expect_failure("an operation inside applyOps of another database is refused", EX_DATAERR,
+	    "is of another database than tralivali",
+	    (const char *[]){ "{" TS(12) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", \"o\": {\"applyOps\": ["
+	    "{\"op\": \"i\", \"ns\": \"admin.system.users\", \"o\": {\"_id\": 1}}]}}", NULL });
 }
 
 static void
@@ -167,10 +193,10 @@ apply_ops(void)
 	    "delete b { \"_id\" : 2 } -\n"
 	    "update a { \"_id\" : 1 } { \"$set\" : { \"x\" : 1 } }",
 	    (const char *[]){ "{" TS(1) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", \"o\": {\"applyOps\": ["
-	    "{\"op\": \"i\", \"ns\": \"db.a\", \"o\": {\"_id\": 1}},"
+	    "{\"op\": \"i\", \"ns\": \"tralivali.a\", \"o\": {\"_id\": 1}},"
 	    "{\"op\": \"c\", \"ns\": \"admin.$cmd\", \"o\": {\"applyOps\": ["
-	    "  {\"op\": \"d\", \"ns\": \"db.b\", \"o\": {\"_id\": 2}}]}},"
-	    "{\"op\": \"u\", \"ns\": \"db.a\", \"o\": {\"$set\": {\"x\": 1}}, \"o2\": {\"_id\": 1}}]}}", NULL });
+	    "  {\"op\": \"d\", \"ns\": \"tralivali.b\", \"o\": {\"_id\": 2}}]}},"
+	    "{\"op\": \"u\", \"ns\": \"tralivali.a\", \"o\": {\"$set\": {\"x\": 1}}, \"o2\": {\"_id\": 1}}]}}", NULL });
 }
 
 #define LSID "\"lsid\": {\"id\": {\"$binary\": {\"base64\": \"AAAAAAAAAAAAAAAAAAAAAA==\", \"subType\": \"04\"}}}"
@@ -191,16 +217,17 @@ transactions(void)
 	    "insert a { \"_id\" : 3 } { \"_id\" : 3 }",
 	    (const char *[]){
 	    "{" TS(1) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", " LSID ", \"txnNumber\": 5, " FIRST ", "
-	    "\"o\": {\"applyOps\": [{\"op\": \"i\", \"ns\": \"db.a\", \"o\": {\"_id\": 1}}], \"partialTxn\": true}}",
-	    "{" TS(2) ", \"op\": \"i\", \"ns\": \"db.a\", \"o\": {\"_id\": 2}}",
+	    "\"o\": {\"applyOps\": [{\"op\": \"i\", \"ns\": \"tralivali.a\", \"o\": {\"_id\": 1}}], \"partialTxn\": true}}",
+	    "{" TS(2) ", \"op\": \"i\", \"ns\": \"tralivali.a\", \"o\": {\"_id\": 2}}",
 	    "{" TS(3) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", " LSID ", \"txnNumber\": 5, " PREV(1) ", "
-	    "\"o\": {\"applyOps\": [{\"op\": \"i\", \"ns\": \"db.a\", \"o\": {\"_id\": 3}}], \"count\": 2}}",
+	    "\"o\": {\"applyOps\": [{\"op\": \"i\", \"ns\": \"tralivali.a\", \"o\": {\"_id\": 3}}], \"count\": 2}}",
 	    NULL });
 
 	r = tv_replay_new(record, NULL);
+	tv_replay_set_db(r, "tralivali");
 	seen[0] = '\0';
 	rc = feed(r, "{" TS(1) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", " LSID ", \"txnNumber\": 6, "
-	    FIRST ", \"o\": {\"applyOps\": [{\"op\": \"i\", \"ns\": \"db.a\", \"o\": {\"_id\": 1}}], "
+	    FIRST ", \"o\": {\"applyOps\": [{\"op\": \"i\", \"ns\": \"tralivali.a\", \"o\": {\"_id\": 1}}], "
 	    "\"prepare\": true}}");
 	ok(rc == 0 && seen[0] == '\0' && tv_replay_open_transactions(r) == 1,
 	    "a prepared transaction waits for its commitTransaction");
@@ -214,22 +241,23 @@ transactions(void)
 	expect("abortTransaction discards the prepared operations", "",
 	    (const char *[]){
 	    "{" TS(1) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", " LSID ", \"txnNumber\": 7, " FIRST ", "
-	    "\"o\": {\"applyOps\": [{\"op\": \"i\", \"ns\": \"db.a\", \"o\": {\"_id\": 1}}], \"prepare\": true}}",
+	    "\"o\": {\"applyOps\": [{\"op\": \"i\", \"ns\": \"tralivali.a\", \"o\": {\"_id\": 1}}], \"prepare\": true}}",
 	    "{" TS(2) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", " LSID ", \"txnNumber\": 7, " PREV(1) ", "
 	    "\"o\": {\"abortTransaction\": 1}}", NULL });
 	expect_failure("a transaction whose first entries are missing is refused", EX_DATAERR,
 	    "earlier operations are missing", (const char *[]){
 	    "{" TS(3) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", " LSID ", \"txnNumber\": 8, " PREV(2) ", "
-	    "\"o\": {\"applyOps\": [{\"op\": \"i\", \"ns\": \"db.a\", \"o\": {\"_id\": 1}}]}}", NULL });
+	    "\"o\": {\"applyOps\": [{\"op\": \"i\", \"ns\": \"tralivali.a\", \"o\": {\"_id\": 1}}]}}", NULL });
 	expect_failure("a commitTransaction without its operations is refused", EX_DATAERR,
 	    "commitTransaction at 1700000000.4", (const char *[]){
 	    "{" TS(4) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", " LSID ", \"txnNumber\": 9, " FIRST ", "
 	    "\"o\": {\"commitTransaction\": 1}}", NULL });
 
 	r = tv_replay_new(record, NULL);
+	tv_replay_set_db(r, "tralivali");
 	tv_replay_set_txn_limit(r, 64);
 	rc = feed(r, "{" TS(1) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", " LSID ", \"txnNumber\": 10, "
-	    FIRST ", \"o\": {\"applyOps\": [{\"op\": \"i\", \"ns\": \"db.a\", \"o\": {\"_id\": 1, "
+	    FIRST ", \"o\": {\"applyOps\": [{\"op\": \"i\", \"ns\": \"tralivali.a\", \"o\": {\"_id\": 1, "
 	    "\"pad\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}], \"partialTxn\": true}}");
 	ok(rc == EX_DATAERR && strstr(tv_replay_error(r), "raise --max-txn-bytes") != NULL,
 	    "a transaction bigger than the buffer limit is refused clearly");
@@ -246,27 +274,27 @@ ddl(void)
 	    "dropIndex c - { \"index\" : \"a_1\" }\n"
 	    "drop c - -",
 	    (const char *[]){
-	    "{" TS(1) ", \"op\": \"c\", \"ns\": \"db.$cmd\", \"o\": {\"create\": \"c\", \"capped\": true, "
+	    "{" TS(1) ", \"op\": \"c\", \"ns\": \"tralivali.$cmd\", \"o\": {\"create\": \"c\", \"capped\": true, "
 	    "\"size\": 4096, \"idIndex\": {\"v\": 2, \"key\": {\"_id\": 1}, \"name\": \"_id_\"}}}",
-	    "{" TS(2) ", \"op\": \"c\", \"ns\": \"db.$cmd\", \"o\": {\"createIndexes\": \"c\", \"v\": 2, "
+	    "{" TS(2) ", \"op\": \"c\", \"ns\": \"tralivali.$cmd\", \"o\": {\"createIndexes\": \"c\", \"v\": 2, "
 	    "\"key\": {\"a\": 1}, \"name\": \"a_1\"}}",
-	    "{" TS(3) ", \"op\": \"c\", \"ns\": \"db.$cmd\", \"o\": {\"startIndexBuild\": \"c\"}}",
-	    "{" TS(4) ", \"op\": \"c\", \"ns\": \"db.$cmd\", \"o\": {\"commitIndexBuild\": \"c\", "
+	    "{" TS(3) ", \"op\": \"c\", \"ns\": \"tralivali.$cmd\", \"o\": {\"startIndexBuild\": \"c\"}}",
+	    "{" TS(4) ", \"op\": \"c\", \"ns\": \"tralivali.$cmd\", \"o\": {\"commitIndexBuild\": \"c\", "
 	    "\"indexes\": [{\"v\": 2, \"key\": {\"b\": 1}, \"name\": \"b_1\", \"unique\": true}]}}",
-	    "{" TS(5) ", \"op\": \"c\", \"ns\": \"db.$cmd\", \"o\": {\"dropIndexes\": \"c\", \"index\": \"a_1\"}}",
-	    "{" TS(6) ", \"op\": \"c\", \"ns\": \"db.$cmd\", \"o\": {\"drop\": \"c\"}}", NULL });
+	    "{" TS(5) ", \"op\": \"c\", \"ns\": \"tralivali.$cmd\", \"o\": {\"dropIndexes\": \"c\", \"index\": \"a_1\"}}",
+	    "{" TS(6) ", \"op\": \"c\", \"ns\": \"tralivali.$cmd\", \"o\": {\"drop\": \"c\"}}", NULL });
 	expect_failure("renameCollection is refused naming the op and its position", EX_DATAERR,
-	    "DDL op renameCollection of db.a at 1700000000.7 is not supported", (const char *[]){
-	    "{" TS(7) ", \"op\": \"c\", \"ns\": \"db.$cmd\", \"o\": {\"renameCollection\": \"db.a\", "
-	    "\"to\": \"db.b\"}}", NULL });
+	    "DDL op renameCollection of tralivali.a at 1700000000.7 is not supported", (const char *[]){
+	    "{" TS(7) ", \"op\": \"c\", \"ns\": \"tralivali.$cmd\", \"o\": {\"renameCollection\": \"tralivali.a\", "
+	    "\"to\": \"tralivali.b\"}}", NULL });
 	expect_failure("dropDatabase is refused", EX_DATAERR, "DDL op dropDatabase at 1700000000.8",
-	    (const char *[]){ "{" TS(8) ", \"op\": \"c\", \"ns\": \"db.$cmd\", \"o\": {\"dropDatabase\": 1}}",
+	    (const char *[]){ "{" TS(8) ", \"op\": \"c\", \"ns\": \"tralivali.$cmd\", \"o\": {\"dropDatabase\": 1}}",
 	    NULL });
 	expect_failure("collMod is refused", EX_DATAERR, "DDL op collMod of c at 1700000000.9",
-	    (const char *[]){ "{" TS(9) ", \"op\": \"c\", \"ns\": \"db.$cmd\", \"o\": {\"collMod\": \"c\", "
+	    (const char *[]){ "{" TS(9) ", \"op\": \"c\", \"ns\": \"tralivali.$cmd\", \"o\": {\"collMod\": \"c\", "
 	    "\"validator\": {}}}", NULL });
 	expect_failure("an unknown command is refused", EX_DATAERR, "unknown command frobnicate",
-	    (const char *[]){ "{" TS(9) ", \"op\": \"c\", \"ns\": \"db.$cmd\", \"o\": {\"frobnicate\": \"c\"}}",
+	    (const char *[]){ "{" TS(9) ", \"op\": \"c\", \"ns\": \"tralivali.$cmd\", \"o\": {\"frobnicate\": \"c\"}}",
 	    NULL });
 }
 
@@ -277,6 +305,7 @@ selection(void)
 	const struct tv_replay_counts *c = tv_replay_counts(r);
 	int rc;
 
+	tv_replay_set_db(r, "tralivali");
 	tv_replay_select(r, "messages");
 	tv_replay_select(r, "users");
 	ok(tv_replay_rename(r, "messages=tvstage_1_messages") == 0 && tv_replay_rename(r, "x") == -1 &&
