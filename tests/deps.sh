@@ -18,7 +18,7 @@ TOXIPROXY_VERSION=v2.12.0
 BUILD_PACKAGES=(autoconf automake libtool make gcc pkg-config
 	libbson-dev libmongoc-dev zlib1g-dev libdeflate-dev libcurl4-openssl-dev libssl-dev libexpat1-dev
 	libmicrohttpd-dev)
-TEST_PACKAGES=(bats curl openssl pigz gzip time hyperfine shellcheck jq cron
+TEST_PACKAGES=(bats curl openssl pigz gzip time hyperfine shellcheck jq cron systemd
 	golang-go npm chromium postgresql)
 
 log() { printf 'deps: %s\n' "$*" >&2; }

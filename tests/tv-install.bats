@@ -1,0 +1,103 @@
+#!/usr/bin/env bats
+# make install / make uninstall (issue 30): the systemd units, their user and the environment
+# file, with the paths given at install time, DESTDIR honoured, and the units systemd accepts.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	load lib/common
+	# A make run from `make check` must not join its jobserver or inherit its flags.
+	unset MAKEFLAGS MFLAGS MAKELEVEL
+	if grep -q '^systemdsystemunitdir = no$' "$TV_BUILDDIR/Makefile"; then
+		skip "configured --without-systemdsystemunitdir"
+	fi
+	DEST=$BATS_TEST_TMPDIR/dest
+	# Paths given to make install, not to configure: the units must follow them.
+	DIRS=(prefix=/opt/tv sysconfdir=/etc/tv systemdsystemunitdir=/opt/tv/units sysusersdir=/opt/tv/sysusers)
+	UNITS=(tralivali-api.service tralivali-backup.service tralivali-backup.timer
+		tralivali-pitr.service tralivali-rehearse.service tralivali-rehearse.timer)
+}
+
+tv_make() {
+	make -s -C "$TV_BUILDDIR" --no-print-directory "$@" >/dev/null
+}
+
+@test "make install puts the units, with the install-time paths, the user and the example env file under DESTDIR" {
+	tv_make install DESTDIR="$DEST" "${DIRS[@]}"
+	local u
+	for u in "${UNITS[@]}"; do
+		[ -f "$DEST/opt/tv/units/$u" ]
+	done
+	! grep -nE '@[A-Za-z_]+@' "$DEST"/opt/tv/units/*
+	grep -qx 'ExecStart=/opt/tv/bin/tv-backup --type scheduled' "$DEST/opt/tv/units/tralivali-backup.service"
+	grep -qx 'ExecStart=/opt/tv/bin/tv-pitr --follow' "$DEST/opt/tv/units/tralivali-pitr.service"
+	grep -qx 'Restart=always' "$DEST/opt/tv/units/tralivali-pitr.service"
+	for u in api backup pitr rehearse; do
+		grep -qx 'EnvironmentFile=/etc/tv/tralivali-backup/backup.env' "$DEST/opt/tv/units/tralivali-$u.service"
+		grep -qx 'LoadCredential=connection-string:/etc/tv/tralivali-backup/connection-string' \
+			"$DEST/opt/tv/units/tralivali-$u.service"
+		grep -qx 'User=tralivali-backup' "$DEST/opt/tv/units/tralivali-$u.service"
+	done
+	grep -qx 'OnCalendar=\*-\*-\* 03:00:00' "$DEST/opt/tv/units/tralivali-backup.timer"
+	grep -qx 'u tralivali-backup - "tralivali-backup" /var/lib/tralivali-backup' "$DEST/opt/tv/sysusers/tralivali-backup.conf"
+	cmp "$DEST/etc/tv/tralivali-backup/backup.env" "$DEST/etc/tv/tralivali-backup/backup.env.example"
+	grep -q '^#BACKUP_ENCRYPTION_KEY_FILE=/etc/tv/tralivali-backup/encryption.key$' "$DEST/etc/tv/tralivali-backup/backup.env"
+	[ -x "$DEST/opt/tv/bin/tv-backup" ]
+}
+
+@test "make install never overwrites the operator's env file; make uninstall leaves it and nothing else" {
+	tv_make install DESTDIR="$DEST" "${DIRS[@]}"
+	echo 'BACKUP_RETENTION_DAYS=90' >>"$DEST/etc/tv/tralivali-backup/backup.env"
+	tv_make install DESTDIR="$DEST" "${DIRS[@]}"
+	grep -qx 'BACKUP_RETENTION_DAYS=90' "$DEST/etc/tv/tralivali-backup/backup.env"
+	tv_make uninstall DESTDIR="$DEST" "${DIRS[@]}"
+	run find "$DEST" -type f
+	[ "$output" = "$DEST/etc/tv/tralivali-backup/backup.env" ]
+}
+
+@test "make uninstall removes an env file still as installed" {
+	tv_make install DESTDIR="$DEST" "${DIRS[@]}"
+	tv_make uninstall DESTDIR="$DEST" "${DIRS[@]}"
+	run find "$DEST" -type f
+	[ -z "$output" ]
+	[ ! -e "$DEST/etc/tv/tralivali-backup" ]
+}
+
+# systemd-analyze checks the units offline (systemd need not run): syntax, and that each
+# ExecStart= binary exists, so the tools are installed for real, under a prefix of our own.
+install_for_systemd() {
+	command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed (Debian package systemd)"
+	ROOT=$BATS_TEST_TMPDIR/root
+	tv_make install prefix="$ROOT" systemdsystemunitdir="$ROOT/units" sysusersdir="$ROOT/sysusers"
+}
+
+@test "systemd-analyze verify accepts every installed unit" {
+	install_for_systemd
+	cd "$ROOT/units"
+	run systemd-analyze verify --man=no "${UNITS[@]/#/./}"
+	assert_status 0
+	[ -z "$output" ]
+}
+
+@test "systemd-analyze verify fails a unit whose tool is missing (the check above can fail)" {
+	install_for_systemd
+	rm "$ROOT/bin/tv-pitr"
+	cd "$ROOT/units"
+	run systemd-analyze verify --man=no ./tralivali-pitr.service
+	[ "$status" -ne 0 ]
+	assert_output_contains "$ROOT/bin/tv-pitr is not executable"
+}
+
+@test "systemd-analyze security rates every service's exposure 1.5 or less" {
+	install_for_systemd
+	cd "$ROOT/units"
+	local u score
+	for u in "${UNITS[@]}"; do
+		[[ $u == *.service ]] || continue
+		run systemd-analyze security --offline=true --no-pager "./$u"
+		assert_status 0
+		score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\) .*/\1/p' <<<"$output")
+		echo "# $u: exposure $score" >&3
+		awk -v s="$score" 'BEGIN { exit !(s != "" && s <= 1.5) }'
+	done
+}
