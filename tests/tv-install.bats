@@ -45,20 +45,34 @@ tv_make() {
 	[ -x "$DEST/opt/tv/bin/tv-backup" ]
 }
 
+@test "make install links the bash completion by every installed command's name, and it completes each" {
+	tv_make install DESTDIR="$DEST" "${DIRS[@]}"
+	local dir=$DEST/opt/tv/share/bash-completion/completions cmd n=0
+	[ -f "$dir/tralivali-backup" ]
+	for cmd in "$DEST"/opt/tv/bin/*; do
+		cmd=${cmd##*/}
+		[ "$(readlink "$dir/$cmd")" = tralivali-backup ]
+		run bash -c '. "$1"; complete -p "$2"' complete "$dir/$cmd" "$cmd"
+		assert_status 0
+		n=$((n + 1))
+	done
+	[ "$n" -ge 20 ]
+}
+
 @test "make install never overwrites the operator's env file; make uninstall leaves it and nothing else" {
 	tv_make install DESTDIR="$DEST" "${DIRS[@]}"
 	echo 'BACKUP_RETENTION_DAYS=90' >>"$DEST/etc/tv/tralivali-backup/backup.env"
 	tv_make install DESTDIR="$DEST" "${DIRS[@]}"
 	grep -qx 'BACKUP_RETENTION_DAYS=90' "$DEST/etc/tv/tralivali-backup/backup.env"
 	tv_make uninstall DESTDIR="$DEST" "${DIRS[@]}"
-	run find "$DEST" -type f
+	run find "$DEST" ! -type d
 	[ "$output" = "$DEST/etc/tv/tralivali-backup/backup.env" ]
 }
 
 @test "make uninstall removes an env file still as installed" {
 	tv_make install DESTDIR="$DEST" "${DIRS[@]}"
 	tv_make uninstall DESTDIR="$DEST" "${DIRS[@]}"
-	run find "$DEST" -type f
+	run find "$DEST" ! -type d
 	[ -z "$output" ]
 	[ ! -e "$DEST/etc/tv/tralivali-backup" ]
 }
