@@ -19,6 +19,7 @@ BUILD_PACKAGES=(autoconf automake libtool make gcc pkg-config
 	libbson-dev libmongoc-dev zlib1g-dev libdeflate-dev libcurl4-openssl-dev libssl-dev libexpat1-dev
 	libmicrohttpd-dev)
 TEST_PACKAGES=(bats curl openssl pigz gzip time hyperfine shellcheck jq cron systemd
+	debhelper lintian fakeroot
 	golang-go npm chromium postgresql)
 
 log() { printf 'deps: %s\n' "$*" >&2; }
