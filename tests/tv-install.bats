@@ -85,6 +85,34 @@ install_for_systemd() {
 	tv_make install prefix="$ROOT" systemdsystemunitdir="$ROOT/units" sysusersdir="$ROOT/sysusers"
 }
 
+# Runs unit $1's ExecStart= with what systemd would give it, as far as a test can without systemd
+# running: nothing of this environment, the unit's Environment= lines overridden by its
+# EnvironmentFile=, and its LoadCredential= files copied into the credentials directory (%d).
+# The user, the sandbox and the journal are systemd's business, checked by systemd-analyze above.
+run_as_unit() {
+	local creds=$BATS_TEST_TMPDIR/credentials state=$BATS_TEST_TMPDIR/var/lib line env_file= exec_start=
+	local -a env=()
+	mkdir -p "$creds" "$state"
+	while IFS= read -r line; do
+		case $line in
+		Environment=*)
+			line=${line#Environment=}
+			line=${line//%d/$creds}
+			env+=("${line//%S/$state}") ;;
+		LoadCredential=*)
+			line=${line#LoadCredential=}
+			cp "${line#*:}" "$creds/${line%%:*}" ;;
+		EnvironmentFile=*) env_file=${line#EnvironmentFile=} ;;
+		ExecStart=*) exec_start=${line#ExecStart=} ;;
+		esac
+	done <"$ROOT/units/$1"
+	while IFS= read -r line; do
+		[[ ! $line =~ ^[A-Z_]+= ]] || env+=("$line")
+	done <"$env_file"
+	# shellcheck disable=SC2086 # ExecStart= is split into words, as systemd does
+	run env -i "${env[@]}" $exec_start
+}
+
 @test "systemd-analyze verify accepts every installed unit" {
 	install_for_systemd
 	cd "$ROOT/units"
@@ -114,4 +142,22 @@ install_for_systemd() {
 		echo "# $u: exposure $score" >&3
 		awk -v s="$score" 'BEGIN { exit !(s != "" && s <= 1.5) }'
 	done
+}
+
+@test "tralivali-backup.service's command, with the unit's environment and credentials, backs up" {
+	install_for_systemd
+	tv_start_mongo
+	tv-gendata -s 7 users 12 | tv-restore -q -c users --drop
+	echo "$MONGODB_URI" >"$ROOT/etc/tralivali-backup/mongodb-uri"
+	echo "file:$BATS_TEST_TMPDIR/store" >"$ROOT/etc/tralivali-backup/connection-string"
+	chmod 0600 "$ROOT"/etc/tralivali-backup/{mongodb-uri,connection-string}
+	run_as_unit tralivali-backup.service
+	tv_stop_mongo
+	assert_status 0
+	assert_output_contains "Backing up collection: users"
+	assert_output_contains "Exported 12 documents from users"
+	assert_output_contains "Backup process completed in"
+	[ -f "$BATS_TEST_TMPDIR"/store/backups/backups/*/manifest.json ]
+	# Its run record is in the state directory the unit names, StateDirectory=.
+	[ -n "$(ls "$BATS_TEST_TMPDIR/var/lib/tralivali-backup/runs")" ]
 }
