@@ -25,6 +25,7 @@ setup() {
 	export TV_MONGODB_URI=$MONGODB_URI
 	unset MONGODB_URI BACKUP_BLOB_STORAGE_CONNECTION_STRING
 	export BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state
+	export TV_CRONTAB_FILE=$BATS_TEST_TMPDIR/cron
 }
 
 # Prints the status column of the check named $1 in the last run's table.
@@ -113,6 +114,14 @@ setup_ok() {
 	head -c 32 /dev/urandom >"$BATS_TEST_TMPDIR/short.key"
 	run tv-setup --config-dir "$CONF" --check
 	[ "$(status_of encryption)" = OK ]
+}
+
+@test "--check: a cron entry that runs tv-backup too is a WARNING" {
+	setup_ok --no-enable || :
+	printf '0 3 * * * root /usr/bin/tv-backup --type scheduled\n' >"$TV_CRONTAB_FILE"
+	run tv-setup --config-dir "$CONF" --check
+	[ "$(status_of cron)" = WARNING ]
+	assert_output_contains "$TV_CRONTAB_FILE schedules backups too: remove it (tv-cron-install --remove)"
 }
 
 @test "usage errors: a relative directory, settings with --check, two secrets from stdin" {
