@@ -35,12 +35,12 @@ _tralivali_backup() {
 	[ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD-1]}
 	COMPREPLY=()
 	case $prev in
-	--env-file|--stats|--metadata|--prom|--rules|--cert|--key|--log)
+	--*-file|--stats|--metadata|--prom|--rules|--cert|--key|--log)
 		compopt -o filenames 2>/dev/null
 		# shellcheck disable=SC2207
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
-	--dashboard|--state-dir)
+	--config-dir|--dashboard)
 		compopt -o filenames 2>/dev/null
 		# shellcheck disable=SC2207
 		COMPREPLY=($(compgen -d -- "$cur"))

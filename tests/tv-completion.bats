@@ -75,6 +75,10 @@ complete_words() {
 	touch "$BATS_TEST_TMPDIR/backup.env"
 	run complete_words tv-status --env-file "$BATS_TEST_TMPDIR/back"
 	[ "$output" = "$BATS_TEST_TMPDIR/backup.env" ]
+	run complete_words tv-setup --connection-string-file "$BATS_TEST_TMPDIR/back"
+	[ "$output" = "$BATS_TEST_TMPDIR/backup.env" ]
+	run complete_words tv-setup --config-dir "$BATS_TEST_TMPDIR/back"
+	[ -z "$output" ]
 }
 
 @test "no store, no folders, and no error" {
