@@ -47,6 +47,9 @@ installed() {
 	run installed tv-status --help
 	assert_status 0
 	assert_output_contains "usage: tv-status"
+	run installed tv-setup --help
+	assert_status 0
+	[ -L /usr/share/bash-completion/completions/tv-setup ]
 	[ -f /lib/systemd/system/tralivali-backup.timer ]
 	[ ! -e /etc/systemd/system/timers.target.wants/tralivali-backup.timer ]
 	getent passwd tralivali-backup
@@ -71,10 +74,13 @@ installed() {
 	dpkg -s tralivali-backup >/dev/null 2>&1 || dpkg -i "$DEB" >/dev/null
 	run dpkg -r tralivali-backup
 	assert_status 0
-	[ ! -e /usr/bin/tv-status ]
-	[ ! -e /lib/systemd/system/tralivali-pitr.service ]
-	[ ! -e /usr/share/bash-completion/completions/tv-recover ]
-	[ -f /etc/tralivali-backup/backup.env ]
+	# Of every file the package holds, only the conffiles remain.
+	local f left=()
+	while IFS= read -r f; do
+		f=${f#.}
+		[ -z "$f" ] || [ -d "$f" ] || { [ ! -e "$f" ] && [ ! -L "$f" ]; } || left+=("$f")
+	done < <(dpkg-deb --fsys-tarfile "$DEB" | tar -t)
+	[ "${left[*]}" = "/etc/tralivali-backup/backup.env /etc/tralivali-backup/backup.env.example" ]
 	run dpkg -P tralivali-backup
 	assert_status 0
 	[ ! -e /etc/tralivali-backup ]
