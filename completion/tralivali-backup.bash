@@ -4,9 +4,12 @@
 # seconds (it reads the store) and given up after 10 s.
 # shellcheck shell=bash
 
-# Prints the long and short options in command $1's usage text, one a line.
+# Prints the long and short options in command $1's usage, one a line: all of a usage message, or
+# the part of a manual page before DESCRIPTION (its SYNOPSIS; the prose names other commands'
+# options too).  Grouped flags ([-qv]) come out one by one.
 _tv_options() {
-	"$1" --help 2>&1 | grep -oE '(^|[[ |])--?[A-Za-z][A-Za-z0-9-]*' | sed 's/^[[ |]*//' | sort -u
+	"$1" --help 2>&1 | sed '/^DESCRIPTION/q' | grep -oE '(^|[[ |])--?[A-Za-z][A-Za-z0-9-]*' |
+		sed -E 's/^[[ |]*//; /^-[A-Za-z]{2,}$/{s/^-//; s/(.)/-\1\n/g; s/\n$//}' | sort -u
 }
 
 # Prints tv-list --json's recovery-point folders and collection names ("folder NAME", "coll NAME"),

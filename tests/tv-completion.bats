@@ -46,6 +46,18 @@ complete_words() {
 	assert_output_contains "-c"
 }
 
+@test "a manual page as --help: only its SYNOPSIS's options; grouped flags one by one" {
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/bin/tv-paged" <<-'EOF'
+	#!/bin/sh
+	printf 'NAME\n     tv-paged - a page\nSYNOPSIS\n     tv-paged [-qv] [--alpha n] | --beta\n'
+	printf 'DESCRIPTION\n     Like tv-other --gamma, with -z.\n'
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/tv-paged"
+	PATH=$BATS_TEST_TMPDIR/bin:$PATH run complete_words tv-paged -
+	[ "$output" = $'--alpha\n--beta\n-q\n-v' ]
+}
+
 @test "the folder of every recovery point completes tv-recover, tv-verify and tv-rehearse" {
 	local c
 	for c in tv-recover tv-verify tv-rehearse; do
