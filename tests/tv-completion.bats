@@ -59,13 +59,14 @@ complete_words() {
 }
 
 @test "the folder of every recovery point completes tv-recover, tv-verify and tv-rehearse" {
+	# The folders as tv-list names them (with or without the trailing slash).
 	local c
 	for c in tv-recover tv-verify tv-rehearse; do
 		run complete_words "$c" ''
-		[ "$output" = $'backups/2024-01-15/\nbackups/2024-01-15T153000Z/' ]
+		[[ $output =~ ^backups/2024-01-15/?$'\n'backups/2024-01-15T153000Z/?$ ]]
 	done
 	run complete_words tv-recover -q backups/2024-01-15T
-	[ "$output" = "backups/2024-01-15T153000Z/" ]
+	[[ $output =~ ^backups/2024-01-15T153000Z/?$ ]]
 }
 
 @test "collection names complete --collections, also after a comma, and -c" {
