@@ -7,7 +7,7 @@
 # shellcheck disable=SC2034
 
 # sysexits(3), as design.md uses them.
-readonly EX_USAGE=64 EX_DATAERR=65 EX_NOINPUT=66 EX_UNAVAILABLE=69 EX_TEMPFAIL=75 EX_NOPERM=77
+readonly EX_USAGE=64 EX_DATAERR=65 EX_NOINPUT=66 EX_UNAVAILABLE=69 EX_CANTCREAT=73 EX_TEMPFAIL=75 EX_NOPERM=77
 # The collections the TralliValli service keeps, in the seed's order.
 readonly TV_COLLECTIONS=(users conversations messages invites files)
 # Blob names: backups/{YYYY-MM-DD}/tralivali_{collection}.bson.gz, as the seed wrote them.

@@ -20,6 +20,9 @@ BUILD_PACKAGES=(autoconf automake libtool make gcc pkg-config
 	libmicrohttpd-dev)
 TEST_PACKAGES=(bats curl openssl pigz gzip groff-base time hyperfine shellcheck jq cron
 	golang-go npm chromium postgresql)
+# systemd-analyze checks the units (tests/tv-install.bats); the rest builds and checks the Debian
+# package (tests/deb.bats).
+TEST_PACKAGES+=(systemd debhelper lintian fakeroot)
 
 log() { printf 'deps: %s\n' "$*" >&2; }
 

@@ -25,6 +25,8 @@ setup() {
 	export BACKUP_BLOB_CONTAINER_NAME=backups
 	export TV_CRONTAB_FILE=$BATS_TEST_TMPDIR/cron
 	printf '0 3 * * * root /usr/bin/tv-backup --type scheduled\n' >"$TV_CRONTAB_FILE"
+	# No systemd timer, whatever this machine has enabled.
+	export TV_SYSTEMD_ROOT=$BATS_TEST_TMPDIR/systemd-root
 	unset TV_NOW BACKUP_METRICS_FILE
 }
 
@@ -427,4 +429,20 @@ EOF
 	assert_output_contains "tv-blob-ls: checking the container: Failed to connect"
 	refute_output_contains "Circuit breaker is open until"
 	[ "$(tv-state --breaker | jq -r .state)" = open ]
+}
+
+@test "tv-status takes an enabled tralivali-backup.timer for the schedule, where there is no cron entry" {
+	command -v systemctl >/dev/null || skip "systemctl is not installed"
+	tv-backup -q >/dev/null
+	rm "$TV_CRONTAB_FILE"
+	mkdir -p "$TV_SYSTEMD_ROOT/etc/systemd/system"
+	printf '[Service]\nType=oneshot\nExecStart=/bin/true\n' >"$TV_SYSTEMD_ROOT/etc/systemd/system/tralivali-backup.service"
+	printf '[Timer]\nOnCalendar=daily\n[Install]\nWantedBy=timers.target\n' >"$TV_SYSTEMD_ROOT/etc/systemd/system/tralivali-backup.timer"
+	run tv-status
+	assert_status 1
+	assert_output_contains "and tralivali-backup.timer is not enabled (tv-setup enables it)"
+	systemctl --root="$TV_SYSTEMD_ROOT" enable tralivali-backup.timer 2>/dev/null
+	run tv-status
+	assert_status 0
+	grep -qE "^OK +timer +tralivali-backup.timer enabled$" <<<"$output"
 }
