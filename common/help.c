@@ -45,18 +45,31 @@ page_path(const char *prog, int section, char *buf, size_t len)
 	return n >= 0 && (size_t)n < len ? 0 : -1;
 }
 
-int
-tv_help_page(const char *prog, int section)
+/* Runs argv with its output on ours; returns 1 if it ran and exited 0. */
+static int
+run(char *const argv[])
 {
-	char path[PATH_MAX];
-	char *argv[] = { "groff", "-mandoc", "-Tutf8", "-Ww", "-P-cbou", "-rLL=80n", path, NULL };
 	pid_t pid;
 	int status;
 
 	fflush(stdout);
-	if (page_path(prog, section, path, sizeof(path)) == 0 && access(path, R_OK) == 0 &&
-	    posix_spawnp(&pid, "groff", NULL, NULL, argv, environ) == 0 &&
-	    waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	return posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ) == 0 &&
+	    waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+int
+tv_help_page(const char *prog, int section)
+{
+	char path[PATH_MAX], sect[8];
+	char *groff[] = { "groff", "-mandoc", "-Tutf8", "-Ww", "-P-cbou", "-rLL=80n", path, NULL };
+	char *man[] = { "man", "-P", "cat", sect, (char *)prog, NULL };
+
+	snprintf(sect, sizeof(sect), "%d", section);
+	if (page_path(prog, section, path, sizeof(path)) == 0 && access(path, R_OK) == 0 && run(groff))
+		return 0;
+	/* A packaged page is compressed (tv-export.1.gz): man reads it. */
+	setenv("MANWIDTH", "80", 0);
+	if (run(man))
 		return 0;
 	printf("\nThe manual page says the rest: man %d %s\n", section, prog);
 	return -1;
