@@ -49,6 +49,13 @@ installed() {
 	assert_output_contains "usage: tv-status"
 	run installed tv-setup --help
 	assert_status 0
+	# The installed pages are compressed: --help still shows the whole page, flows and C tools alike.
+	run installed tv-export --help
+	assert_status 0
+	assert_output_contains "TV-EXPORT(1)"
+	[ "$(printf '%s\n' "$output" | wc -l)" -ge 15 ]
+	run installed tv-status --help
+	assert_output_contains "TV-STATUS(8)"
 	[ -L /usr/share/bash-completion/completions/tv-setup ]
 	[ -f /lib/systemd/system/tralivali-backup.timer ]
 	[ ! -e /etc/systemd/system/timers.target.wants/tralivali-backup.timer ]
