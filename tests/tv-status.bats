@@ -408,7 +408,8 @@ EOF
 	run tv-status --max-oplog-age 30s
 	assert_status 2
 	assert_output_contains "pitr: newest oplog slice ends $(date -u -d @$((now - 60)) +%FT%TZ)"
-	tv-status -q --prom "$BATS_TEST_TMPDIR/p.prom" --max-oplog-age 5m
+	run tv-status -q --prom "$BATS_TEST_TMPDIR/p.prom" --max-oplog-age 5m
+	assert_status 1
 	grep -qx "tralivali_pitr_last_slice_timestamp_seconds $((now - 60))" "$BATS_TEST_TMPDIR/p.prom"
 }
 
