@@ -44,47 +44,46 @@ set_body(struct tv_answer *a, unsigned status, const char *type, char *body, siz
 	a->len = len;
 }
 
+/* Answers {"message": fixed (or, if NULL, text), fields[, "detail": text][, extra]}. */
+static void
+answer_json(struct tv_answer *a, unsigned status, const char *fixed, const char *fields, const char *text,
+    const char *extra)
+{
+	char *msg, *detail = NULL, *json;
+	int len;
+
+	if ((msg = tv_json_string(fixed ? fixed : text)) == NULL || (fixed && (detail = tv_json_string(text)) == NULL) ||
+	    (len = asprintf(&json, "{\"message\":%s%s%s%s%s%s%s}\n", msg, *fields ? "," : "", fields,
+	    detail ? ",\"detail\":" : "", detail ? detail : "", *extra ? "," : "", extra)) == -1)
+		tv_fatal(EX_OSERR, "out of memory");
+	free(msg);
+	free(detail);
+	set_body(a, status, JSON, json, (size_t)len);
+}
+
 void
 tv_answer_message(struct tv_answer *a, unsigned status, const char *extra, const char *fmt, ...)
 {
-	char text[1024], *msg, *json;
+	char text[1024];
 	va_list ap;
-	int len;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if ((msg = tv_json_string(text)) == NULL ||
-	    (len = asprintf(&json, "{\"message\":%s%s%s}\n", msg, *extra ? "," : "", extra)) == -1)
-		tv_fatal(EX_OSERR, "out of memory");
-	free(msg);
-	set_body(a, status, JSON, json, (size_t)len);
+	answer_json(a, status, NULL, "", text, extra);
 }
 
 /* Answers in shape s (a failure, or the restore's success), our words from fmt; extra: more fields ("" for none). */
 static void __attribute__((format(printf, 5, 6)))
 answer_shaped(struct tv_answer *a, unsigned status, const struct shape *s, const char *extra, const char *fmt, ...)
 {
-	char text[1024], *detail, *json;
+	char text[1024];
 	va_list ap;
-	int len;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (s->message == NULL) {
-		if (asprintf(&json, "%s%s%s", s->fields, *s->fields && *extra ? "," : "", extra) == -1)
-			tv_fatal(EX_OSERR, "out of memory");
-		tv_answer_message(a, status, json, "%s", text);
-		free(json);
-		return;
-	}
-	if ((detail = tv_json_string(text)) == NULL ||
-	    (len = asprintf(&json, "{\"message\":\"%s\",%s,\"detail\":%s%s%s}\n", s->message, s->fields, detail,
-	    *extra ? "," : "", extra)) == -1)
-		tv_fatal(EX_OSERR, "out of memory");
-	free(detail);
-	set_body(a, status, JSON, json, (size_t)len);
+	answer_json(a, status, s->message, s->fields, text, extra);
 }
 
 void

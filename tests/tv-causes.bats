@@ -44,6 +44,18 @@ names() {
 	[[ $2 != *hunter2-secret* ]] || { printf 'the password leaked: %s\n' "$2" >&2; return 1; }
 }
 
+# Runs each flow that touches the store with connection string $1: each must exit $2 saying $3.
+each_flow_fails() {
+	local flow
+	for flow in tv-backup tv-pitr "tv-recover 2024-01-15" "tv-verify --latest" tv-list; do
+		# shellcheck disable=SC2086 # the flow's words
+		run --separate-stderr env BACKUP_BLOB_STORAGE_CONNECTION_STRING="$1" $flow
+		[ "$status" -eq "$2" ] || { echo "$flow: exit $status: $stderr" >&2; return 1; }
+		names "$3" "$stderr"
+		[[ $stderr != *AAAAAAAAAAAA* ]] || { echo "$flow: the key leaked" >&2; return 1; }
+	done
+}
+
 @test "MongoDB down: tv-backup, tv-pitr, tv-recover and tv-rehearse name the server's host and port as the cause" {
 	tv-backup -q >/dev/null
 	run --separate-stderr env MONGODB_URI="$BAD_URI" tv-backup
@@ -68,13 +80,7 @@ names() {
 
 @test "the store down: every flow names the endpoint it could not reach" {
 	local store="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$DOWN/devstoreaccount1;"
-	local flow
-	for flow in tv-backup tv-pitr "tv-recover 2024-01-15" "tv-verify --latest" tv-list; do
-		# shellcheck disable=SC2086 # the flow's words
-		run --separate-stderr env BACKUP_BLOB_STORAGE_CONNECTION_STRING="$store" $flow
-		[ "$status" -eq 69 ] || { echo "$flow: exit $status: $stderr" >&2; return 1; }
-		names "127.0.0.1 port $DOWN" "$stderr"
-	done
+	each_flow_fails "$store" 69 "127.0.0.1 port $DOWN"
 	names "127.0.0.1 port $DOWN" "$(cause_of backup)"
 	names "127.0.0.1 port $DOWN" "$(cause_of pitr)"
 	names "127.0.0.1 port $DOWN" "$(cause_of recover)"
@@ -82,14 +88,7 @@ names() {
 
 @test "wrong credentials: 77 and 'access denied' as the cause, never the key" {
 	local store="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$(head -c 64 /dev/zero | base64 -w0);BlobEndpoint=$AZURITE_BLOB_ENDPOINT;"
-	local flow
-	for flow in tv-backup tv-pitr "tv-recover 2024-01-15" "tv-verify --latest" tv-list; do
-		# shellcheck disable=SC2086 # the flow's words
-		run --separate-stderr env BACKUP_BLOB_STORAGE_CONNECTION_STRING="$store" $flow
-		[ "$status" -eq 77 ] || { echo "$flow: exit $status: $stderr" >&2; return 1; }
-		names "access denied" "$stderr"
-		[[ $stderr != *AAAAAAAAAAAA* ]]
-	done
+	each_flow_fails "$store" 77 "access denied"
 	names "access denied" "$(cause_of backup)"
 	names "access denied" "$(cause_of recover)"
 }

@@ -38,32 +38,25 @@ collect_ids(const struct tv_runrec *rec, void *arg)
 	return 0;
 }
 
-/* Saves a record of the given kind, id and start in the state directory. */
+/* Saves a record of the given kind, id and start (and startClock, if not NULL) in the state directory. */
 static void
-save(const char *kind, const char *id, const char *start)
+save_at(const char *kind, const char *id, const char *start, const char *clock)
 {
 	char json[256], name[512];
 	struct tv_runrec rec;
 
-	snprintf(json, sizeof(json), "{\"kind\":\"%s\",\"id\":\"%s\",\"start\":\"%s\",\"exitCode\":0}\n",
-	    kind, id, start);
+	snprintf(json, sizeof(json), "{\"kind\":\"%s\",\"id\":\"%s\",\"start\":\"%s\",\"exitCode\":0%s%s%s}\n",
+	    kind, id, start, clock ? ",\"startClock\":\"" : "", clock ? clock : "", clock ? "\"" : "");
 	if (load(json, &rec) == 0 && tv_runrec_name(rec.doc, name, sizeof(name)) == 0)
 		tv_runrec_save_local(&rec, name);
 	tv_runrec_free(&rec);
 }
 
-/* Saves a backup record with the given id, start and startClock in the state directory. */
+/* Saves a record of the given kind, id and start in the state directory. */
 static void
-save_clocked(const char *id, const char *start, const char *clock)
+save(const char *kind, const char *id, const char *start)
 {
-	char json[256], name[512];
-	struct tv_runrec rec;
-
-	snprintf(json, sizeof(json), "{\"kind\":\"backup\",\"id\":\"%s\",\"start\":\"%s\",\"startClock\":\"%s\"}\n",
-	    id, start, clock);
-	if (load(json, &rec) == 0 && tv_runrec_name(rec.doc, name, sizeof(name)) == 0)
-		tv_runrec_save_local(&rec, name);
-	tv_runrec_free(&rec);
+	save_at(kind, id, start, NULL);
 }
 
 int
@@ -128,9 +121,9 @@ main(void)
 	ok(*ids == '\0', "a kind matches whole, not as a prefix");
 
 	/* Three runs in one second, ids in the reverse order of their start: names sort by the clock. */
-	save_clocked("zc", "2024-01-18T05:00:00Z", "1705554000.1");
-	save_clocked("zb", "2024-01-18T05:00:00Z", "1705554000.25");
-	save_clocked("za", "2024-01-18T05:00:00Z", "1705554000.900001");
+	save_at("backup", "zc", "2024-01-18T05:00:00Z", "1705554000.1");
+	save_at("backup", "zb", "2024-01-18T05:00:00Z", "1705554000.25");
+	save_at("backup", "za", "2024-01-18T05:00:00Z", "1705554000.900001");
 	f = (struct tv_runrec_filter){ "2024-01-18", NULL };
 	*ids = '\0';
 	tv_runrec_walk_local(&f, collect_ids, ids);
