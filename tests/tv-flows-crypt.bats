@@ -112,7 +112,7 @@ flip_bit() {
 	jq -e '.backups | length == 1 and .[0].status == "Completed" and (.[0].collections | length) == 3' <<<"$output"
 	run --separate-stderr tv-status --json --max-age 100000d
 	[ "$status" -le 1 ]
-	jq -e '.lastBackup.folder == "backups/2024-03-01/"' <<<"$output"
+	jq -e '.lastBackup.folder == "backups/2024-03-01"' <<<"$output"
 
 	tv-gendata -s 8 users 5 | tv-restore -q -c users --drop
 	tv-restore -q -c messages --drop </dev/null
