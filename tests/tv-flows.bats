@@ -191,7 +191,8 @@ regenerate() {
 	backup_at 2024-01-15T03:00Z --collections users,invites,files
 	delete_blob backups/2024-01-15/tralivali_users.bson.gz
 	if [[ $BACKUP_BLOB_STORAGE_CONNECTION_STRING != file:* ]]; then
-		python3 "$TV_SRCDIR/tests/az-rest.py" tier "$BACKUP_BLOB_CONTAINER_NAME" backups/2024-01-15/tralivali_files.bson.gz Archive
+		AZURITE_ACCOUNT=$AZURITE_ACCOUNT AZURITE_KEY=$AZURITE_KEY \
+			python3 "$TV_SRCDIR/tests/az-rest.py" tier "$BACKUP_BLOB_CONTAINER_NAME" backups/2024-01-15/tralivali_files.bson.gz Archive
 	fi
 	run --separate-stderr tv-verify -q 2024-01-15
 	assert_status 66
