@@ -10,6 +10,11 @@
 
 #include "help.h"
 
+/* Where the manual pages are installed: $(mandir), given by the build. */
+#ifndef TV_MAN_DIR
+#define TV_MAN_DIR	"/usr/local/share/man"
+#endif
+
 extern char **environ;
 
 int
