@@ -18,7 +18,7 @@ setup() {
 	for section in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" ENVIRONMENT EXAMPLES; do
 		grep -qx "$section" <<<"$output"
 	done
-	for option in "-n rounds" "--seed seed" "-m cron|follow" "-s file|azurite" "-e " "-t targets" "-k " "-v " "-h, --help"; do
+	for option in "-n rounds" "--seed seed" "-m cron|follow" "-s file|azurite" "-e " "-f " "-t targets" "-k " "-v " "-h, --help"; do
 		grep -qE "^     $(sed 's/[|]/[|]/g' <<<"$option")" <<<"$output"
 	done
 	assert_output_contains "(default 10)"
@@ -34,7 +34,7 @@ setup() {
 	assert_status 64
 	[ -z "$output" ]
 	[[ $stderr == *"-m: cron or follow, not sometimes"* ]]
-	[[ $stderr == *"usage: tests/soak/pitr [-ekv] [-n rounds]"* ]]
+	[[ $stderr == *"usage: tests/soak/pitr [-efkv] [-n rounds]"* ]]
 	run --separate-stderr "$SOAK" -n 0
 	assert_status 64
 	[[ $stderr == *"-n: not a whole number above 0: 0"* ]]
