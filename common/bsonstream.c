@@ -229,7 +229,9 @@ tv_bson_reader_next(struct tv_bson_reader *r, bson_t *doc)
 		    len, have);
 	if (!bson_init_static(doc, r->buf + r->start, len))
 		return fail(r, EX_DATAERR, "invalid document: missing terminating NUL byte");
-	if (!bson_validate_with_error(doc, BSON_VALIDATE_UTF8, &err))
+	/* A string may hold a NUL byte (its length says where it ends): MongoDB stores it, and a
+	 * backup that could not restore it would be no backup. */
+	if (!bson_validate_with_error(doc, BSON_VALIDATE_UTF8 | BSON_VALIDATE_UTF8_ALLOW_NULL, &err))
 		return fail(r, EX_DATAERR, "invalid document: %s", err.message);
 	if (bson_iter_init(&it, doc) && (bad_field = find_bad_field(&it, &why)) != NULL)
 		return fail(r, EX_DATAERR, "invalid document: %s \"%s\"", why, bad_field);

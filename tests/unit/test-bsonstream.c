@@ -76,6 +76,20 @@ test_good_stream(void)
 	tv_bson_reader_close(r);
 }
 
+/* A string value with a NUL byte inside is valid BSON, and MongoDB stores it: it must restore. */
+static void
+test_nul_in_string(void)
+{
+	bson_t doc = BSON_INITIALIZER;
+	struct tv_bson_reader *r;
+
+	bson_append_utf8(&doc, "content", -1, "lol\0caf", 7);
+	r = reader_on(bson_get_data(&doc), doc.len);
+	ok(drain(r) == 0 && tv_bson_reader_count(r) == 1, "a string holding a NUL byte is a valid document");
+	tv_bson_reader_close(r);
+	bson_destroy(&doc);
+}
+
 /* Checks that a stream fails with status 65 and a message containing want. */
 static void
 expect_bad(const void *data, size_t len, const char *want, const char *what)
@@ -198,6 +212,7 @@ main(void)
 {
 	test_empty_stream();
 	test_good_stream();
+	test_nul_in_string();
 	test_bad_streams();
 	test_large_document();
 	test_short_reads();
