@@ -75,16 +75,6 @@ prepare() {
 	[ "$OLD" != "$NEW" ]
 }
 
-# Waits until no process of an earlier run holds the lock (orphaned stages of a killed run).
-wait_lock_free() {
-	local _
-	for _ in $(seq 300); do
-		flock -n "$BACKUP_STATE_DIR/tralivali-backup.lock" true && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 @test "--help prints the usage on stdout and exits 0" {
 	run --separate-stderr tv-recover --help
 	assert_status 0

@@ -52,3 +52,14 @@ tv_flip_bit() {
 	# shellcheck disable=SC2059
 	printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
+
+# Waits up to 30 s until no process holds the run lock: the stages of a killed run watch it
+# and stop, its orphans included.
+wait_lock_free() {
+	local _
+	for _ in $(seq 300); do
+		flock -n "$BACKUP_STATE_DIR/tralivali-backup.lock" true && return 0
+		sleep 0.1
+	done
+	return 1
+}

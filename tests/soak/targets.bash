@@ -128,16 +128,6 @@ restore() {
 	[ "$keep" -eq 1 ] || "$MONGO_CMD" -d "$scratch" '{"dropDatabase": 1}' >/dev/null 2>>"$RD/log"
 }
 
-# Waits until no process of a killed run holds the lock (its stages watch it and stop).
-wait_lock_free() {
-	local _
-	for _ in $(seq 300); do
-		flock -n "$BACKUP_STATE_DIR/tralivali-backup.lock" true && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # -f: the restore just proven exact (in $1 milliseconds) is run again into a new scratch database
 # and killed with kill -9 at a random moment of as long a run; then tv-recover --resume.  The
 # database must then hold nothing or exactly the target state, and no staging collection.  Sets
