@@ -202,9 +202,8 @@ count_missing(struct tv_folder *f)
 	return f->nmissing;
 }
 
-/* Reads folder f's manifest and classifies f; returns 0 or the exit code of a failed read. */
-static int
-load_manifest(struct tv_store *store, struct tv_folder *f)
+int
+tv_catalog_load_folder(struct tv_folder *f, struct tv_store *store)
 {
 	char name[80], err[TV_MANIFEST_ERR_MAX] = "";
 	FILE *tmp;
@@ -270,7 +269,7 @@ tv_catalog_load_manifests(struct tv_catalog *cat, struct tv_store *store)
 	if (cat->nfolders > 0)
 		qsort(cat->folders, cat->nfolders, sizeof(*cat->folders), by_name_time);
 	for (size_t i = 0; i < cat->nfolders; i++)
-		if ((rc = load_manifest(store, &cat->folders[i])) != 0 && first == 0)
+		if ((rc = tv_catalog_load_folder(&cat->folders[i], store)) != 0 && first == 0)
 			first = rc;
 	return first;
 }

@@ -86,6 +86,8 @@ void tv_catalog_init(struct tv_catalog *cat, const char *root);
 int tv_catalog_read_listing(struct tv_catalog *cat, FILE *in, const char *inname);
 /* Reads and checks every folder's manifest; returns 0 or the first error's exit code (every folder is still classified, reason says why). */
 int tv_catalog_load_manifests(struct tv_catalog *cat, struct tv_store *store);
+/* Reads folder f's manifest and classifies f; returns 0 or the exit code of a failed read. */
+int tv_catalog_load_folder(struct tv_folder *f, struct tv_store *store);
 /* Orders the slices into ranges; returns 0, or 65 after logging each overlap or hole, naming the slices. */
 int tv_catalog_chain(struct tv_catalog *cat);
 /* Fills points (room for nfolders) with the recovery points, oldest createdAt first; returns how many. */

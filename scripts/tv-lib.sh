@@ -242,14 +242,14 @@ tv_load_env_file() {
 # The secrets, and the commands each may reach (design.md: secrets reach only the processes that
 # use them).  Their *_FILE forms are paths, not secrets, and stay in the environment.
 readonly TV_MONGO_SECRETS=(MONGODB_URI)
-readonly TV_STORE_SECRETS=(BACKUP_BLOB_STORAGE_CONNECTION_STRING BACKUP_PRUNE_CONNECTION_STRING
-	BACKUP_RESTORE_CONNECTION_STRING)
+readonly TV_STORE_SECRETS=(BACKUP_BLOB_STORAGE_CONNECTION_STRING BACKUP_COPY_CONNECTION_STRING
+	BACKUP_PRUNE_CONNECTION_STRING BACKUP_RESTORE_CONNECTION_STRING)
 readonly TV_ALL_SECRETS=("${TV_MONGO_SECRETS[@]}" "${TV_STORE_SECRETS[@]}")
 # Tools that talk to MongoDB, tools that talk to the blob store, and flows (which hand both on
 # to their own stages).  Any other command (tv-gzip, tv-crypt, jq, ...) gets neither.
 readonly TV_MONGO_TOOLS=(tv-dbcheck tv-export tv-oplog tv-replay tv-restore)
 readonly TV_STORE_TOOLS=(tv-blob-get tv-blob-ls tv-blob-put tv-catalog tv-prune tv-state)
-readonly TV_FLOWS=(tv-backup tv-list tv-pitr tv-recover tv-rehearse tv-status tv-verify)
+readonly TV_FLOWS=(tv-backup tv-copy tv-list tv-pitr tv-recover tv-rehearse tv-status tv-verify)
 
 # Keeps the secrets in shell variables but takes them out of the environment every child inherits;
 # the functions below hand each tool its own.  Runs when this file is sourced and after an env file.

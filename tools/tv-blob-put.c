@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -17,8 +18,8 @@ enum mode { PUT, STAGE, COMMIT, ABORT };
 static void __attribute__((noreturn))
 usage(int status)
 {
-	fprintf(status ? stderr : stdout, "usage: tv-blob-put [-qv] [--receipt file] name\n"
-	    "       tv-blob-put [-qv] --no-commit | --commit | --abort --receipt file name\n");
+	fprintf(status ? stderr : stdout, "usage: tv-blob-put [-qv] [--role backup|copy] [--sha256 hex] [--receipt file] name\n"
+	    "       tv-blob-put [-qv] [--role backup|copy] --no-commit | --commit | --abort --receipt file name\n");
 	if (status == 0)
 		tv_help_page("tv-blob-put", 1);
 	exit(status);
@@ -67,6 +68,67 @@ read_receipt(const char *path, const char *name, struct tv_receipt *r)
 	return rc;
 }
 
+/* Returns 1 if s is 64 hexadecimal digits. */
+static int
+sha256_ok(const char *s)
+{
+	return strlen(s) == 64 && strspn(s, "0123456789abcdefABCDEF") == 64;
+}
+
+struct lookup {
+	const char	*name;
+	int		 found;
+};
+
+/* Listing callback: notes whether the blob sought is among those listed. */
+static int
+same_name(const struct tv_blob *b, void *arg)
+{
+	struct lookup *l = arg;
+
+	l->found |= strcmp(b->name, l->name) == 0;
+	return 0;
+}
+
+/*
+ * With --sha256, a blob already stored under name with that content is what
+ * was asked for (a copy resumed, or raced by another copier): returns 0 if it
+ * is there with that checksum, 73 naming both checksums if it holds something
+ * else, 66 quietly if there is none.
+ */
+static int
+already_stored(struct tv_store *store, const char *name, const char *sha256)
+{
+	struct tv_blob b = { 0 };
+	struct lookup l = { name, 0 };
+	int rc;
+
+	/* A listing answers "is it there" without the error a missing blob's stat logs. */
+	if ((rc = tv_store_list(store, name, same_name, &l)) != 0 && rc != EX_NOINPUT)
+		return rc;
+	if (!l.found)
+		return EX_NOINPUT;
+	if ((rc = tv_store_stat(store, name, &b)) != 0)
+		return rc;
+	if (strcasecmp(b.sha256, sha256) == 0) {
+		tv_info("%s is already stored with SHA-256 %s", name, sha256);
+		return 0;
+	}
+	tv_error("%s already exists with SHA-256 %s, not the expected %s; nothing was overwritten", name,
+	    b.sha256[0] ? b.sha256 : "(none recorded)", sha256);
+	return EX_CANTCREAT;
+}
+
+/* Returns 0 if what was uploaded has checksum sha256, else 65 after logging both (nothing is committed). */
+static int
+arrived_intact(const struct tv_receipt *r, const char *sha256)
+{
+	if (strcasecmp(r->sha256, sha256) == 0)
+		return 0;
+	tv_error("%s arrived with SHA-256 %s, not the expected %s; not committed", r->name, r->sha256, sha256);
+	return EX_DATAERR;
+}
+
 /* One line per blob: the seed's for a committed one, its size and checksum at -v. */
 static void
 log_stored(const struct tv_receipt *r)
@@ -88,12 +150,15 @@ main(int argc, char *argv[])
 		{ "no-commit",	no_argument,		NULL, 'N' },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "receipt",	required_argument,	NULL, 'r' },
+		{ "role",	required_argument,	NULL, 'R' },
+		{ "sha256",	required_argument,	NULL, 'S' },
 		{ "verbose",	no_argument,		NULL, 'v' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct tv_receipt r = { 0 };
 	struct tv_store *store;
-	const char *receipt = NULL, *name;
+	const char *receipt = NULL, *name, *sha256 = NULL;
+	enum tv_store_role role = TV_ROLE_BACKUP;
 	enum mode mode = PUT;
 	int ch, status;
 
@@ -115,6 +180,17 @@ main(int argc, char *argv[])
 		case 'r':
 			receipt = optarg;
 			break;
+		case 'R':
+			if (tv_store_role_parse(optarg, &role) != 0)
+				usage(EX_USAGE);
+			break;
+		case 'S':
+			if (!sha256_ok(optarg)) {
+				tv_error("--sha256: not 64 hexadecimal digits: %s", optarg);
+				usage(EX_USAGE);
+			}
+			sha256 = optarg;
+			break;
 		case 'v':
 			tv_log_set_level(TV_LOG_VERBOSE);
 			break;
@@ -124,7 +200,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 1 || (mode != PUT && receipt == NULL))
+	if (argc != 1 || (mode != PUT && receipt == NULL) || (mode != PUT && sha256 != NULL))
 		usage(EX_USAGE);
 	name = argv[0];
 	if ((status = tv_store_check_name(name)) != 0)
@@ -135,12 +211,20 @@ main(int argc, char *argv[])
 		tv_debug("no receipt %s: nothing to discard", receipt);
 		return 0;
 	}
-	store = tv_store_open();
+	store = tv_store_open_role(role);
+	if (sha256 != NULL && (status = already_stored(store, name, sha256)) != EX_NOINPUT) {
+		tv_store_close(store);
+		return status;
+	}
 	switch (mode) {
 	case PUT:
 	case STAGE:
-		if ((status = upload(store, name, &r)) == 0 && mode == PUT)
-			status = tv_store_commit(store, &r);
+		if ((status = upload(store, name, &r)) == 0 && sha256 != NULL &&
+		    (status = arrived_intact(&r, sha256)) != 0)
+			tv_store_abort(store, &r);
+		else if (status == 0 && mode == PUT &&
+		    (status = tv_store_commit(store, &r)) == EX_CANTCREAT && sha256 != NULL)
+			status = already_stored(store, name, sha256);
 		break;
 	case COMMIT:
 		if ((status = read_receipt(receipt, name, &r)) == 0)

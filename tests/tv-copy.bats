@@ -1,0 +1,172 @@
+#!/usr/bin/env bats
+# tv-copy: the second store.  A primary with two recovery points and oplog slices (FerretDB with
+# an oplog, a file: store) is built once; each test copies it into its own copy store (a file:
+# directory, or a container of Azurite) and checks what arrived, blob by blob.
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	load lib/common
+	tv_start_mongo
+	tv_enable_oplog
+	tv_start_azurite
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=file:$BATS_FILE_TMPDIR/primary BACKUP_BLOB_CONTAINER_NAME=backups
+	export BACKUP_STATE_DIR=$BATS_FILE_TMPDIR/state BACKUP_RETENTION_DAYS=100000
+	local c
+	for c in users conversations messages; do
+		tv-gendata -s 7 "$c" 30 | tv-restore -q -c "$c" --drop
+	done
+	TV_NOW=2026-12-07T03:00:00Z tv-backup -q --collections users,conversations,messages >/dev/null
+	tv-export -q -c messages >"$BATS_FILE_TMPDIR/messages.first"
+	tv-gendata -s 8 messages 20 | tv-restore -q -c messages
+	tv-pitr -q
+	TV_NOW=2026-12-07T09:00:00Z tv-backup -q --collections users,conversations,messages >/dev/null
+	tv-export -q -c messages >"$BATS_FILE_TMPDIR/messages.second"
+	"$TV_BUILDDIR/tests/tv-mongo-cmd" '{"insert": "users", "documents": [{"_id": "after-second"}]}' >/dev/null
+	tv-pitr -q
+}
+
+teardown_file() {
+	load lib/common
+	tv_stop_mongo
+	tv_stop_azurite
+}
+
+setup() {
+	load lib/common
+	export BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state
+	export BACKUP_COPY_CONNECTION_STRING=file:$BATS_TEST_TMPDIR/copy
+	unset BACKUP_COPY_CONTAINER_NAME TV_NOW
+}
+
+# Prints the names and sizes of backups/ and oplog/ in the store of role $1 (default restore).
+holdings() {
+	{ tv-blob-ls --role "${1:-restore}" backups/; tv-blob-ls --role "${1:-restore}" oplog/; } | cut -f 1,2
+}
+
+# Makes $PRIMARY a private copy of the shared primary that a test may change (xattrs and all).
+own_primary() {
+	cp -a "${BACKUP_BLOB_STORAGE_CONNECTION_STRING#file:}" "$BATS_TEST_TMPDIR/primary"
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=file:$BATS_TEST_TMPDIR/primary
+	PRIMARY=$BATS_TEST_TMPDIR/primary/backups
+}
+
+@test "tv-copy copies every recovery point and oplog slice, and a second run copies nothing" {
+	run -0 tv-copy
+	assert_output_contains "INF] Copied "
+	assert_output_contains ": 2 recovery point(s), "
+	holdings >"$BATS_TEST_TMPDIR/primary.ls"
+	holdings copy >"$BATS_TEST_TMPDIR/copy.ls"
+	cmp "$BATS_TEST_TMPDIR/primary.ls" "$BATS_TEST_TMPDIR/copy.ls"
+	grep -q '\.bson\.gz	' <(grep '^oplog/' "$BATS_TEST_TMPDIR/copy.ls")
+	run -0 tv-copy
+	assert_output_contains "INF] Copied 0 blob(s), 0 bytes"
+	run -0 jq -c .copy "$(ls -t "$BACKUP_STATE_DIR"/runs/*/*-copy-*.json | head -n 1)"
+	[ "$output" = '{"blobs":0,"bytes":0,"points":0,"slices":0,"pendingPoints":0,"pendingSlices":0}' ]
+}
+
+@test "the plan copies each point's blobs before its manifest, points oldest first, then the oplog in order" {
+	run -0 tv-copy -n
+	names=$(cut -f 1 <<<"$output" | grep -v '^\[')
+	# Three dumps and their metadata, the oplog between the exports, then the manifest.
+	[ "$(grep -n 'backups/2026-12-07/manifest.json' <<<"$names" | cut -d: -f1)" -eq 8 ]
+	[ "$(grep -c '^backups/2026-12-07/' <<<"$names")" -eq 8 ]
+	[ "$(grep -n 'backups/2026-12-07T090000Z/manifest.json' <<<"$names" | cut -d: -f1)" -eq 16 ]
+	sed -n '17,$p' <<<"$names" | grep -q '^oplog/'
+	! sed -n '17,$p' <<<"$names" | grep -vq '^oplog/'
+	# -n copies nothing.
+	run -0 tv-blob-ls --role copy backups/
+	[ -z "$output" ]
+}
+
+@test "with the primary gone, the copy restores a point byte-exact and tv-list, tv-verify see both points" {
+	tv-copy -q
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=$BACKUP_COPY_CONNECTION_STRING
+	run -0 tv-list --json
+	diff <(jq -r '.backups[].filePath' <<<"$output" | sort) - <<-EOF
+		backups/2026-12-07
+		backups/2026-12-07T090000Z
+	EOF
+	run -0 tv-verify 2026-12-07
+	tv-recover -q --yes --no-safety-backup 2026-12-07 --collections messages
+	tv-export -q -c messages | cmp - "$BATS_FILE_TMPDIR/messages.first"
+	tv-recover -q --yes --no-safety-backup 2026-12-07T090000Z --collections messages
+	tv-export -q -c messages | cmp - "$BATS_FILE_TMPDIR/messages.second"
+}
+
+@test "a blob the copy already holds with the right checksum is success, with other content 73" {
+	blob=backups/2026-12-07/tralivali_users.bson.gz
+	sha=$(tv-blob-get "$blob" | sha256sum | cut -d ' ' -f 1)
+	tv-blob-get "$blob" | tv-blob-put -q --role copy "$blob"
+	echo other | tv-blob-put -q --role copy backups/2026-12-07T090000Z/tralivali_users.bson.gz
+	run -73 tv-copy
+	assert_output_contains "backups/2026-12-07T090000Z/tralivali_users.bson.gz already exists with SHA-256 "
+	assert_output_contains ", not the expected "
+	# The first point is whole in the copy; the one whose blob is wrong there has no manifest.
+	run -0 tv-blob-get --role copy backups/2026-12-07/manifest.json
+	run -66 tv-blob-get --role copy backups/2026-12-07T090000Z/manifest.json
+	run -0 tv-blob-put --role copy --sha256 "$sha" "$blob" </dev/null
+	assert_output_contains "$blob is already stored with SHA-256 $sha"
+}
+
+@test "a blob that arrives with another checksum than its manifest's is never committed (65)" {
+	own_primary
+	blob=backups/2026-12-07/tralivali_messages.bson.gz
+	# Someone with a key that may delete replaces a dump: its own recorded checksum still matches it.
+	rm "$PRIMARY/$blob"
+	echo forged | tv-blob-put -q "$blob"
+	run -65 tv-copy
+	assert_output_contains "$blob arrived with SHA-256 "
+	assert_output_contains "; not committed"
+	run -0 tv-blob-ls --role copy backups/2026-12-07/
+	refute_output_contains tralivali_messages
+	refute_output_contains manifest.json
+	run -0 jq -r '[.status, .exitCode, .cause] | @tsv' "$(ls -t "$BACKUP_STATE_DIR"/runs/*/*-copy-*.json | head -n 1)"
+	assert_output_contains $'Failed\t65\ttv-blob-put: '"$blob arrived with SHA-256 "
+}
+
+@test "a copy killed with kill -9 half-way is completed by the next run" {
+	# A tv-blob-put that kills the flow (SIGKILL, no EXIT trap) once the first point's manifest is next.
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	cat >"$BATS_TEST_TMPDIR/bin/tv-blob-put" <<-EOF
+		#!/bin/sh
+		case "\$*" in *backups/2026-12-07T090000Z/tralivali_users*) kill -9 "\$TV_FLOW_PID"; exit 75 ;; esac
+		exec "$TV_BUILDDIR/tools/tv-blob-put" "\$@"
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/tv-blob-put"
+	run -137 env PATH="$BATS_TEST_TMPDIR/bin:$PATH" tv-copy
+	run -0 tv-blob-ls --role copy backups/
+	assert_output_contains backups/2026-12-07/manifest.json
+	refute_output_contains backups/2026-12-07T090000Z/manifest.json
+	wait_lock_free "$BACKUP_STATE_DIR/tralivali-backup-copy.lock"
+	run -0 tv-copy
+	holdings >"$BATS_TEST_TMPDIR/primary.ls"
+	holdings copy >"$BATS_TEST_TMPDIR/copy.ls"
+	cmp "$BATS_TEST_TMPDIR/primary.ls" "$BATS_TEST_TMPDIR/copy.ls"
+}
+
+@test "between two containers of one Azurite, and a copy SAS without w fails 77 with the primary untouched" {
+	load lib/blob
+	export BACKUP_COPY_CONNECTION_STRING=$AZURITE_CONNECTION_STRING BACKUP_COPY_CONTAINER_NAME=primary$BATS_TEST_NUMBER
+	tv-copy -q
+	# The Azurite container is now the primary; a second container of the same Azurite the copy.
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=$AZURITE_CONNECTION_STRING BACKUP_BLOB_CONTAINER_NAME=primary$BATS_TEST_NUMBER
+	holdings >"$BATS_TEST_TMPDIR/before.ls"
+	export BACKUP_COPY_CONTAINER_NAME=copy$BATS_TEST_NUMBER
+	BACKUP_COPY_CONNECTION_STRING=$(tv_az_sas_connection_string rl) run -77 tv-copy
+	holdings >"$BATS_TEST_TMPDIR/after.ls"
+	cmp "$BATS_TEST_TMPDIR/before.ls" "$BATS_TEST_TMPDIR/after.ls"
+	run -0 tv-copy
+	holdings copy >"$BATS_TEST_TMPDIR/copy.ls"
+	cmp "$BATS_TEST_TMPDIR/before.ls" "$BATS_TEST_TMPDIR/copy.ls"
+}
+
+@test "without BACKUP_COPY_CONNECTION_STRING tv-copy says what to set and exits 64; --help shows its page" {
+	unset BACKUP_COPY_CONNECTION_STRING
+	run -64 tv-copy
+	assert_output_contains "no copy store: set BACKUP_COPY_CONNECTION_STRING"
+	run -0 tv-copy --help
+	assert_output_contains "usage: tv-copy [-nqv] [--env-file FILE]"
+	assert_output_contains "copy what the second store lacks"
+	run -64 tv-copy --bogus
+}
