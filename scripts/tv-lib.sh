@@ -498,6 +498,22 @@ tv_lock() {
 	[ -n "$name" ] || export TV_LOCK_HELD=$TV_LOCK_FILE
 }
 
+# Returns 0 if a second store is set (BACKUP_COPY_CONNECTION_STRING, or its _FILE form).
+tv_copy_configured() { [ -n "${BACKUP_COPY_CONNECTION_STRING:-}${BACKUP_COPY_CONNECTION_STRING_FILE:-}" ]; }
+
+# After a commit, copies what the second store lacks when one is set (tv-copy, its own run and
+# record).  A copy that fails fails nothing committed: it is a warning here, noted in this run's
+# record (copy.exitCode), and tv-status shows it; $1 says what stays safe.
+tv_copy_after_commit() {
+	local status=0 quiet=()
+	tv_copy_configured || return 0
+	[ "$TV_VERBOSE" -ge 0 ] || quiet=(-q)
+	tv-copy "${quiet[@]}" || status=$?
+	jq -n --argjson s "$status" '{copy: {exitCode: $s}}' >"$TV_WORK/copy-after.json" && tv_run_note "$TV_WORK/copy-after.json"
+	[ "$status" -eq 0 ] ||
+		tv_warn "copying to the second store failed (exit $status: $(tv_exit_meaning "$status")); $1, and the next run copies it"
+}
+
 # Exits 66 naming it if the store has no container of the configured name: a typo in
 # BACKUP_BLOB_CONTAINER_NAME would otherwise list as a store without backups.
 tv_require_container() {

@@ -37,6 +37,9 @@ setup() {
 	export BACKUP_STATE_DIR=$BATS_TEST_TMPDIR/state
 	export BACKUP_COPY_CONNECTION_STRING=file:$BATS_TEST_TMPDIR/copy
 	unset BACKUP_COPY_CONTAINER_NAME TV_NOW
+	# tv-status's schedule check: a backup is scheduled.
+	echo '0 3 * * * tralivali-backup tv-backup --type scheduled' >"$BATS_TEST_TMPDIR/crontab"
+	export TV_CRONTAB_FILE=$BATS_TEST_TMPDIR/crontab
 }
 
 # Prints the names and sizes of backups/ and oplog/ in the store of role $1 (default restore).
@@ -47,6 +50,8 @@ holdings() {
 # Makes $PRIMARY a private copy of the shared primary that a test may change (xattrs and all).
 own_primary() {
 	cp -a "${BACKUP_BLOB_STORAGE_CONNECTION_STRING#file:}" "$BATS_TEST_TMPDIR/primary"
+	# Other tests' run records, kept in the shared store, are not this test's history.
+	rm -rf "$BATS_TEST_TMPDIR/primary/backups/runs"
 	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=file:$BATS_TEST_TMPDIR/primary
 	PRIMARY=$BATS_TEST_TMPDIR/primary/backups
 }
@@ -162,11 +167,52 @@ own_primary() {
 }
 
 @test "without BACKUP_COPY_CONNECTION_STRING tv-copy says what to set and exits 64; --help shows its page" {
+	# Its failed run is recorded in the store too: not in the one other tests share.
+	own_primary
 	unset BACKUP_COPY_CONNECTION_STRING
 	run -64 tv-copy
 	assert_output_contains "no copy store: set BACKUP_COPY_CONNECTION_STRING"
 	run -0 tv-copy --help
-	assert_output_contains "usage: tv-copy [-nqv] [--env-file FILE]"
+	assert_output_contains "usage: tv-copy [-nqv] [--json] [--env-file FILE]"
 	assert_output_contains "copy what the second store lacks"
 	run -64 tv-copy --bogus
+}
+
+@test "tv-backup copies its new point after the commit; a copy store refusing writes fails nothing committed, and tv-status is CRITICAL" {
+	load lib/blob
+	own_primary
+	export BACKUP_COPY_CONNECTION_STRING=$AZURITE_CONNECTION_STRING BACKUP_COPY_CONTAINER_NAME=copy$BATS_TEST_NUMBER
+	# Run records are ordered by their (fake) start times.
+	TV_NOW=2026-12-07T14:00:00Z tv-copy -q
+	run -0 env TV_NOW=2026-12-07T15:00:00Z tv-backup --collections users
+	assert_output_contains "INF] Copied 4 blob(s)"
+	run -0 tv-blob-get --role copy backups/2026-12-07T150000Z/manifest.json
+	run -0 tv-status --max-age 100000d --max-copy-age 100000d
+	assert_output_contains "the second store holds every recovery point and oplog slice"
+	holdings >"$BATS_TEST_TMPDIR/before.ls"
+	BACKUP_COPY_CONNECTION_STRING=$(tv_az_sas_connection_string rl) run -0 env TV_NOW=2026-12-07T16:00:00Z tv-backup --collections users
+	assert_output_contains "WRN] tv-backup: copying to the second store failed (exit 77: permission denied); backups/2026-12-07T160000Z/ is committed in the first store, and the next run copies it"
+	run -0 jq -r '[.status, .copy.exitCode] | @tsv' "$(ls -t "$BACKUP_STATE_DIR"/runs/*/*-backup-*.json | head -n 1)"
+	[ "$output" = $'Completed\t77' ]
+	run -0 tv-blob-get backups/2026-12-07T160000Z/manifest.json
+	BACKUP_COPY_CONNECTION_STRING=$(tv_az_sas_connection_string rl) run -2 tv-status --max-age 100000d --max-copy-age 100000d
+	assert_output_contains "TRALIVALI-BACKUP CRITICAL - copy: the last copy to the second store failed: "
+	assert_output_contains "1 point(s) and 0 oplog slice(s) not yet in the second store"
+	tv-status --local --prom "$BATS_TEST_TMPDIR/metrics" >/dev/null || true
+	grep -qx 'tralivali_backup_copy_last_run_success 0' "$BATS_TEST_TMPDIR/metrics"
+	grep -qx 'tralivali_backup_copy_pending_points 1' "$BATS_TEST_TMPDIR/metrics"
+	TV_NOW=2026-12-07T17:00:00Z tv-copy -q
+	run -0 tv-status --max-age 100000d --max-copy-age 100000d --prom "$BATS_TEST_TMPDIR/metrics"
+	grep -qx 'tralivali_backup_copy_last_run_success 1' "$BATS_TEST_TMPDIR/metrics"
+	grep -qx 'tralivali_backup_copy_pending_points 0' "$BATS_TEST_TMPDIR/metrics"
+}
+
+@test "tv-status says how far behind the copy is: WARNING past --max-copy-age, CRITICAL past twice it" {
+	own_primary
+	slices=$(tv-blob-ls oplog/ | grep -c '\.bson\.gz	')
+	# The oldest point not in the copy was made at 03:00, 15 hours before.
+	run -2 env TV_NOW=2026-12-07T18:00:00Z tv-status --max-age 100000d --max-oplog-age 100000d --max-copy-age 7h
+	assert_output_contains "2 point(s) and $slices oplog slice(s) not yet in the second store, the oldest for 15h, over twice 7h"
+	run -1 env TV_NOW=2026-12-07T18:00:00Z tv-status --max-age 100000d --max-oplog-age 100000d --max-copy-age 10h
+	assert_output_contains "TRALIVALI-BACKUP WARNING - copy: 2 point(s) and $slices oplog slice(s) not yet in the second store, the oldest for 15h, over 10h"
 }
