@@ -496,3 +496,23 @@ tv_receipt_free(struct tv_receipt *r)
 	free(r->staging);
 	r->name = r->store = r->staging = NULL;
 }
+
+int
+tv_store_can_copy(const struct tv_store *dst, const struct tv_store *src)
+{
+	return strcmp(dst->ops->kind, "azure") == 0 && strcmp(src->ops->kind, "azure") == 0;
+}
+
+int
+tv_store_copy(struct tv_store *dst, struct tv_store *src, const char *name, const char *sha256)
+{
+	int rc = tv_store_check_name(name);
+
+	if (rc != 0)
+		return rc;
+	if (!tv_store_can_copy(dst, src)) {
+		tv_error("a server-side copy needs two Azure stores; stream the blob instead");
+		return EX_USAGE;
+	}
+	return tv_azure_copy(dst, src, name, sha256);
+}

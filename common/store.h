@@ -111,6 +111,15 @@ int tv_store_list(struct tv_store *store, const char *prefix, tv_list_fn fn, voi
 int tv_store_stat(struct tv_store *store, const char *name, struct tv_blob *blob);
 /* Deletes blob name; a blob that is already gone is not an error. */
 int tv_store_delete(struct tv_store *store, const char *name);
+/* Returns 1 if blobs can be copied from src to dst server-side (both are Azure), else 0. */
+int tv_store_can_copy(const struct tv_store *dst, const struct tv_store *src);
+/*
+ * Copies blob name from src to dst server-side, create-only (73 if dst has
+ * one of that name), without the bytes passing through this host: src's
+ * recorded SHA-256 must be sha256 (unless NULL), and the copy must arrive with
+ * src's size and checksums (65 if not).  64 unless tv_store_can_copy.
+ */
+int tv_store_copy(struct tv_store *dst, struct tv_store *src, const char *name, const char *sha256);
 /* Returns 0 if the store's container exists, 66 (not logged) if it does not. */
 int tv_store_container(struct tv_store *store);
 

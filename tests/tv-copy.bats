@@ -162,8 +162,17 @@ own_primary() {
 	holdings >"$BATS_TEST_TMPDIR/after.ls"
 	cmp "$BATS_TEST_TMPDIR/before.ls" "$BATS_TEST_TMPDIR/after.ls"
 	run -0 tv-copy
+	# Two Azure stores: the copy reads the primary through a read-only SAS, server-side.
+	assert_output_contains "seconds (server-side): 2 recovery point(s)"
 	holdings copy >"$BATS_TEST_TMPDIR/copy.ls"
 	cmp "$BATS_TEST_TMPDIR/before.ls" "$BATS_TEST_TMPDIR/copy.ls"
+	# And what arrived is byte for byte what the primary holds.
+	while IFS=$'\t' read -r name _; do
+		cmp <(tv-blob-get "$name") <(tv-blob-get --role copy "$name")
+	done <"$BATS_TEST_TMPDIR/before.ls"
+	# --stream copies the same through this host; here there is nothing left to copy.
+	run -0 tv-copy --stream
+	assert_output_contains "INF] Copied 0 blob(s), 0 bytes"
 }
 
 @test "without BACKUP_COPY_CONNECTION_STRING tv-copy says what to set and exits 64; --help shows its page" {
@@ -173,7 +182,7 @@ own_primary() {
 	run -64 tv-copy
 	assert_output_contains "no copy store: set BACKUP_COPY_CONNECTION_STRING"
 	run -0 tv-copy --help
-	assert_output_contains "usage: tv-copy [-nqv] [--json] [--env-file FILE]"
+	assert_output_contains "usage: tv-copy [-nqv] [--json] [--stream] [--env-file FILE]"
 	assert_output_contains "copy what the second store lacks"
 	run -64 tv-copy --bogus
 }

@@ -13,13 +13,15 @@
 #include "log.h"
 #include "store.h"
 
-enum mode { PUT, STAGE, COMMIT, ABORT };
+enum mode { PUT, STAGE, COMMIT, ABORT, COPY, CAN_COPY };
 
 static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout, "usage: tv-blob-put [-qv] [--role backup|copy] [--sha256 hex] [--receipt file] name\n"
-	    "       tv-blob-put [-qv] [--role backup|copy] --no-commit | --commit | --abort --receipt file name\n");
+	    "       tv-blob-put [-qv] [--role backup|copy] --no-commit | --commit | --abort --receipt file name\n"
+	    "       tv-blob-put [-qv] [--role backup|copy] --from role [--sha256 hex] name\n"
+	    "       tv-blob-put [-qv] [--role backup|copy] --from role --can-copy\n");
 	if (status == 0)
 		tv_help_page("tv-blob-put", 1);
 	exit(status);
@@ -145,6 +147,8 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "abort",	no_argument,		NULL, 'A' },
+		{ "can-copy",	no_argument,		NULL, 'K' },
+		{ "from",	required_argument,	NULL, 'F' },
 		{ "commit",	no_argument,		NULL, 'C' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "no-commit",	no_argument,		NULL, 'N' },
@@ -158,8 +162,10 @@ main(int argc, char *argv[])
 	struct tv_receipt r = { 0 };
 	struct tv_store *store;
 	const char *receipt = NULL, *name, *sha256 = NULL;
-	enum tv_store_role role = TV_ROLE_BACKUP;
+	enum tv_store_role role = TV_ROLE_BACKUP, from = TV_ROLE_RESTORE;
 	enum mode mode = PUT;
+	int from_set = 0, can_copy = 0;
+	struct tv_store *source;
 	int ch, status;
 
 	tv_log_init(argv[0]);
@@ -172,8 +178,16 @@ main(int argc, char *argv[])
 				usage(EX_USAGE);
 			mode = ch == 'A' ? ABORT : ch == 'C' ? COMMIT : STAGE;
 			break;
+		case 'F':
+			if (tv_store_role_parse(optarg, &from) != 0)
+				usage(EX_USAGE);
+			from_set = 1;
+			break;
 		case 'h':
 			usage(0);
+		case 'K':
+			can_copy = 1;
+			break;
 		case 'q':
 			tv_log_set_level(TV_LOG_QUIET);
 			break;
@@ -200,7 +214,24 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 1 || (mode != PUT && receipt == NULL) || (mode != PUT && sha256 != NULL))
+	if (can_copy || from_set) {
+		if (mode != PUT || receipt != NULL || !from_set || argc != !can_copy || (can_copy && sha256 != NULL))
+			usage(EX_USAGE);
+		mode = can_copy ? CAN_COPY : COPY;
+	}
+	if (mode == CAN_COPY) {
+		/* Like tv-blob-ls --can: 0 yes, 1 no; a flow asks once, then copies each blob its way. */
+		store = tv_store_open_role(role);
+		source = tv_store_open_role(from);
+		status = tv_store_can_copy(store, source) ? 0 : 1;
+		tv_info("blobs %s be copied server-side from the %s store to the %s store", status ? "cannot" : "can",
+		    tv_store_role_name(from), tv_store_role_name(role));
+		tv_store_close(source);
+		tv_store_close(store);
+		return status;
+	}
+	if (argc != 1 || (mode != PUT && mode != COPY && receipt == NULL) ||
+	    (mode != PUT && mode != COPY && sha256 != NULL))
 		usage(EX_USAGE);
 	name = argv[0];
 	if ((status = tv_store_check_name(name)) != 0)
@@ -217,6 +248,19 @@ main(int argc, char *argv[])
 		return status;
 	}
 	switch (mode) {
+	case COPY:
+		source = tv_store_open_role(from);
+		if ((status = tv_store_copy(store, source, name, sha256)) == EX_CANTCREAT && sha256 != NULL)
+			status = already_stored(store, name, sha256);
+		else if (status == EX_CANTCREAT)
+			tv_error("%s already exists in the store; nothing was overwritten", name);
+		else if (status == 0)
+			tv_info("Copied %s from the %s store, server-side", name, tv_store_role_name(from));
+		tv_store_close(source);
+		tv_store_close(store);
+		return status;
+	case CAN_COPY:
+		break;
 	case PUT:
 	case STAGE:
 		if ((status = upload(store, name, &r)) == 0 && sha256 != NULL &&
