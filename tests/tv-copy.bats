@@ -24,6 +24,12 @@ setup_file() {
 	tv-export -q -c messages >"$BATS_FILE_TMPDIR/messages.second"
 	"$TV_BUILDDIR/tests/tv-mongo-cmd" '{"insert": "users", "documents": [{"_id": "after-second"}]}' >/dev/null
 	tv-pitr -q
+	sorted_users >"$BATS_FILE_TMPDIR/users.at"
+}
+
+# Prints the users collection's documents as canonical JSON lines, sorted: a replay need not keep their order.
+sorted_users() {
+	tv-export -q -c users | bsondump --quiet | sort
 }
 
 teardown_file() {
@@ -97,6 +103,32 @@ own_primary() {
 	tv-export -q -c messages | cmp - "$BATS_FILE_TMPDIR/messages.first"
 	tv-recover -q --yes --no-safety-backup 2026-12-07T090000Z --collections messages
 	tv-export -q -c messages | cmp - "$BATS_FILE_TMPDIR/messages.second"
+}
+
+@test "with the primary gone, tv-recover --at the end of the copied oplog replays it from the copy" {
+	tv-copy -q
+	export BACKUP_BLOB_STORAGE_CONNECTION_STRING=$BACKUP_COPY_CONNECTION_STRING
+	at=$(tv-blob-ls oplog/ | awk -F '\t' '$1 ~ /\.bson\.gz$/ { n = $1 } END { sub(/^.*-/, "", n); sub(/\.bson\.gz$/, "", n); print n }')
+	tv-gendata -s 9 users 5 | tv-restore -q -c users --drop
+	tv-recover -q --yes --no-safety-backup --at "$at" --collections users
+	diff <(sorted_users) "$BATS_FILE_TMPDIR/users.at"
+}
+
+@test "tv-verify --copy compares both stores point by point: the same, missing, different" {
+	tv-copy -q
+	run -0 tv-verify --copy
+	assert_output_contains "Verified: the copy holds every recovery point and oplog slice of the first store, each the same"
+	[[ $output =~ backups/2026-12-07T090000Z\ +present\ +present\ +OK ]]
+	copy=$BATS_TEST_TMPDIR/copy/backups
+	rm "$copy/backups/2026-12-07T090000Z/tralivali_users.bson.gz"
+	echo other | tv-blob-put -q --role copy backups/2026-12-07T090000Z/tralivali_users.bson.gz
+	run -65 tv-verify --copy
+	assert_output_contains "backups/2026-12-07T090000Z/tralivali_users.bson.gz: sha256 "
+	[[ $output =~ backups/2026-12-07T090000Z\ +present\ +present\ +DIFFERENT ]]
+	rm -r "$copy/backups/2026-12-07T090000Z"
+	run -66 tv-verify --copy
+	assert_output_contains "ERR] tv-verify: backups/2026-12-07T090000Z/: not in the copy"
+	[[ $output =~ backups/2026-12-07T090000Z\ +present\ +missing\ +MISSING ]]
 }
 
 @test "a blob the copy already holds with the right checksum is success, with other content 73" {
