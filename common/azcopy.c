@@ -149,6 +149,13 @@ unserved(const struct req *rq)
 	return rq->status == 400 || rq->status == 405 || rq->status == 501;
 }
 
+/* Returns 1 if dst and src are containers of one account, and dst signs with its key. */
+static int
+same_account(const struct azure *dst, const struct azure *src)
+{
+	return dst->keylen > 0 && strcmp(dst->account, src->account) == 0 && strcmp(dst->endpoint, src->endpoint) == 0;
+}
+
 /* Waits for an asynchronous copy into name to end; returns 0 once it succeeded. */
 static int
 await_copy(struct azure *dst, const char *name)
@@ -253,6 +260,12 @@ tv_azure_copy(struct tv_store *dststore, struct tv_store *srcstore, const char *
 		tv_debug("%s: copied with Put Block From URL", name);
 	if (rc == EX_UNAVAILABLE) {
 		tv_debug("%s: the store copies synchronously no further; asynchronous Copy Blob", name);
+		/*
+		 * Within one account, a request signed with the account's key may name the source
+		 * without a SAS (and Azurite then copies without reading the source through it).
+		 */
+		if (same_account(dst, src))
+			url[strcspn(url, "?")] = '\0';
 		az_copy_async_req(&rq, name, url);
 		if ((rc = az_write_request(dst, dst->curl, &rq, what)) == 0)
 			rc = await_copy(dst, name);

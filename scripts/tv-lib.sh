@@ -457,6 +457,17 @@ tv__read_owner() {
 	fi
 }
 
+# Prints the path of flow $2's own lock (tv_lock NAME) in state directory $1.
+tv__flow_lock() { echo "$1/tralivali-backup-$2.lock"; }
+
+# Returns 0 if another process holds flow $1's own lock (tv_lock NAME) right now.
+tv_lock_busy() {
+	local dir lock
+	dir=$(tv-state --dir 2>/dev/null) || return 1
+	lock=$(tv__flow_lock "$dir" "$1")
+	[ -f "$lock" ] && [ ! -L "$lock" ] && ! flock -n "$lock" true 2>/dev/null
+}
+
 # Takes the lock that keeps backups and restores from overlapping, or returns 75 saying who holds it
 # (and leaves that in TV_LOCK_WHY).
 # A child run by a lock holder (tv-recover's safety backup) inherits TV_LOCK_HELD and skips it.
@@ -470,7 +481,7 @@ tv_lock() {
 		return "$EX_TEMPFAIL"
 	}
 	if [ -n "$name" ]; then
-		TV_LOCK_FILE=$dir/tralivali-backup-$name.lock
+		TV_LOCK_FILE=$(tv__flow_lock "$dir" "$name")
 	else
 		TV_LOCK_FILE=${TV_LOCK_FILE:-$(tv-state --lock-path)}
 	fi
@@ -508,7 +519,7 @@ tv_copy_after_commit() {
 	local status=0 quiet=()
 	tv_copy_configured || return 0
 	[ "$TV_VERBOSE" -ge 0 ] || quiet=(-q)
-	tv-copy "${quiet[@]}" || status=$?
+	tv-copy --if-idle "${quiet[@]}" || status=$?
 	jq -n --argjson s "$status" '{copy: {exitCode: $s}}' >"$TV_WORK/copy-after.json" && tv_run_note "$TV_WORK/copy-after.json"
 	[ "$status" -eq 0 ] ||
 		tv_warn "copying to the second store failed (exit $status: $(tv_exit_meaning "$status")); $1, and the next run copies it"

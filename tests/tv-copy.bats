@@ -214,7 +214,7 @@ own_primary() {
 	run -64 tv-copy
 	assert_output_contains "no copy store: set BACKUP_COPY_CONNECTION_STRING"
 	run -0 tv-copy --help
-	assert_output_contains "usage: tv-copy [-nqv] [--json] [--stream] [--env-file FILE]"
+	assert_output_contains "usage: tv-copy [-nqv] [--json] [--stream] [--if-idle] [--env-file FILE]"
 	assert_output_contains "copy what the second store lacks"
 	run -64 tv-copy --bogus
 }
@@ -256,4 +256,21 @@ own_primary() {
 	assert_output_contains "2 point(s) and $slices oplog slice(s) not yet in the second store, the oldest for 15h, over twice 7h"
 	run -1 env TV_NOW=2026-12-07T18:00:00Z tv-status --max-age 100000d --max-oplog-age 100000d --max-copy-age 10h
 	assert_output_contains "TRALIVALI-BACKUP WARNING - copy: 2 point(s) and $slices oplog slice(s) not yet in the second store, the oldest for 15h, over 10h"
+}
+
+@test "a copy that finds another running: --if-idle (after a commit) leaves the work to it, without it 75" {
+	lock=$(tv-state --dir)/tralivali-backup-copy.lock
+	mkfifo "$BATS_TEST_TMPDIR/release"
+	# Holds the copy lock until the test writes to the fifo.
+	flock "$lock" cat "$BATS_TEST_TMPDIR/release" >/dev/null &
+	holder=$!
+	until ! flock -n "$lock" true; do sleep 0.1; done
+	run -0 tv-copy --if-idle
+	assert_output_contains "INF] Another tv-copy is running; it, or the next run, copies what is new"
+	run -75 tv-copy
+	assert_output_contains "ERR] tv-copy: another tv-copy is running (lock $lock held by "
+	echo >"$BATS_TEST_TMPDIR/release"
+	wait "$holder"
+	run -0 tv-copy --if-idle
+	assert_output_contains "INF] Copied "
 }
