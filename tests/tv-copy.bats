@@ -274,3 +274,17 @@ own_primary() {
 	run -0 tv-copy --if-idle
 	assert_output_contains "INF] Copied "
 }
+
+@test "tv-pitr copies the slices it shipped to the second store at the end of its pass" {
+	own_primary
+	tv-copy -q
+	"$TV_BUILDDIR/tests/tv-mongo-cmd" '{"insert": "users", "documents": [{"_id": "pitr-copied"}]}' >/dev/null
+	run -0 tv-pitr --idle-seconds 1
+	assert_output_contains "INF] Shipped oplog slice "
+	assert_output_contains "INF] Copied 2 blob(s)"
+	run -0 jq -r '.copy.exitCode' "$(ls -t "$BACKUP_STATE_DIR"/runs/*/*-pitr-*.json | head -n 1)"
+	[ "$output" = 0 ]
+	holdings >"$BATS_TEST_TMPDIR/primary.ls"
+	holdings copy >"$BATS_TEST_TMPDIR/copy.ls"
+	cmp "$BATS_TEST_TMPDIR/primary.ls" "$BATS_TEST_TMPDIR/copy.ls"
+}
