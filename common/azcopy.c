@@ -88,6 +88,9 @@ az_read_url(struct azure *src, const char *name, time_t now, char *url, size_t c
 	tv_base64(mac, maclen, sig);
 	query_encode(se, sizeof(se), expiry);
 	query_encode(sg, sizeof(sg), sig);
+	/* The URL is a credential for an hour: should a message ever quote it, the signature stays out. */
+	tv_log_hide(sig, strlen(sig));
+	tv_log_hide(sg, strlen(sg));
 	n = snprintf(url, cap, "%s/%s?sv=%s&sr=b&sp=r&se=%s&spr=%s&sig=%s", src->endpoint, path, SAS_VERSION, se,
 	    strncmp(src->endpoint, "https:", 6) == 0 ? "https" : "https,http", sg);
 	return n > 0 && (size_t)n < cap ? 0 : EX_SOFTWARE;
