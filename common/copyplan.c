@@ -113,7 +113,7 @@ tv_copy_plan_load(struct tv_catalog *primary, const struct tv_names *copy, struc
 
 		if (!f->has_manifest || tv_names_has(copy, manifest_name(f, name, sizeof(name))))
 			continue;
-		if ((rc = tv_catalog_load_folder(f, store)) != 0 && first == 0)
+		if ((rc = tv_catalog_load_manifest(f, store)) != 0 && first == 0)
 			first = rc;
 	}
 	return first;

@@ -63,7 +63,7 @@ void tv_names_free(struct tv_names *names);
 
 /*
  * Reads the manifest of each folder of primary whose manifest the copy lacks
- * (tv_catalog_load_folder); returns 0 or the first error's exit code.
+ * (tv_catalog_load_manifest); returns 0 or the first error's exit code.
  */
 int tv_copy_plan_load(struct tv_catalog *primary, const struct tv_names *copy, struct tv_store *store);
 /*
