@@ -405,3 +405,73 @@ tv_copy_plan_free(struct tv_copy_plan *plan)
 	free(plan->points);
 	memset(plan, 0, sizeof(*plan));
 }
+
+/* Reads the whole of in into memory (*buf, which the caller frees), so that it can be read twice. */
+static FILE *
+slurp(FILE *in, char **buf)
+{
+	char chunk[65536];
+	size_t len = 0, n;
+	FILE *mem;
+
+	*buf = NULL;
+	if ((mem = open_memstream(buf, &len)) == NULL)
+		tv_fatal_errno(EX_OSERR, "memory stream");
+	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		if (fwrite(chunk, 1, n, mem) != n)
+			tv_fatal_errno(EX_OSERR, "memory stream");
+	if (ferror(in))
+		tv_fatal_errno(EX_IOERR, "reading the listing");
+	fclose(mem);
+	/* fmemopen refuses an empty buffer: an empty listing reads as /dev/null does. */
+	return len > 0 ? fmemopen(*buf, len, "r") : fopen("/dev/null", "r");
+}
+
+int
+tv_copy_plan_make(FILE *primary, const char *copy_path, bson_t *doc)
+{
+	struct tv_names primary_names = { 0 }, copy_names;
+	struct tv_copy_plan plan;
+	struct tv_catalog cat;
+	struct tv_store *store;
+	char *buf;
+	FILE *in;
+	int status, rc;
+
+	if ((in = fopen(copy_path, "r")) == NULL) {
+		tv_error("%s: %s", copy_path, strerror(errno));
+		return EX_NOINPUT;
+	}
+	status = tv_names_read(&copy_names, in, copy_path);
+	fclose(in);
+	if (status != 0)
+		return status;
+	if ((in = slurp(primary, &buf)) == NULL)
+		tv_fatal_errno(EX_OSERR, "memory stream");
+	tv_catalog_init(&cat, "backups");
+	if ((status = tv_names_read(&primary_names, in, "stdin")) == 0) {
+		rewind(in);
+		status = tv_catalog_read_listing(&cat, in, "stdin");
+	}
+	fclose(in);
+	free(buf);
+	if (status == 0) {
+		/* Reading the primary is the restore role's business. */
+		store = tv_store_open_role(TV_ROLE_RESTORE);
+		/* A point whose manifest cannot be read is not copied, and the plan still goes on. */
+		status = tv_copy_plan_load(&cat, &copy_names, store);
+		for (size_t i = 0; i < cat.nfolders; i++)
+			if (cat.folders[i].state == TV_FOLDER_INVALID)
+				tv_error("%s; not copied", cat.folders[i].reason);
+		tv_copy_plan_build(&cat, &primary_names, &copy_names, &plan);
+		if ((rc = tv_copy_plan_checksums(&plan, store)) != 0 && status == 0)
+			status = rc;
+		tv_store_close(store);
+		tv_copy_plan_append(&plan, doc);
+		tv_copy_plan_free(&plan);
+	}
+	tv_catalog_free(&cat);
+	tv_names_free(&primary_names);
+	tv_names_free(&copy_names);
+	return status;
+}

@@ -83,5 +83,13 @@ int tv_copy_plan_checksums(struct tv_copy_plan *plan, struct tv_store *store);
 void tv_copy_plan_append(const struct tv_copy_plan *plan, bson_t *doc);
 /* Releases the plan. */
 void tv_copy_plan_free(struct tv_copy_plan *plan);
+/*
+ * All of the above for tv-catalog copy-plan: reads the primary's listing from
+ * primary and the copy's from file copy_path, the primary's manifests and
+ * slice indexes with the restore role's credential, and appends the plan to
+ * doc (left empty if a listing cannot be read); returns 0 or the first error's
+ * exit code, also when the plan holds what could be planned.
+ */
+int tv_copy_plan_make(FILE *primary, const char *copy_path, bson_t *doc);
 
 #endif

@@ -151,25 +151,6 @@ cmd_list(int argc, char *argv[])
 	return status ? status : rc;
 }
 
-/* Reads the whole of in into a memory stream, so that it can be read twice; exits if out of memory. */
-static FILE *
-slurp(FILE *in)
-{
-	char *buf = NULL, chunk[65536];
-	size_t len = 0, n;
-	FILE *mem;
-
-	if ((mem = open_memstream(&buf, &len)) == NULL)
-		tv_fatal_errno(EX_OSERR, "memory stream");
-	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
-		if (fwrite(chunk, 1, n, mem) != n)
-			tv_fatal_errno(EX_OSERR, "memory stream");
-	if (ferror(in))
-		tv_fatal_errno(EX_IOERR, "reading the listing");
-	fflush(mem);
-	return fmemopen(buf, len ? len : 1, "r");
-}
-
 /*
  * Prints what the copy store lacks of the primary, in the order tv-copy copies it, from both
  * stores' listings; reads the primary's manifests and slice indexes for the checksums.
@@ -182,14 +163,9 @@ cmd_copy_plan(int argc, char *argv[])
 		COMMON_LONGOPTS,
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct tv_names primary_names, copy_names;
-	struct tv_copy_plan plan;
-	struct tv_catalog cat;
-	struct tv_store *store;
 	const char *copy_path = NULL;
 	bson_t doc = BSON_INITIALIZER;
-	FILE *listing, *copy;
-	int ch, status;
+	int ch, status, rc = 0;
 
 	while ((ch = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
 		if (common_option(ch))
@@ -200,43 +176,12 @@ cmd_copy_plan(int argc, char *argv[])
 	}
 	if (argc != optind || copy_path == NULL)
 		usage(EX_USAGE);
-	if ((copy = fopen(copy_path, "r")) == NULL)
-		tv_fatal_errno(EX_NOINPUT, "%s", copy_path);
-	status = tv_names_read(&copy_names, copy, copy_path);
-	fclose(copy);
-	if (status != 0)
-		return status;
-	if ((listing = slurp(stdin)) == NULL)
-		tv_fatal_errno(EX_OSERR, "memory stream");
-	tv_catalog_init(&cat, "backups");
-	if ((status = tv_names_read(&primary_names, listing, "stdin")) == 0) {
-		rewind(listing);
-		status = tv_catalog_read_listing(&cat, listing, "stdin");
-	}
-	fclose(listing);
-	if (status != 0)
-		return status;
-	/* Reading the primary is the restore role's business. */
-	store = tv_store_open_role(TV_ROLE_RESTORE);
-	/* A point whose manifest cannot be read is not copied, and the plan still goes on. */
-	status = tv_copy_plan_load(&cat, &copy_names, store);
-	for (size_t i = 0; i < cat.nfolders; i++)
-		if (cat.folders[i].state == TV_FOLDER_INVALID)
-			tv_error("%s; not copied", cat.folders[i].reason);
-	tv_copy_plan_build(&cat, &primary_names, &copy_names, &plan);
-	if ((ch = tv_copy_plan_checksums(&plan, store)) != 0)
-		status = ch;
-	tv_store_close(store);
+	status = tv_copy_plan_make(stdin, copy_path, &doc);
 	/* Like list: one bad manifest must not hold back the rest; print the plan, then fail. */
-	tv_copy_plan_append(&plan, &doc);
-	if ((ch = print_json(&doc)) != 0 && status == 0)
-		status = ch;
+	if (!bson_empty(&doc))
+		rc = print_json(&doc);
 	bson_destroy(&doc);
-	tv_copy_plan_free(&plan);
-	tv_catalog_free(&cat);
-	tv_names_free(&primary_names);
-	tv_names_free(&copy_names);
-	return status;
+	return status ? status : rc;
 }
 
 /* Prints the folder a backup started at --time takes: the day's, unless any blob is in it already. */
