@@ -47,8 +47,8 @@ round_trip(const struct tv_crypt_keys *keys, const uint8_t *data, size_t size)
 	size_t sealed_len, opened_len, at, used;
 
 	/* Sealed with the older key, which must be found by its id. */
-	if (tv_crypt_encrypt(&keys->key[1], in, enc, &c) != 0 || lseek(enc, 0, SEEK_SET) != 0 ||
-	    tv_crypt_decrypt(keys, enc, "fuzz", dec, &c, &used) != 0 || used != 1)
+	if (tv_crypt_encrypt(&keys->key[1], NULL, in, enc, &c) != 0 || lseek(enc, 0, SEEK_SET) != 0 ||
+	    tv_crypt_decrypt(keys, enc, "fuzz", NULL, dec, &c, &used) != 0 || used != 1)
 		abort();
 	opened = slurp(dec, &opened_len);
 	if (opened_len != size || (size > 0 && memcmp(opened, data, size) != 0))
@@ -63,7 +63,7 @@ round_trip(const struct tv_crypt_keys *keys, const uint8_t *data, size_t size)
 	in = fuzz_fd(sealed, sealed_len);
 	if (ftruncate(dec, 0) != 0 || lseek(dec, 0, SEEK_SET) != 0)
 		abort();
-	status = tv_crypt_decrypt(keys, in, "fuzz", dec, &c, &used);
+	status = tv_crypt_decrypt(keys, in, "fuzz", NULL, dec, &c, &used);
 	if (status != (at >= 12 && at < 20 ? 77 : 65) || lseek(dec, 0, SEEK_END) != 0)
 		abort();
 	free(sealed);
@@ -86,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tv_crypt_key_set(&keys.key[0], raw);
 	memset(raw, 'o', sizeof(raw));
 	tv_crypt_key_set(&keys.key[1], raw);
-	status = tv_crypt_decrypt(&keys, fd, "fuzz", fuzz_null_fd(), &c, &used);
+	status = tv_crypt_decrypt(&keys, fd, "fuzz", NULL, fuzz_null_fd(), &c, &used);
 	/* Only these answers exist for data in memory; and nothing comes out of nothing. */
 	if (status != 0 && status != 65 && status != 77)
 		abort();
