@@ -603,6 +603,8 @@ tv__check_manifest_mac() {
 	mac=$(tv_manifest_mac_name "$prefix")
 	TV_POINT_BINDING=plain
 	TV_UNSEAL_ARGS=()
+	# A MAC that is there is always checked, even beside a manifest that names no encrypted blob
+	# (one rewritten to pass for a point in clear).
 	tv-blob-get "$mac" >"$raw.mac" 2>"$raw.mac.err" || status=$?
 	if [ "$status" -eq "$EX_NOINPUT" ]; then
 		if jq -e '[.collections[]? | .file, .metadataFile] + [.oplog.file?] | any(.[] | strings; endswith(".enc"))' \
