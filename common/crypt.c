@@ -226,6 +226,17 @@ bindable(const char *bind)
 	return 1;
 }
 
+/* Appends to a format 2 header the name its file is bound to: its length, then its bytes. */
+static void
+put_bound_name(struct header *h, const char *bind)
+{
+	size_t len = strlen(bind);
+
+	put_be(h->raw + TV_CRYPT_HEADER_LEN, len, 2);
+	memcpy(h->raw + TV_CRYPT_HEADER_LEN + 2, bind, len);
+	h->len = TV_CRYPT_HEADER_LEN + 2 + len;
+}
+
 int
 tv_crypt_encrypt(const struct tv_crypt_key *k, const char *bind, int in, int out, struct tv_crypt_counts *c)
 {
@@ -242,9 +253,7 @@ tv_crypt_encrypt(const struct tv_crypt_key *k, const char *bind, int in, int out
 	h.raw[MAGIC_LEN] = bind != NULL ? BOUND_VERSION : UNBOUND_VERSION;
 	c->format = bind != NULL ? 2 : 1;
 	if (bind != NULL) {
-		put_be(h.raw + TV_CRYPT_HEADER_LEN, strlen(bind), 2);
-		memcpy(h.raw + TV_CRYPT_HEADER_LEN + 2, bind, strlen(bind));
-		h.len += 2 + strlen(bind);
+		put_bound_name(&h, bind);
 		snprintf(c->bound, sizeof(c->bound), "%s", bind);
 	}
 	put_be(h.raw + 8, h.chunk, 4);

@@ -97,8 +97,9 @@ int tv_crypt_encrypt(const struct tv_crypt_key *k, const char *bind, int in, int
 /*
  * Decrypts in (named name in messages) to out with whichever of the keys made
  * it; returns 0, 65 for data that is not a complete, authentic tv-crypt file
- * or not one place accepts (bound to another name, another format), 77 for a
- * file none of the keys made, or 74/70.  *used is the key's index.
+ * or not one place accepts (bound to another name, another format; NULL
+ * accepts any), 77 for a file none of the keys made, or 74/70.  *used is the
+ * key's index.
  */
 int tv_crypt_decrypt(const struct tv_crypt_keys *ks, int in, const char *name, const struct tv_crypt_place *place,
     int out, struct tv_crypt_counts *c, size_t *used);
