@@ -371,7 +371,8 @@ check_place(const struct tv_crypt_place *place, const char *name, const struct t
 	if (place->format != 0 && c->format != place->format) {
 		if (c->format == 2)
 			tv_error("%s: a file bound to \"%s\" (format 2), where only a file bound to no name "
-			    "(format 1, made before blobs were bound) is accepted", name, c->bound);
+			    "(format 1, made before blobs were bound) is accepted: in a backup whose manifest "
+			    "has no MAC, its MAC was removed", name, c->bound);
 		else
 			tv_error("%s: a file bound to no name (format 1), where only a file bound to its name "
 			    "(format 2) is accepted", name);

@@ -289,7 +289,7 @@ backups/2024-03-01/manifest.json.mac" ]
 	rm "$(blob_file backups/2024-03-01/manifest.json.mac)"
 	run --separate-stderr tv-verify 2024-03-01
 	assert_status 65
-	[[ $stderr == *"(format 2), where only a file bound to no name (format 1, made before blobs were bound) is accepted"* ]]
+	[[ $stderr == *"(format 2), where only a file bound to no name (format 1, made before blobs were bound) is accepted: in a backup whose manifest has no MAC, its MAC was removed"* ]]
 	run --separate-stderr tv-recover 2024-03-01 --yes --no-safety-backup
 	assert_status 65
 	[[ $stderr == *"(format 2), where only a file bound to no name (format 1"* ]]
