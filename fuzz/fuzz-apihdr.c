@@ -31,10 +31,23 @@ client_address(const char *peer, const char *trusted, const char *forwarded, siz
 		abort();
 }
 
+/* Returns the value of a string of digits alone, saturated just past cap, or -1 for anything else. */
+static long long
+digits(const char *s, long long cap)
+{
+	long long v = 0;
+	size_t i;
+
+	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++)
+		v = v > cap ? v : v * 10 + (s[i] - '0');
+	return i > 0 && s[i] == '\0' ? v : -1;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = fuzz_string(data, size), *line[4] = { "", "", "", "" }, *p = s, *forwarded = NULL;
+	long long v;
 	int n;
 
 	for (int i = 0; i < 4 && p != NULL; i++) {
@@ -50,9 +63,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	client_address(line[0], line[1], forwarded, 64);
 	client_address(line[0], line[1], forwarded, 8);
 	client_address(line[0], line[1], forwarded, 1);
-	if (tv_api_body_too_large(line[2], 4096) && strtoull(line[2], NULL, 10) <= 4096)
+	/* Plain numbers have one right answer each; anything else must merely be answered. */
+	if ((v = digits(line[2], 4096)) >= 0 && tv_api_body_too_large(line[2], 4096) != (v > 4096))
 		abort();
-	if ((n = tv_api_runs_limit(line[3])) < 0 || n > TV_API_RUNS_MAX)
+	n = tv_api_runs_limit(line[3]);
+	if (n < 0 || n > TV_API_RUNS_MAX ||
+	    ((v = digits(line[3], TV_API_RUNS_MAX)) >= 0 && n != (v >= 1 && v <= TV_API_RUNS_MAX ? v : 0)))
 		abort();
 	free(s);
 	return 0;
