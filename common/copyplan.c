@@ -13,6 +13,8 @@
 #include "oplog.h"
 
 #define MANIFEST	"manifest.json"
+/* The manifest's MAC, which tv-backup stores before the manifest when blobs are encrypted (tv_manifest_mac_name). */
+#define MANIFEST_MAC	"manifest.json.mac"
 
 static int
 by_name(const void *a, const void *b)
@@ -188,6 +190,9 @@ plan_points(const struct tv_catalog *primary, const struct tv_names *names, cons
 		}
 		add(plan, names, copy, f->manifest.oplog_file,
 		    f->manifest.oplog_sha256[0] ? f->manifest.oplog_sha256 : NULL);
+		/* Without its MAC the copy of an encrypted point would read as unbound: it goes first. */
+		snprintf(name, sizeof(name), "%s/%s", f->name, MANIFEST_MAC);
+		add(plan, names, copy, name, NULL);
 		add(plan, names, copy, manifest_name(f, name, sizeof(name)), NULL);
 	}
 }

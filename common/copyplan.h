@@ -13,7 +13,7 @@
  * The copy is a whole store: a reader of it must never see a recovery point
  * that is not all there, nor a hole in the oplog chain that the primary does
  * not have.  So the plan copies the recovery points oldest first, each one's
- * blobs before its manifest (whose presence in the copy is what makes the
+ * blobs (and the manifest's MAC, when it has one) before its manifest (whose presence in the copy is what makes the
  * point count there, so a point whose manifest the copy holds is done), then
  * the oplog in position order: chain starts and break records before the
  * slices after them, each slice before its index.  A slice still waiting for

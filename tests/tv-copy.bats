@@ -288,3 +288,15 @@ own_primary() {
 	holdings copy >"$BATS_TEST_TMPDIR/copy.ls"
 	cmp "$BATS_TEST_TMPDIR/primary.ls" "$BATS_TEST_TMPDIR/copy.ls"
 }
+
+@test "an encrypted point is copied with its manifest's MAC, and the copy verifies and compares the same" {
+	own_primary
+	(umask 077; head -c 32 /dev/urandom >"$BATS_TEST_TMPDIR/key")
+	export BACKUP_ENCRYPTION_KEY_FILE=$BATS_TEST_TMPDIR/key
+	TV_NOW=2026-12-07T20:00:00Z tv-backup -q --collections users >/dev/null
+	tv-copy -q
+	run -0 tv-blob-get --role copy backups/2026-12-07T200000Z/manifest.json.mac
+	run -0 tv-verify --copy
+	BACKUP_BLOB_STORAGE_CONNECTION_STRING=$BACKUP_COPY_CONNECTION_STRING run -0 tv-verify 2026-12-07T200000Z
+	assert_output_contains "Verified: every backup checked is complete and intact"
+}

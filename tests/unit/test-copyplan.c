@@ -17,6 +17,7 @@ static const char primary_listing[] =
     "backups/2026-12-06/tralivali_users.bson.gz\t100\t0\n"
     "backups/2026-12-06/tralivali_users.metadata.json\t20\t0\n"
     "backups/2026-12-07/manifest.json\t11\t0\n"
+    "backups/2026-12-07/manifest.json.mac\t32\t0\n"
     "backups/2026-12-07/oplog.bson.gz\t30\t0\n"
     "backups/2026-12-07/tralivali_users.bson.gz\t101\t0\n"
     "backups/2026-12-07/tralivali_users.metadata.json\t21\t0\n"
@@ -100,6 +101,7 @@ test_empty_copy(void)
 	    "backups/2026-12-07/tralivali_users.bson.gz sha\n"
 	    "backups/2026-12-07/tralivali_users.metadata.json -\n"
 	    "backups/2026-12-07/oplog.bson.gz sha\n"
+	    "backups/2026-12-07/manifest.json.mac -\n"
 	    "backups/2026-12-07/manifest.json -\n"
 	    "oplog/2026-12-07/1765080000.1-1765080000.1.start.json -\n"
 	    "oplog/2026-12-07/1765080000.1-1765080060.2.bson.gz - indexed\n"
@@ -108,13 +110,14 @@ test_empty_copy(void)
 	    "oplog/2026-12-07/1765080120.3-1765080180.4.bson.gz - indexed\n"
 	    "oplog/2026-12-07/1765080120.3-1765080180.4.json -\n";
 
-	ok(strcmp(got, want) == 0, "an empty copy gets points oldest first, blobs before manifests, then the chain in order");
+	ok(strcmp(got, want) == 0, "an empty copy gets points oldest first, blobs (and a manifest's MAC) before manifests, "
+	    "then the chain in order");
 	if (strcmp(got, want) != 0)
 		printf("# got:\n%s", got);
 	ok(plan.npoints == 2 && plan.nslices == 3, "two points and three slices are pending (%zu, %zu)", plan.npoints,
 	    plan.nslices);
 	ok(plan.waiting == 1, "the newest slice, without its index yet, waits for a later run");
-	ok(plan.bytes == 100 + 20 + 10 + 101 + 21 + 30 + 11 + 5 + 40 + 6 + 41 + 42 + 7, "bytes add up (%llu)", plan.bytes);
+	ok(plan.bytes == 100 + 20 + 10 + 101 + 21 + 30 + 32 + 11 + 5 + 40 + 6 + 41 + 42 + 7, "bytes add up (%llu)", plan.bytes);
 	tv_copy_plan_free(&plan);
 	free(got);
 }
@@ -133,6 +136,7 @@ test_partial_copy(void)
 	const char *want =
 	    "backups/2026-12-07/tralivali_users.bson.gz sha\n"
 	    "backups/2026-12-07/oplog.bson.gz sha\n"
+	    "backups/2026-12-07/manifest.json.mac -\n"
 	    "backups/2026-12-07/manifest.json -\n"
 	    "oplog/2026-12-07/1765080000.1-1765080060.2.json -\n"
 	    "oplog/2026-12-07/1765080060.2-1765080120.3.bson.gz -\n"
