@@ -24,6 +24,7 @@ struct pending {
 	enum tv_write_kind	 kind;
 	bson_t			*filter, *doc;
 	uint32_t		 t, i;		/* the position of its entry */
+	uint64_t		 seq;		/* its place in the stream */
 };
 
 /* Consecutive writes of one worker to one collection. */
@@ -59,35 +60,39 @@ struct tv_applier {
 	char			*dbname;
 	uint32_t		 batch_max;
 	bson_t			*update_opts, *replace_opts, *no_validate;
-	int			 status;	/* of the first failure */
+	uint64_t		 next_seq;	/* the reader's */
+	int			 status;	/* of the failure earliest in the stream */
+	uint64_t		 failed_seq;
 	char			 error[1024];
 };
 
-/* Records a failure unless one is known already; call with the lock held. */
-static void __attribute__((format(printf, 3, 4)))
-fail(struct tv_applier *ap, int status, const char *fmt, ...)
+/* Records the failure of write seq unless one earlier in the stream is known; call with the lock held. */
+static void __attribute__((format(printf, 4, 5)))
+fail(struct tv_applier *ap, int status, uint64_t seq, const char *fmt, ...)
 {
 	va_list ap_list;
 
-	if (ap->status != 0)
+	if (ap->status != 0 && ap->failed_seq <= seq)
 		return;
 	ap->status = status;
+	ap->failed_seq = seq;
 	va_start(ap_list, fmt);
 	vsnprintf(ap->error, sizeof(ap->error), fmt, ap_list);
 	va_end(ap_list);
 }
 
 static void
-fail_locked(struct tv_applier *ap, const bson_error_t *err, const char *what)
+fail_locked(struct tv_applier *ap, const bson_error_t *err, uint64_t seq, const char *what)
 {
 	pthread_mutex_lock(&ap->mu);
-	fail(ap, tv_mongo_status(err), "%s: %s", what, err->message);
+	fail(ap, tv_mongo_status(err), seq, "%s: %s", what, err->message);
 	pthread_mutex_unlock(&ap->mu);
 }
 
-/* Builds an ordered bulk write of the batch's writes from index from on; NULL after a failure. */
+/* Builds an ordered bulk write of the batch's writes from index from to n; NULL after a failure. */
 static mongoc_bulk_operation_t *
-bulk_from(struct tv_applier *ap, mongoc_collection_t *into, const struct batch *b, uint32_t from)
+bulk_from(struct tv_applier *ap, mongoc_collection_t *into, const struct batch *b, uint32_t from,
+    uint32_t n)
 {
 	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(true));
 	mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(into, opts);
@@ -96,7 +101,7 @@ bulk_from(struct tv_applier *ap, mongoc_collection_t *into, const struct batch *
 	bool ok = true;
 
 	bson_destroy(opts);
-	for (uint32_t k = from; k < b->n && ok; k++) {
+	for (uint32_t k = from; k < n && ok; k++) {
 		const struct pending *p = &b->writes[k];
 
 		/* The stream reader has validated every document: do not pay for it twice. */
@@ -113,7 +118,7 @@ bulk_from(struct tv_applier *ap, mongoc_collection_t *into, const struct batch *
 		if (!ok) {
 			snprintf(what, sizeof(what), "the entry at %u.%u cannot be replayed", p->t, p->i);
 			pthread_mutex_lock(&ap->mu);
-			fail(ap, EX_DATAERR, "%s: %s", what, err.message);
+			fail(ap, EX_DATAERR, p->seq, "%s: %s", what, err.message);
 			pthread_mutex_unlock(&ap->mu);
 			mongoc_bulk_operation_destroy(bulk);
 			return NULL;
@@ -154,21 +159,21 @@ replace_existing(struct tv_applier *ap, mongoc_collection_t *into, const struct 
 }
 
 /*
- * Sends a batch.  Inserts go as inserts, much faster than upserts on
- * FerretDB; one whose _id exists stops the ordered bulk write, becomes a
- * replacement, and the writes after it are sent again.  Returns 0 or -1 after
- * recording the failure.
+ * Sends the first n writes of a batch.  Inserts go as inserts, much faster
+ * than upserts on FerretDB; one whose _id exists stops the ordered bulk write,
+ * becomes a replacement, and the writes after it are sent again.  Returns 0
+ * or -1 after recording the failure.
  */
 static int
-send_batch(struct tv_applier *ap, mongoc_client_t *client, const struct batch *b)
+send_batch(struct tv_applier *ap, mongoc_client_t *client, const struct batch *b, uint32_t n)
 {
 	mongoc_collection_t *into = mongoc_client_get_collection(client, ap->dbname, b->coll);
 	uint32_t from = 0;
 	char what[256];
 	int rc = 0;
 
-	while (rc == 0 && from < b->n) {
-		mongoc_bulk_operation_t *bulk = bulk_from(ap, into, b, from);
+	while (rc == 0 && from < n) {
+		mongoc_bulk_operation_t *bulk = bulk_from(ap, into, b, from, n);
 		const struct pending *p;
 		bson_t reply;
 		bson_error_t err;
@@ -180,12 +185,12 @@ send_batch(struct tv_applier *ap, mongoc_client_t *client, const struct batch *b
 			break;
 		}
 		if (mongoc_bulk_operation_execute(bulk, &reply, &err))
-			from = b->n;
-		else if ((at = first_error(&reply, &code)) < 0 || at >= (long)(b->n - from)) {
+			from = n;
+		else if ((at = first_error(&reply, &code)) < 0 || at >= (long)(n - from)) {
 			snprintf(what, sizeof(what), "replaying the entries from %u.%u to %u.%u into %s "
-			    "failed", b->writes[from].t, b->writes[from].i, b->writes[b->n - 1].t,
-			    b->writes[b->n - 1].i, b->coll);
-			fail_locked(ap, &err, what);
+			    "failed", b->writes[from].t, b->writes[from].i, b->writes[n - 1].t,
+			    b->writes[n - 1].i, b->coll);
+			fail_locked(ap, &err, b->writes[from].seq, what);
 			rc = -1;
 		} else {
 			p = &b->writes[from + (uint32_t)at];
@@ -197,7 +202,7 @@ send_batch(struct tv_applier *ap, mongoc_client_t *client, const struct batch *b
 			else
 				rc = replace_existing(ap, into, p, &err);
 			if (rc != 0)
-				fail_locked(ap, &err, what);
+				fail_locked(ap, &err, p->seq, what);
 		}
 		bson_destroy(&reply);
 		mongoc_bulk_operation_destroy(bulk);
@@ -221,13 +226,32 @@ empty_batch(struct batch *b)
 	b->next = NULL;
 }
 
+/*
+ * Returns how many of a batch's writes to send: after a failure only those
+ * before it in the stream, which the failure's message says have landed.
+ * Call with the lock held.
+ */
+static uint32_t
+sendable(const struct tv_applier *ap, const struct batch *b)
+{
+	uint32_t n = 0;
+
+	if (ap->closing)
+		return 0;
+	if (ap->status == 0)
+		return b->n;
+	while (n < b->n && b->writes[n].seq < ap->failed_seq)
+		n++;
+	return n;
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct tv_applier *ap = w->ap;
 	struct batch *b;
-	int skip;
+	uint32_t n;
 
 	pthread_mutex_lock(&ap->mu);
 	for (;;) {
@@ -238,11 +262,10 @@ worker_main(void *arg)
 		if ((w->head = b->next) == NULL)
 			w->tail = NULL;
 		w->busy = 1;
-		/* After a failure nothing more is sent: the reader stops and reports it. */
-		skip = ap->status != 0 || ap->closing;
+		n = sendable(ap, b);
 		pthread_mutex_unlock(&ap->mu);
-		if (!skip)
-			send_batch(ap, w->client, b);
+		if (n > 0)
+			send_batch(ap, w->client, b, n);
 		empty_batch(b);
 		pthread_mutex_lock(&ap->mu);
 		w->busy = 0;
@@ -350,6 +373,7 @@ tv_applier_add(struct tv_applier *ap, const struct tv_write *w)
 	p->doc = w->doc ? bson_copy(w->doc) : NULL;
 	p->t = w->t;
 	p->i = w->i;
+	p->seq = ap->next_seq++;
 	b->bytes += len;
 	if (b->n == ap->batch_max)
 		queue_filling(ap, wk);

@@ -24,7 +24,8 @@ struct tv_applier;
 struct tv_applier *tv_applier_start(struct tv_mongo *m, int workers, uint32_t batch);
 /*
  * Queues an insert, replacement, update or delete (copied).  Returns 0, or the
- * exit status of a write that failed (then stop adding).
+ * exit status of a write that failed (then stop adding, and drain: the writes
+ * queued before the failed one are still sent, those after it are not).
  */
 int tv_applier_add(struct tv_applier *ap, const struct tv_write *w);
 /*

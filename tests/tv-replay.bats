@@ -323,6 +323,22 @@ digest() {
 	[ "$(documents "${DB}_1" c | grep -c '"again":true')" -eq 1 ]
 }
 
+@test "a write the server refuses stops every worker and names its entry; the writes before it landed" {
+	{
+		for i in $(seq 1 40); do
+			echo "{\"ts\": $(ts "$i"), \"op\": \"i\", \"ns\": \"tralivali.m\", \"o\": {\"_id\": $i}}"
+		done
+		echo "{\"ts\": $(ts 41), \"op\": \"u\", \"ns\": \"tralivali.m\", \"o2\": {\"_id\": 7}, \"o\": {\"\$v\": 1, \"\$set\": {\"a\": 1}, \"\$unset\": {\"a\": true}}}"
+		echo "{\"ts\": $(ts 42), \"op\": \"c\", \"ns\": \"tralivali.\$cmd\", \"o\": {\"drop\": \"m\"}}"
+	} | bson_from_json "$WORK/oplog.bson"
+	run --separate-stderr tv-replay -d "$DB" --from-db tralivali --workers 8 <"$WORK/oplog.bson"
+	# tv-replay(1): 1 is "any other server error" (tv_mongo_status), as on one connection.
+	assert_status 1
+	[[ $stderr == *"] tv-replay: replaying the entry at 1700000000.41 into m failed: "* ]]
+	# The drop after it never ran, and every insert before it is there.
+	[ "$(documents "$DB" m | wc -l)" -eq 40 ]
+}
+
 @test "--workers takes a number from 1 to 64" {
 	for bad in 0 65 x ""; do
 		run --separate-stderr tv-replay --dry-run --workers "$bad" </dev/null
