@@ -12,6 +12,8 @@
 
 /* Bytes per bulk write: few round trips, small next to the 64 MiB budget. */
 #define BATCH_BYTES	(8 * 1024 * 1024)
+/* Bytes all the batches may hold together, whatever the number of workers. */
+#define ALL_BATCHES_BYTES	(32 * 1024 * 1024)
 /*
  * Batches per worker: one being sent while the next fills.  With two each,
  * some batch is always free or queued, so the reader can never wait on batches
@@ -32,6 +34,7 @@ struct batch {
 	char			*coll;
 	struct pending		*writes;
 	uint32_t		 n;
+	uint32_t		 statements;	/* its writes other than inserts */
 	size_t			 bytes;
 	struct batch		*next;		/* in the free list or a worker's queue */
 };
@@ -59,6 +62,8 @@ struct tv_applier {
 	int			 closing;
 	char			*dbname;
 	uint32_t		 batch_max;
+	uint32_t		 statements_max;
+	size_t			 bytes_max;
 	bson_t			*update_opts, *replace_opts, *no_validate;
 	uint64_t		 next_seq;	/* the reader's */
 	int			 status;	/* of the failure earliest in the stream */
@@ -222,6 +227,7 @@ empty_batch(struct batch *b)
 	bson_free(b->coll);
 	b->coll = NULL;
 	b->n = 0;
+	b->statements = 0;
 	b->bytes = 0;
 	b->next = NULL;
 }
@@ -362,7 +368,7 @@ tv_applier_add(struct tv_applier *ap, const struct tv_write *w)
 	size_t len = w->filter->len + (w->doc ? w->doc->len : 0);
 	struct pending *p;
 
-	if (b != NULL && (strcmp(b->coll, w->coll) != 0 || b->bytes + len > BATCH_BYTES))
+	if (b != NULL && (strcmp(b->coll, w->coll) != 0 || b->bytes + len > ap->bytes_max))
 		queue_filling(ap, wk);
 	if (wk->filling == NULL && (wk->filling = take_free(ap, w->coll)) == NULL)
 		return ap->status;
@@ -375,7 +381,8 @@ tv_applier_add(struct tv_applier *ap, const struct tv_write *w)
 	p->i = w->i;
 	p->seq = ap->next_seq++;
 	b->bytes += len;
-	if (b->n == ap->batch_max)
+	b->statements += w->kind != TV_WRITE_INSERT;
+	if (b->n == ap->batch_max || b->statements == ap->statements_max)
 		queue_filling(ap, wk);
 	return 0;
 }
@@ -409,7 +416,7 @@ tv_applier_error(const struct tv_applier *ap)
 }
 
 struct tv_applier *
-tv_applier_start(struct tv_mongo *m, int workers, uint32_t batch)
+tv_applier_start(struct tv_mongo *m, int workers, uint32_t batch, uint32_t statements)
 {
 	struct tv_applier *ap = bson_malloc0(sizeof(*ap));
 	sigset_t all, old;
@@ -418,11 +425,15 @@ tv_applier_start(struct tv_mongo *m, int workers, uint32_t batch)
 	pthread_cond_init(&ap->freed, NULL);
 	ap->nworkers = workers < 1 ? 1 : workers;
 	ap->batch_max = batch < 1 ? 1 : batch;
+	ap->statements_max = statements < 1 ? 1 : statements;
 	ap->dbname = bson_strdup(m->dbname);
 	ap->update_opts = BCON_NEW("upsert", BCON_BOOL(true));
 	ap->replace_opts = BCON_NEW("upsert", BCON_BOOL(true), "validate", BCON_BOOL(false));
 	ap->no_validate = BCON_NEW("validate", BCON_BOOL(false));
 	ap->nbatches = (size_t)ap->nworkers * BATCHES_PER_WORKER;
+	ap->bytes_max = ALL_BATCHES_BYTES / ap->nbatches;
+	if (ap->bytes_max > BATCH_BYTES)
+		ap->bytes_max = BATCH_BYTES;
 	ap->batches = bson_malloc0(ap->nbatches * sizeof(*ap->batches));
 	for (size_t k = 0; k < ap->nbatches; k++) {
 		ap->batches[k].writes = bson_malloc0(ap->batch_max * sizeof(struct pending));

@@ -17,11 +17,12 @@
 struct tv_applier;
 
 /*
- * Starts workers sending bulk writes of at most batch writes into m's
- * database (m stays the caller's).  Returns NULL if out of memory or no thread
- * could start.
+ * Starts workers sending bulk writes of at most batch writes, of which at
+ * most statements are not inserts, into m's database (m stays the caller's).
+ * Returns NULL if out of memory or no thread could start.
  */
-struct tv_applier *tv_applier_start(struct tv_mongo *m, int workers, uint32_t batch);
+struct tv_applier *tv_applier_start(struct tv_mongo *m, int workers, uint32_t batch,
+    uint32_t statements);
 /*
  * Queues an insert, replacement, update or delete (copied).  Returns 0, or the
  * exit status of a write that failed (then stop adding, and drain: the writes

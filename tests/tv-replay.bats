@@ -391,3 +391,18 @@ digest() {
 	tv-replay -q -d copy --from-db src <"$WORK/oplog.bson"
 	assert_collection copy messages "$WORK/src-messages.bson"
 }
+
+# After the test above, which made local.oplog.rs: tv-replay asks FerretDB to explain a find on it.
+@test "on FerretDB with SQLite one worker applies the writes unless --workers says otherwise" {
+	if [ "$TV_MONGO_SERVER" != ferretdb ] || [ -n "${TV_PG_DIR:-}" ]; then
+		skip "FerretDB with SQLite only"
+	fi
+	echo "{\"ts\": $(ts 1), \"op\": \"u\", \"ns\": \"tralivali.m\", \"o2\": {\"_id\": 1}, \"o\": {\"\$v\": 2, \"diff\": {\"i\": {\"a\": 1}}}}" |
+		bson_from_json "$WORK/oplog.bson"
+	run --separate-stderr tv-replay -v -d "$DB" --from-db tralivali <"$WORK/oplog.bson"
+	assert_status 0
+	[[ $stderr == *"FerretDB: 16 updates, replacements or deletes per bulk write instead of 1000, on each of 1 connections"* ]]
+	run --separate-stderr tv-replay -v -d "$DB" --from-db tralivali --workers 16 <"$WORK/oplog.bson"
+	assert_status 0
+	[[ $stderr == *"FerretDB: 2 updates, replacements or deletes per bulk write instead of 1000, on each of 16 connections"* ]]
+}

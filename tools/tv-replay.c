@@ -19,7 +19,7 @@
 
 /* Writes per ordered bulk write unless --batch-size says otherwise. */
 #define DEFAULT_BATCH	1000
-/* Connections applying writes at once unless --workers says otherwise. */
+/* Connections applying writes at once unless --workers says otherwise (see fit_to_server). */
 #define DEFAULT_WORKERS	16
 /* More would only queue on the server and hold its connections. */
 #define MAX_WORKERS	64
@@ -31,6 +31,7 @@
  * all the workers' bulk writes in flight together, well below both, with room
  * for the other clients' connections.  A bulk write of one update holds one
  * connection and needs no other: any number of workers can send those.
+ * Inserts hold none: they go in bulk writes of --batch-size.
  */
 #define FERRETDB_BATCH		16
 #define FERRETDB_IN_FLIGHT	32
@@ -60,8 +61,9 @@ static const struct option longopts[] = {
 static struct replayer {
 	struct tv_mongo		 m;
 	int			 dry_run;
-	int			 workers;
+	int			 workers;	/* 0 until --workers or fit_to_server sets it */
 	uint32_t		 batch_max;
+	uint32_t		 statements_max;	/* writes other than inserts per bulk write */
 	struct tv_applier	*ap;
 	uint64_t		 unit;		/* of the writes queued last */
 } a;
@@ -366,27 +368,62 @@ write_stats(const char *path, const struct tv_replay_counts *c, int reached)
 	bson_destroy(&doc);
 }
 
-/* Lowers the batch size on FerretDB, which cannot take big update commands. */
+/*
+ * Returns 1 if FerretDB keeps its data in PostgreSQL: its explain of a find
+ * shows PostgreSQL's plan, a document, where SQLite's is a list of lines.  It
+ * needs a collection that exists: the oplog the replayed entries come from.
+ */
+static int
+ferretdb_on_postgresql(void)
+{
+	mongoc_database_t *local = mongoc_client_get_database(a.m.client, "local");
+	bson_t *cmd = BCON_NEW("explain", "{", "find", BCON_UTF8("oplog.rs"), "limit", BCON_INT32(1), "}");
+	bson_t reply;
+	bson_iter_t it, plan;
+	int pg;
+
+	pg = mongoc_database_command_simple(local, cmd, NULL, &reply, NULL) &&
+	    bson_iter_init(&it, &reply) && bson_iter_find_descendant(&it, "queryPlanner.Plan", &plan) &&
+	    BSON_ITER_HOLDS_DOCUMENT(&plan);
+	bson_destroy(&reply);
+	bson_destroy(cmd);
+	mongoc_database_destroy(local);
+	return pg;
+}
+
+/*
+ * Picks the workers unless --workers did, and on FerretDB lowers the updates,
+ * replacements and deletes per bulk write, as it cannot take big update
+ * commands (its inserts take no cursor each).  FerretDB with SQLite writes one
+ * statement at a time and scans for each update: more workers only wait for
+ * its lock, and one is fastest.
+ */
 static void
-fit_batch_to_server(void)
+fit_to_server(void)
 {
 	bson_t cmd = BSON_INITIALIZER, reply;
 	bson_error_t err;
-	uint32_t most = FERRETDB_IN_FLIGHT / (uint32_t)a.workers;
+	int ferretdb;
+	uint32_t most;
 
+	BSON_APPEND_INT32(&cmd, "buildInfo", 1);
+	ferretdb = mongoc_database_command_simple(a.m.db, &cmd, NULL, &reply, &err) &&
+	    bson_has_field(&reply, "ferretdbVersion");
+	bson_destroy(&reply);
+	bson_destroy(&cmd);
+	if (a.workers == 0)
+		a.workers = !ferretdb || ferretdb_on_postgresql() ? DEFAULT_WORKERS : 1;
+	most = FERRETDB_IN_FLIGHT / (uint32_t)a.workers;
 	if (most > FERRETDB_BATCH)
 		most = FERRETDB_BATCH;
 	if (most < 1)
 		most = 1;
-	BSON_APPEND_INT32(&cmd, "buildInfo", 1);
-	if (mongoc_database_command_simple(a.m.db, &cmd, NULL, &reply, &err) &&
-	    bson_has_field(&reply, "ferretdbVersion") && a.batch_max > most) {
-		tv_debug("FerretDB: %u writes per bulk write instead of %u, on each of %d connections",
-		    most, a.batch_max, a.workers);
-		a.batch_max = most;
+	a.statements_max = a.batch_max;
+	if (ferretdb && a.batch_max > most) {
+		tv_debug("FerretDB: %u updates, replacements or deletes per bulk write instead of %u, "
+		    "on each of %d connections", most, a.batch_max, a.workers);
+		a.statements_max = most;
 	}
-	bson_destroy(&reply);
-	bson_destroy(&cmd);
 }
 
 /* Parses a positive count no bigger than max, or exits 64 naming the option. */
@@ -414,7 +451,6 @@ main(int argc, char *argv[])
 
 	tv_log_init(argv[0]);
 	a.batch_max = DEFAULT_BATCH;
-	a.workers = DEFAULT_WORKERS;
 	r = tv_replay_new(on_write, NULL);
 	while ((ch = getopt_long(argc, argv, "d:hqu:v", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -489,8 +525,8 @@ main(int argc, char *argv[])
 	}
 	if (!a.dry_run) {
 		tv_mongo_connect(&a.m, uri, dbname);
-		fit_batch_to_server();
-		if ((a.ap = tv_applier_start(&a.m, a.workers, a.batch_max)) == NULL)
+		fit_to_server();
+		if ((a.ap = tv_applier_start(&a.m, a.workers, a.batch_max, a.statements_max)) == NULL)
 			tv_fatal(EX_OSERR, "cannot start %d connections to apply the writes", a.workers);
 	}
 	start = tv_clock();
