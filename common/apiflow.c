@@ -362,6 +362,38 @@ tv_answer_runs(const struct tv_apiflow_config *cfg, const char *limit, struct tv
 }
 
 void
+tv_answer_running(const struct tv_apiflow_config *cfg, struct tv_answer *a)
+{
+	char holder[512], path[4096], *who, *run = NULL, *json;
+	size_t len;
+	bson_t *doc;
+	int n;
+
+	if (!tv_lock_holder(cfg->lock_path, holder, sizeof(holder))) {
+		if ((json = strdup("{\"held\":false,\"holder\":null,\"run\":null}\n")) == NULL)
+			tv_fatal(EX_OSERR, "out of memory");
+		set_body(a, 200, JSON, json, strlen(json));
+		return;
+	}
+	/* The progress record is the holder's; one left by a run that died is not read, the lock being free. */
+	snprintf(path, sizeof(path), "%s.progress", cfg->lock_path);
+	if ((run = tv_read_file(path, 16384, &len)) != NULL &&
+	    (doc = bson_new_from_json((const uint8_t *)run, (ssize_t)len, NULL)) != NULL) {
+		bson_destroy(doc);
+		run[strcspn(run, "\n")] = '\0';
+	} else {
+		free(run);
+		run = NULL;
+	}
+	if ((who = tv_json_string(holder)) == NULL ||
+	    (n = asprintf(&json, "{\"held\":true,\"holder\":%s,\"run\":%s}\n", who, run ? run : "null")) == -1)
+		tv_fatal(EX_OSERR, "out of memory");
+	set_body(a, 200, JSON, json, (size_t)n);
+	free(who);
+	free(run);
+}
+
+void
 tv_answer_file(const char *dir, const char *name, struct tv_answer *a)
 {
 	static const char *const types[][2] = {
