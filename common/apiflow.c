@@ -24,16 +24,20 @@
 /*
  * How an endpoint answers a failure (and the restore its success): the old service's fields
  * after the message, and for the restore its fixed message, which its clients match, our words
- * then going into an added "detail"; without a fixed message our words are the message.
+ * then going into an added "detail"; without a fixed message our words are the message, after
+ * the old service's prefix if it had one.  A trigger's failure carries a backupId, a string, as
+ * the old service's did and tv-backup's own failures do: a fresh one, naming no backup.
  */
 struct shape {
 	const char	*message;
 	const char	*fields;
+	const char	*prefix;
+	int		 new_backup_id;
 };
-static const struct shape trigger_failed = { NULL, "\"backupId\":null,\"status\":\"Failed\"" };
-static const struct shape restore_failed = { "Backup restore failed", "\"success\":false" };
-static const struct shape restored = { "Backup restored successfully", "\"success\":true" };
-static const struct shape plain = { NULL, "" };
+static const struct shape trigger_failed = { NULL, "\"status\":\"Failed\"", "Backup failed: ", 1 };
+static const struct shape restore_failed = { "Backup restore failed", "\"success\":false", "", 0 };
+static const struct shape restored = { "Backup restored successfully", "\"success\":true", "", 0 };
+static const struct shape plain = { NULL, "", "", 0 };
 
 static void
 set_body(struct tv_answer *a, unsigned status, const char *type, char *body, size_t len)
@@ -77,13 +81,22 @@ tv_answer_message(struct tv_answer *a, unsigned status, const char *extra, const
 static void __attribute__((format(printf, 5, 6)))
 answer_shaped(struct tv_answer *a, unsigned status, const struct shape *s, const char *extra, const char *fmt, ...)
 {
-	char text[1024];
+	char text[1024], fields[128], hex[25];
+	size_t n = strlen(s->prefix);
+	bson_oid_t oid;
 	va_list ap;
 
+	memcpy(text, s->prefix, n + 1);
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	vsnprintf(text + n, sizeof(text) - n, fmt, ap);
 	va_end(ap);
-	answer_json(a, status, s->message, s->fields, text, extra);
+	snprintf(fields, sizeof(fields), "%s", s->fields);
+	if (s->new_backup_id) {
+		bson_oid_init(&oid, NULL);
+		bson_oid_to_string(&oid, hex);
+		snprintf(fields, sizeof(fields), "\"backupId\":\"%s\",%s", hex, s->fields);
+	}
+	answer_json(a, status, s->message, fields, text, extra);
 }
 
 void
@@ -192,8 +205,7 @@ tv_answer_trigger(const struct tv_apiflow_config *cfg, const char *subject, stru
 	else if (is_json(&r))
 		pass_on(a, http_status(r.status), JSON, &r);
 	else
-		answer_shaped(a, 500, &trigger_failed, "", "Backup failed: %s",
-		    r.cause[0] ? r.cause : "tv-backup printed no result");
+		answer_shaped(a, 500, &trigger_failed, "", "%s", r.cause[0] ? r.cause : "tv-backup printed no result");
 	close(lock);
 	tv_flow_result_free(&r);
 }

@@ -275,7 +275,7 @@ api_command_tree() {
 	admin POST "/admin/backup/restore/$(date -u +%F)"
 	exec 8>&-
 	[ "$trigger" = 409 ]
-	[ "$trigger_body" = '{"message":"another backup or restore is running","backupId":null,"status":"Failed","holder":"tv-backup pid 4242 since 2024-01-15T03:00:00Z"}' ]
+	[[ $trigger_body =~ ^\{\"message\":\"Backup\ failed:\ another\ backup\ or\ restore\ is\ running\",\"backupId\":\"[0-9a-f]{24}\",\"status\":\"Failed\",\"holder\":\"tv-backup\ pid\ 4242\ since\ 2024-01-15T03:00:00Z\"\}$ ]]
 	assert_code 409
 	assert_body '{"message":"Backup restore failed","success":false,"detail":"another backup or restore is running","holder":"tv-backup pid 4242 since 2024-01-15T03:00:00Z"}'
 }
