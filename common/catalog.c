@@ -65,8 +65,9 @@ add_folder_blob(struct tv_catalog *cat, const char *name, unsigned long long siz
 	if (strncmp(name, cat->root, rlen) != 0 || name[rlen] != '/')
 		return;
 	leaf = name + rlen + 1;
-	if ((slash = strchr(leaf, '/')) == NULL || strchr(slash + 1, '/') != NULL || slash[1] == '\0' ||
-	    (size_t)(slash - name) >= sizeof(folder))
+	/* A name deeper in the folder (tralivali_../x.bson.gz) is the folder's too: a forced restore
+	 * must see it, and refuse it, rather than leave it out unsaid. */
+	if ((slash = strchr(leaf, '/')) == NULL || slash[1] == '\0' || (size_t)(slash - name) >= sizeof(folder))
 		return;
 	memcpy(folder, name, (size_t)(slash - name));
 	folder[slash - name] = '\0';
@@ -202,6 +203,8 @@ count_missing(struct tv_folder *f)
 	return f->nmissing;
 }
 
+static int classify(struct tv_folder *f, const char *name, int rc, const char *err);
+
 /* Reads folder f's manifest and classifies f; returns 0 or the exit code of a failed read. */
 static int
 load_manifest(struct tv_store *store, struct tv_folder *f)
@@ -210,6 +213,7 @@ load_manifest(struct tv_store *store, struct tv_folder *f)
 	FILE *tmp;
 	int rc;
 
+	f->loaded = 1;
 	if (!f->has_manifest) {
 		f->state = TV_FOLDER_INCOMPLETE;
 		snprintf(f->reason, sizeof(f->reason), "no %s", MANIFEST);
@@ -233,6 +237,14 @@ load_manifest(struct tv_store *store, struct tv_folder *f)
 	if (rc == 0)
 		rc = tv_manifest_read_file(fileno(tmp), name, f->name, &f->manifest, err);
 	fclose(tmp);
+	return classify(f, name, rc, err);
+}
+
+/* Classifies folder f by the outcome rc (err: why it is no valid manifest) of reading its manifest, name. */
+static int
+classify(struct tv_folder *f, const char *name, int rc, const char *err)
+{
+	f->loaded = 1;
 	if (rc != 0) {
 		f->state = TV_FOLDER_INVALID;
 		f->status = rc;
@@ -250,6 +262,36 @@ load_manifest(struct tv_store *store, struct tv_folder *f)
 		snprintf(f->reason, sizeof(f->reason), "the manifest says %s", f->manifest.status);
 	}
 	return 0;
+}
+
+int
+tv_catalog_set_manifest(struct tv_folder *f, const char *json, size_t len)
+{
+	char name[80], err[TV_MANIFEST_ERR_MAX] = "";
+
+	snprintf(name, sizeof(name), "%s/%s", f->name, MANIFEST);
+	if (!f->has_manifest) {
+		f->loaded = 1;
+		f->state = TV_FOLDER_INCOMPLETE;
+		snprintf(f->reason, sizeof(f->reason), "no %s", MANIFEST);
+		return 0;
+	}
+	return classify(f, name, tv_manifest_parse(json, len, f->name, &f->manifest, err), err);
+}
+
+struct tv_folder *
+tv_catalog_folder(struct tv_catalog *cat, const char *name)
+{
+	for (size_t i = 0; i < cat->nfolders; i++)
+		if (strcmp(cat->folders[i].name, name) == 0)
+			return &cat->folders[i];
+	return NULL;
+}
+
+int
+tv_catalog_load_manifest(struct tv_folder *f, struct tv_store *store)
+{
+	return f->loaded ? 0 : load_manifest(store, f);
 }
 
 static int
@@ -270,7 +312,7 @@ tv_catalog_load_manifests(struct tv_catalog *cat, struct tv_store *store)
 	if (cat->nfolders > 0)
 		qsort(cat->folders, cat->nfolders, sizeof(*cat->folders), by_name_time);
 	for (size_t i = 0; i < cat->nfolders; i++)
-		if ((rc = load_manifest(store, &cat->folders[i])) != 0 && first == 0)
+		if (!cat->folders[i].loaded && (rc = load_manifest(store, &cat->folders[i])) != 0 && first == 0)
 			first = rc;
 	return first;
 }

@@ -44,6 +44,7 @@ struct tv_folder {
 	size_t			 nblobs;
 	unsigned long long	 bytes;
 	int			 has_manifest;
+	int			 loaded;	/* its manifest was read (or found absent) and f classified */
 	char			**missing;	/* TV_FOLDER_BROKEN: the blobs named but not listed */
 	size_t			 nmissing;
 	enum tv_folder_state	 state;
@@ -84,8 +85,14 @@ struct tv_catalog {
 void tv_catalog_init(struct tv_catalog *cat, const char *root);
 /* Reads a tv-blob-ls listing (name, tab, size, tab, time); returns 0, 65 naming the line, or 74. */
 int tv_catalog_read_listing(struct tv_catalog *cat, FILE *in, const char *inname);
-/* Reads and checks every folder's manifest; returns 0 or the first error's exit code (every folder is still classified, reason says why). */
+/* Reads and checks every folder's manifest not yet read (sorting the folders: pointers into them go stale); returns 0 or the first error's exit code (every folder is still classified, reason says why). */
 int tv_catalog_load_manifests(struct tv_catalog *cat, struct tv_store *store);
+/* Returns the folder called name (ROOT/2024-01-15), or NULL if the listing had no blob in it. */
+struct tv_folder *tv_catalog_folder(struct tv_catalog *cat, const char *name);
+/* Reads and checks folder f's manifest alone, unless it was already; returns 0 or the read's exit code. */
+int tv_catalog_load_manifest(struct tv_folder *f, struct tv_store *store);
+/* Classifies folder f by the manifest JSON in json (what a read from the store gave); returns 0 or 65. */
+int tv_catalog_set_manifest(struct tv_folder *f, const char *json, size_t len);
 /* Orders the slices into ranges; returns 0, or 65 after logging each overlap or hole, naming the slices. */
 int tv_catalog_chain(struct tv_catalog *cat);
 /* Fills points (room for nfolders) with the recovery points, oldest createdAt first; returns how many. */

@@ -6,7 +6,7 @@
  *	tv-catalog manifest --id … --stats F --receipt R …	a new manifest from tv-export and tv-blob-put
  *	tv-blob-get …/manifest.json | tv-catalog check --folder F	an untrusted manifest, checked
  *	tv-blob-get oplog/… | tv-gzip -d | tv-catalog oplog-check --slice NAME
- *	tv-blob-ls backups/D | tv-catalog dumps --folder F	a folder without manifest, as one (--force)
+ *	tv-blob-ls | tv-catalog plan (--folder F | --until T.I)	what a restore loads and replays
  */
 
 #include <errno.h>
@@ -25,6 +25,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "oplog.h"
+#include "plan.h"
 #include "stats.h"
 #include "store.h"
 
@@ -41,7 +42,8 @@ usage(int status)
 	    "       tv-catalog check [-qv] [--folder FOLDER] [FILE]\n"
 	    "       tv-catalog oplog-check [-qv] (--slice NAME | --after T.I --until T.I)\n"
 	    "                  [--entries N] [--stats FILE] < oplog.bson\n"
-	    "       tv-catalog dumps [-qv] --folder FOLDER < listing\n");
+	    "       tv-catalog plan [-qv] [--root ROOT] (--folder FOLDER | --until T.I)\n"
+	    "                  [--collections a,b] [--force] < listing\n");
 	if (status == 0)
 		tv_help_page("tv-catalog", 1);
 	exit(status);
@@ -536,104 +538,100 @@ cmd_oplog_check(int argc, char *argv[])
 	return rc;
 }
 
-/*
- * Returns the collection of dump blob name in folder ({folder}/tralivali_NAME.bson.gz,
- * .enc after it when encrypted) and sets *enc, or NULL if name is no dump.
- */
-static char *
-dump_collection(const char *name, const char *folder, int *enc)
-{
-	static const char prefix[] = "/tralivali_", suffix[] = ".bson.gz";
-	size_t fl = strlen(folder), n = strlen(name);
-
-	if (strncmp(name, folder, fl) != 0 || strncmp(name + fl, prefix, sizeof(prefix) - 1) != 0)
-		return NULL;
-	name += fl + sizeof(prefix) - 1;
-	n -= fl + sizeof(prefix) - 1;
-	*enc = n > 4 && strcmp(name + n - 4, ".enc") == 0;
-	n -= *enc ? 4 : 0;
-	if (n <= sizeof(suffix) - 1 || strncmp(name + n - (sizeof(suffix) - 1), suffix, sizeof(suffix) - 1) != 0)
-		return NULL;
-	return strndup(name, n - (sizeof(suffix) - 1));
-}
-
-/* Copies s for a message, printable ASCII only. */
-static void
-printable(char *out, size_t size, const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0' && n + 1 < size; s++)
-		out[n++] = *s >= ' ' && *s < 0x7f ? *s : '?';
-	out[n] = '\0';
-}
-
-/*
- * Describes the dumps of a folder that has no manifest as one, without counts
- * or checksums, for tv-recover --force.  Each collection name, taken from a
- * blob's name, must be one a manifest may hold: a blob named
- * tralivali_../x.bson.gz must not become a collection "../x" and a dump
- * outside the work directory.
- */
+/* Reads the listing and the manifests a plan needs: the named folder's alone, unless the plan
+ * must name other points (a refusal) or choose one (--until). */
 static int
-cmd_dumps(int argc, char *argv[])
+load_for_plan(struct tv_catalog *cat, const struct tv_plan_request *r)
+{
+	struct tv_store *store;
+	struct tv_folder *f = NULL;
+	int status;
+
+	if ((status = tv_catalog_read_listing(cat, stdin, "stdin")) != 0 || cat->nfolders == 0)
+		return status;
+	/* Reading manifests is the restore role's business. */
+	store = tv_store_open_role(TV_ROLE_RESTORE);
+	/* A manifest that cannot be read or checked classifies its folder: the plan says why. */
+	if (r->folder != NULL && (f = tv_catalog_folder(cat, r->folder)) != NULL)
+		(void)tv_catalog_load_manifest(f, store);
+	if (f == NULL || (f->state != TV_FOLDER_POINT && f->state != TV_FOLDER_INVALID))
+		/* Another point's unreadable manifest is no reason to refuse this plan: it is not chosen. */
+		(void)tv_catalog_load_manifests(cat, store);
+	tv_store_close(store);
+	return 0;
+}
+
+/* Prints the plan of a restore: the point, its collections and the oplog replayed over them. */
+static int
+cmd_plan(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
-		{ "folder",	required_argument,	NULL, 'f' },
+		{ "root",		required_argument,	NULL, 'r' },
+		{ "folder",		required_argument,	NULL, 'f' },
+		{ "until",		required_argument,	NULL, 'u' },
+		{ "collections",	required_argument,	NULL, 'c' },
+		{ "force",		no_argument,		NULL, 'F' },
 		COMMON_LONGOPTS,
-		{ NULL,		0,			NULL, 0 }
+		{ NULL,			0,			NULL, 0 }
 	};
-	const char *folder = NULL;
-	bson_t doc = BSON_INITIALIZER, list, entry;
-	char *line = NULL, *c, file[1024], meta[1024], shown[256], key[16];
-	const char *k;
-	size_t cap = 0;
-	uint32_t n = 0;
-	int ch, enc, rc;
+	struct tv_plan_request req = { 0 };
+	struct tv_catalog cat;
+	struct tv_plan plan;
+	const char *root = NULL;
+	bson_t doc = BSON_INITIALIZER;
+	char folder_root[64];
+	int ch, until = 0, status, rc;
 
 	while ((ch = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
 		if (common_option(ch))
 			continue;
-		if (ch != 'f')
+		switch (ch) {
+		case 'r':
+			root = optarg;
+			break;
+		case 'f':
+			req.folder = optarg;
+			break;
+		case 'u':
+			if (tv_oppos_parse(optarg, &req.until) != 0)
+				tv_fatal(EX_USAGE, "--until: not an oplog position (T.I): %s", optarg);
+			until = 1;
+			break;
+		case 'c':
+			req.collections = optarg;
+			break;
+		case 'F':
+			req.force = 1;
+			break;
+		default:
 			usage(EX_USAGE);
-		folder = optarg;
-	}
-	if (argc != optind || folder == NULL)
-		usage(EX_USAGE);
-	if (!tv_folder_ok(folder, NULL))
-		tv_fatal(EX_USAGE, "--folder: not a backup folder: %s", folder);
-	BSON_APPEND_UTF8(&doc, "id", "unknown");
-	BSON_APPEND_UTF8(&doc, "status", "Incomplete");
-	BSON_APPEND_ARRAY_BEGIN(&doc, "collections", &list);
-	while (getline(&line, &cap, stdin) != -1) {
-		line[strcspn(line, "\t\n")] = '\0';
-		if ((c = dump_collection(line, folder, &enc)) == NULL)
-			continue;
-		if (!tv_collection_name_ok(c)) {
-			printable(shown, sizeof(shown), line);
-			tv_fatal(EX_DATAERR, "%s: the collection name of %s is not one a backup may hold "
-			    "([A-Za-z0-9_][A-Za-z0-9_.-]*, no \"..\", at most %d bytes)", folder, shown,
-			    TV_COLLECTION_NAME_MAX);
 		}
-		snprintf(file, sizeof(file), "%s/tralivali_%s.bson.gz%s", folder, c, enc ? ".enc" : "");
-		snprintf(meta, sizeof(meta), "%s/tralivali_%s.metadata.json%s", folder, c, enc ? ".enc" : "");
-		bson_uint32_to_string(n++, &k, key, sizeof(key));
-		BSON_APPEND_DOCUMENT_BEGIN(&list, k, &entry);
-		BSON_APPEND_UTF8(&entry, "name", c);
-		BSON_APPEND_UTF8(&entry, "file", file);
-		BSON_APPEND_UTF8(&entry, "metadataFile", meta);
-		BSON_APPEND_NULL(&entry, "documents");
-		BSON_APPEND_NULL(&entry, "sha256");
-		bson_append_document_end(&list, &entry);
-		free(c);
 	}
-	free(line);
-	if (ferror(stdin))
-		tv_fatal_errno(EX_IOERR, "reading the listing");
-	bson_append_array_end(&doc, &list);
-	rc = print_json(&doc);
+	if (argc != optind || (req.folder != NULL) == until)
+		usage(EX_USAGE);
+	if (root == NULL && req.folder != NULL) {
+		/* A folder's root is its first name: backups, or safety for an undo. */
+		snprintf(folder_root, sizeof(folder_root), "%.*s", (int)strcspn(req.folder, "/"), req.folder);
+		root = folder_root;
+	}
+	tv_catalog_init(&cat, root != NULL ? root : "backups");
+	if ((status = load_for_plan(&cat, &req)) != 0) {
+		tv_catalog_free(&cat);
+		return status;
+	}
+	/* An overlap or a hole is logged; the ranges either side of it are still what they are. */
+	if (until)
+		(void)tv_catalog_chain(&cat);
+	status = tv_plan_make(&cat, &req, &plan);
+	if (status == 0 || plan.refused) {
+		tv_plan_append(&plan, &doc);
+		if ((rc = print_json(&doc)) != 0 && status == 0)
+			status = rc;
+	}
 	bson_destroy(&doc);
-	return rc;
+	tv_plan_free(&plan);
+	tv_catalog_free(&cat);
+	return status;
 }
 
 int
@@ -644,11 +642,11 @@ main(int argc, char *argv[])
 		int		(*fn)(int, char *[]);
 	} cmds[] = {
 		{ "check",		cmd_check },
-		{ "dumps",		cmd_dumps },
 		{ "folder",		cmd_folder },
 		{ "list",		cmd_list },
 		{ "manifest",		cmd_manifest },
 		{ "oplog-check",	cmd_oplog_check },
+		{ "plan",		cmd_plan },
 	};
 
 	tv_log_init(argv[0]);

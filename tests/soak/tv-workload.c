@@ -8,6 +8,8 @@
  *			deletes) and prints "FIRST LAST": the clock, in seconds, just before the
  *			first write was sent and just after the last one was acknowledged
  *
+ *	ping		after a server restart: waits until the server answers, prints "ok"
+ *
  * and at the end of its input prints what it wrote.  The writes are a function of the seed
  * and the batch sizes alone: a failing round's seed replays them.  Inserted documents come
  * from POOL/{collection}.bson (tv-gendata's); updates and deletes pick among the documents the
@@ -336,6 +338,34 @@ wait_for_ms(unsigned ms)
 		;
 }
 
+/*
+ * After the server restarted: pings until it answers (at most 60 s), and prints "ok".  The
+ * first command on the old connection fails, and the next one opens a new connection: a ping
+ * spends that failure, so that no write does (a write retried might be applied twice).
+ */
+static int
+reconnect(mongoc_client_t *client)
+{
+	const struct timespec pause = { 0, 200 * 1000 * 1000 };
+	bson_t *ping = BCON_NEW("ping", BCON_INT32(1));
+	bson_error_t err;
+	int tries;
+
+	for (tries = 0; tries < 300; tries++) {
+		if (mongoc_client_command_simple(client, "admin", ping, NULL, NULL, &err))
+			break;
+		nanosleep(&pause, NULL);
+	}
+	bson_destroy(ping);
+	if (tries == 300) {
+		fprintf(stderr, "tv-workload: the server does not answer after 60 s: %s\n", err.message);
+		return 0;
+	}
+	printf("ok\n");
+	fflush(stdout);
+	return 1;
+}
+
 static int
 run_batch(struct workload *w, unsigned n, int ms)
 {
@@ -411,7 +441,10 @@ main(int argc, char *argv[])
 	}
 	while (status == 0 && fgets(line, sizeof(line), stdin) != NULL) {
 		ms = -1;
-		if (sscanf(line, "batch %u %d", &n, &ms) < 1 || ms > 999) {
+		if (strcmp(line, "ping\n") == 0) {
+			if (!reconnect(client))
+				status = EX_UNAVAILABLE;
+		} else if (sscanf(line, "batch %u %d", &n, &ms) < 1 || ms > 999) {
 			fprintf(stderr, "tv-workload: not a command: %s", line);
 			status = EX_USAGE;
 		} else if (!run_batch(&w, n, ms))

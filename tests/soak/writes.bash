@@ -43,14 +43,22 @@ record() {
 	step "recorded state $k ($(utc "$last_sec") on)"
 }
 
-# Runs batch $1 of the schedule: its writes, then the record if the schedule says so.
+# Runs batch $1 of the schedule: its writes, then the record if the schedule says so.  With
+# several writers each makes its share of the batch at the same moment, and the batch spans the
+# first one's first write to the last one's last.
 batch() {
-	local i=$1 first last
-	echo "batch ${sizes[i]} ${msecs[i]}" >&"$wl_w"
-	if ! read -r -u "$wl_r" first last; then
-		why="tv-workload failed: $(tail -n 1 "$RD/workload.err")"
-		return 1
-	fi
+	local i=$1 first='' last='' k f l
+	for k in "${!wl_w[@]}"; do
+		echo "batch $(((sizes[i] + writers - 1) / writers)) ${msecs[i]}" >&"${wl_w[k]}"
+	done
+	for k in "${!wl_r[@]}"; do
+		if ! read -r -u "${wl_r[k]}" f l; then
+			why="tv-workload $k failed: $(tail -n 1 "$RD/workload$k.err")"
+			return 1
+		fi
+		awk -v a="$f" -v b="${first:-$f}" 'BEGIN { exit !(a <= b) }' && first=$f
+		awk -v a="$l" -v b="${last:-$l}" 'BEGIN { exit !(a >= b) }' && last=$l
+	done
 	# The open record ends the second before this batch's first write.
 	if [ -n "$open_rec" ]; then
 		rec_hi[open_rec]=$((${first%.*} - 1))
@@ -66,7 +74,10 @@ batch() {
 backup() {
 	local id
 	if [ "$1" = during ]; then
-		timeout -k 5 "$STEP_TIMEOUT" tv-backup -q >"$RD/backup.out" 2>"$RD/backup.err" {wl_w}>&- {wl_r}<&- &
+		(
+			close_workload_fds
+			exec timeout -k 5 "$STEP_TIMEOUT" tv-backup -q >"$RD/backup.out" 2>"$RD/backup.err"
+		) &
 		backup_pid=$!
 		step "backup started while batches write"
 		return 0
@@ -88,6 +99,84 @@ backup_wait() {
 	id=$(jq -r .backupId "$RD/backup.out")
 	backup_rec[$id]=during
 	step "backup $id taken during writes"
+}
+
+# In a background job: closes this shell's ends of the workloads' pipes, so that a writer sees
+# the end of its input when the soak closes its own.
+close_workload_fds() {
+	local fd
+	for fd in "${wl_w[@]}" "${wl_r[@]}"; do eval "exec $fd>&-"; done
+}
+
+# -f, follow mode: FerretDB stops and starts again on the same data, down for restart_down
+# seconds, between two batches, while tv-pitr --follow runs: the follower must ride it out and
+# continue the chain where it stopped.  A backup does not ride out a restart (it fails, as it
+# must), so the one running is waited for first.
+server_restart() {
+	local k ok
+	backup_wait && mid_wait || return
+	step "FerretDB stopped for $restart_down s"
+	# The server must not hold the workloads' pipes open: a writer would never see their end.
+	eval "tv_restart_mongo \"\$restart_down\" $(printf '%s>&- ' "${wl_w[@]}" "${wl_r[@]}")" >>"$WORK/servers.log" 2>&1 ||
+		{ why="FerretDB did not start again (see $WORK/servers.log)"; return 1; }
+	for k in "${!wl_w[@]}"; do
+		echo ping >&"${wl_w[k]}"
+		read -r -u "${wl_r[k]}" ok && [ "$ok" = ok ] || { why="tv-workload $k: $(tail -n 1 "$RD/workload$k.err")"; return 1; }
+	done
+	kill -0 "$follower" 2>/dev/null || { why="tv-pitr --follow did not ride out a $restart_down s restart of FerretDB: $(tail -n 1 "$RD/follow.err")"; return 1; }
+	step "FerretDB is back; the follower rides on"
+}
+
+# -f, follow mode on Azurite: the store is cut (toxiproxy refuses and drops every connection) for
+# cut_secs seconds between two batches: the follower must ride it out without a hole.
+store_cut() {
+	backup_wait && mid_wait || return
+	step "store cut for $cut_secs s"
+	toxi_enabled false || { why="toxiproxy did not cut the store"; return 1; }
+	sleep "$cut_secs"
+	toxi_enabled true || { why="toxiproxy did not restore the store"; return 1; }
+	kill -0 "$follower" 2>/dev/null || { why="tv-pitr --follow did not ride out a $cut_secs s store cut: $(tail -n 1 "$RD/follow.err")"; return 1; }
+	step "store back; the follower rides on"
+}
+
+# -f, follow mode: a point taken between batches is restored by its folder into a scratch
+# database while the batches go on and the follower ships (a restore in the middle of capture:
+# its parallel inserts fill the oplog beside the application's writes).  Its own state directory:
+# a second host restoring while this one backs up.
+mid_restore_start() {
+	local id folder
+	for id in "${!backup_rec[@]}"; do
+		[ "${backup_rec[$id]}" != during ] && [ -n "${backup_rec[$id]}" ] || continue
+		folder=$(jq -r --arg id "$id" '.backups[] | select(.id == $id) | .filePath | rtrimstr("/")' \
+			< <(tv-list --json 2>>"$RD/log")) || continue
+		[ -n "$folder" ] || continue
+		mid_want=${backup_rec[$id]} mid_folder=$folder
+		(
+			close_workload_fds
+			export BACKUP_STATE_DIR=$RD/state-mid
+			exec timeout -k 5 "$STEP_TIMEOUT" tv-recover -q "$folder" --to-db "soak${round}_mid" --yes --no-safety-backup
+		) 2>"$RD/mid.err" &
+		mid_pid=$!
+		step "restore of $folder started during the writes (state $mid_want)"
+		return 0
+	done
+	step "no point between batches yet: no restore during the writes"
+}
+
+# Waits for the restore started during the writes and proves it exact.
+mid_wait() {
+	local st=0 diff
+	[ -n "$mid_pid" ] || return 0
+	wait "$mid_pid" || st=$?
+	mid_pid=
+	{ echo "\$ tv-recover $mid_folder (during writes)"; cat "$RD/mid.err"; } >>"$RD/log"
+	[ "$st" -eq 0 ] || { why="tv-recover $mid_folder during the writes exited $st: $(tail -n 1 "$RD/mid.err")"; return 1; }
+	snapshot "soak${round}_mid" "$RD/mid" || { why="reading the restore made during the writes failed (see $RD/log)"; return 1; }
+	diff=$(differences "$RD/rec/$mid_want" "$RD/mid")
+	[ -z "$diff" ] || { why="tv-recover $mid_folder during the writes: not the recorded state $mid_want: ${diff%; }"; return 1; }
+	done_targets+=("folder during writes exact")
+	[ "$keep" -eq 1 ] || "$MONGO_CMD" -d "soak${round}_mid" '{"dropDatabase": 1}' >/dev/null 2>>"$RD/log"
+	step "the restore made during the writes is exact"
 }
 
 pitr_pass() {
@@ -124,6 +213,19 @@ plan() {
 	done
 	# The last batch's state is what the newest slice ends on.
 	records[nbatches - 1]=1
+	# -f in follow mode: a server restart, a store cut (Azurite) and a restore during the writes,
+	# each before a batch from the second on.  Drawn last, so that the rest of the schedule is
+	# the same with and without them.
+	restart_at=-1 cut_at=-1 mid_at=-1
+	if [ "$faults" -eq 1 ] && [ "$mode" = follow ]; then
+		draw $((nbatches - 1)); restart_at=$((1 + D))
+		draw 5; restart_down=$((1 + D))
+		draw $((nbatches - 1)); mid_at=$((1 + D))
+		if [ "$store" = azurite ]; then
+			draw $((nbatches - 1)); cut_at=$((1 + D))
+			draw 3; cut_secs=$((2 + D))
+		fi
+	fi
 	# 2 or 3 backups: the first before the third batch, the others anywhere after it (at
 	# nbatches: after the last batch).
 	local first nb
@@ -165,12 +267,16 @@ follower_caught_up() {
 
 # The workload: data, chain, batches, backups and passes.
 write_round() {
-	local c i st
+	local c i st k
 	for c in "${COLLECTIONS[@]}"; do
 		tv-gendata -s $((rs * 2)) --users "${LOAD_SIZES[users]}" --conversations "${LOAD_SIZES[conversations]}" \
 			--files "${LOAD_SIZES[files]}" "$c" "${LOAD_SIZES[$c]}" | run_tool tv-restore -q -c "$c" --drop ||
 			{ fail "loading $c failed"; return 1; }
-		tv-gendata -s $((rs * 2 + 1)) "$c" 400 >"$RD/pool/$c.bson"
+		# Each writer inserts documents of its own.
+		for ((k = 0; k < writers; k++)); do
+			mkdir -p "$RD/pool$k"
+			tv-gendata -s $((rs * 2 + 1 + k * 7919)) "$c" 400 >"$RD/pool$k/$c.bson"
+		done
 	done
 	if [ "$mode" = cron ]; then
 		pitr_pass || return
@@ -191,10 +297,19 @@ write_round() {
 	last_sec=$(tv-oplog --last 2>>"$RD/log") || { why="tv-oplog --last failed"; return 1; }
 	last_sec=${last_sec%.*}
 	record || return
-	mkfifo "$RD/wl.in" "$RD/wl.out"
-	"$WORKLOAD" -s "$rs" -p "$RD/pool" <"$RD/wl.in" >"$RD/wl.out" 2>"$RD/workload.err" &
-	wl_pid=$!
-	exec {wl_w}>"$RD/wl.in" {wl_r}<"$RD/wl.out"
+	local fd
+	for ((k = 0; k < writers; k++)); do
+		mkfifo "$RD/wl$k.in" "$RD/wl$k.out"
+		(
+			close_workload_fds
+			exec "$WORKLOAD" -s $((rs + k * 7919)) -p "$RD/pool$k" <"$RD/wl$k.in" >"$RD/wl$k.out" 2>"$RD/workload$k.err"
+		) &
+		wl_pid[k]=$!
+		exec {fd}>"$RD/wl$k.in"
+		wl_w[k]=$fd
+		exec {fd}<"$RD/wl$k.out"
+		wl_r[k]=$fd
+	done
 	for ((i = 0; i <= nbatches; i++)); do
 		[ "$mode" = follow ] || [ "${passes[i]}" -eq 0 ] || pitr_pass || return
 		case ${backups[i]} in
@@ -202,18 +317,24 @@ write_round() {
 		during) backup_wait && backup during || return ;;
 		esac
 		[ "$i" -lt "$nbatches" ] || break
+		[ "$i" -ne "$restart_at" ] || server_restart || return
+		[ "$i" -ne "$cut_at" ] || store_cut || return
+		[ "$i" -ne "$mid_at" ] || mid_restore_start || return
 		batch "$i" || return
 	done
-	backup_wait || return
-	exec {wl_w}>&-
-	wl_w=
-	read -r -u "$wl_r" ops || ops=
-	exec {wl_r}<&-
-	wl_r=
-	st=0
-	wait "$wl_pid" || st=$?
-	wl_pid=
-	[ "$st" -eq 0 ] || { why="tv-workload exited $st: $(tail -n 1 "$RD/workload.err")"; return 1; }
+	backup_wait && mid_wait || return
+	local more
+	ops=
+	for k in "${!wl_w[@]}"; do
+		eval "exec ${wl_w[k]}>&-"
+		read -r -u "${wl_r[k]}" more || more=
+		eval "exec ${wl_r[k]}<&-"
+		ops+="${ops:+ | }$more"
+		st=0
+		wait "${wl_pid[k]}" || st=$?
+		[ "$st" -eq 0 ] || { why="tv-workload $k exited $st: $(tail -n 1 "$RD/workload$k.err")"; return 1; }
+	done
+	wl_w=() wl_r=() wl_pid=()
 	if [ "$mode" = cron ]; then
 		pitr_pass || return
 	else
