@@ -119,9 +119,11 @@ async function pollRunning() {
 	clearTimeout(pollTimer);
 	polling = true;
 	const mine = epoch;
-	let result;
+	let result = { status: 0, body: null };
 	try {
 		result = await call('GET', '/admin/backup/running');
+	} catch (e) {
+		// tv-api restarting or the network gone: the next poll asks again.
 	} finally {
 		polling = false;
 	}

@@ -118,12 +118,11 @@ assert_restored_indexes() {
 	fi
 }
 
-@test "the README's guide has every step this file runs, and the layout of a point" {
-	local step
-	for step in "the storage account and the day" "every point of the day" "download one whole point" \
-		"check every file against its sha256" "decrypt an encrypted point" "restore with mongorestore, the oplog included"; do
-		guide_step "$step" >/dev/null
-	done
+@test "the README's guide has every step this file runs, no other, and the layout of a point" {
+	local steps=("the storage account and the day" "every point of the day" "download one whole point"
+		"check every file against its sha256" "decrypt an encrypted point" "restore with mongorestore, the oplog included")
+	# Every block that starts with a "# " line is a step, and this file runs each one.
+	[ "$(guide | awk 'prev == "" && /^    # / { print substr($0, 7) } { prev = $0 }')" = "$(printf '%s\n' "${steps[@]}")" ]
 	guide | grep -q '^| `tralivali_{coll}.bson.gz` |'
 	guide | grep -q '^| `tralivali_{coll}.metadata.json` |'
 	guide | grep -q '^| `oplog.bson.gz` |'
