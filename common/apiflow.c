@@ -1,6 +1,7 @@
 /* apiflow.c: tv-api's answers, each one flow run with a clean environment and its output passed on. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "api.h"
 #include "apiflow.h"
 #include "flow.h"
+#include "io.h"
 #include "log.h"
 #include "statedir.h"
 
@@ -373,6 +375,29 @@ tv_answer_runs(const struct tv_apiflow_config *cfg, const char *limit, struct tv
 	set_body(a, 200, JSON, json, strlen(json));
 }
 
+/* Reads a whole small file like tv_read_file, but not through a symbolic link. */
+static char *
+read_nofollow(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+	char *buf;
+
+	if (fd == -1)
+		return NULL;
+	if ((buf = malloc(max + 1)) == NULL)
+		tv_fatal(EX_OSERR, "out of memory");
+	n = tv_read_full(fd, buf, max + 1);
+	close(fd);
+	if (n < 0 || (size_t)n > max) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
 void
 tv_answer_running(const struct tv_apiflow_config *cfg, struct tv_answer *a)
 {
@@ -387,9 +412,12 @@ tv_answer_running(const struct tv_apiflow_config *cfg, struct tv_answer *a)
 		set_body(a, 200, JSON, json, strlen(json));
 		return;
 	}
-	/* The progress record is the holder's; one left by a run that died is not read, the lock being free. */
+	/*
+	 * The progress record is the holder's; one left by a run that died is not read, the lock
+	 * being free.  Like the owner record it is never read through a symbolic link.
+	 */
 	snprintf(path, sizeof(path), "%s.progress", cfg->lock_path);
-	if ((run = tv_read_file(path, 16384, &len)) != NULL &&
+	if ((run = read_nofollow(path, 16384, &len)) != NULL &&
 	    (doc = bson_new_from_json((const uint8_t *)run, (ssize_t)len, NULL)) != NULL) {
 		bson_destroy(doc);
 		run[strcspn(run, "\n")] = '\0';

@@ -305,6 +305,21 @@ api_command_tree() {
 	admin GET /admin/backup/running
 	assert_body '{"held":false,"holder":null,"run":null}'
 	rm "$BACKUP_STATE_DIR/tralivali-backup.lock.progress"
+	# A holder that wrote no progress record is named all the same; a record planted as a
+	# symbolic link is not followed.
+	exec 8>>"$BACKUP_STATE_DIR/tralivali-backup.lock"
+	flock -n 8
+	echo "tv-backup pid 4242 on db1 since 2024-01-15T03:00:00Z" >"$BACKUP_STATE_DIR/tralivali-backup.lock.owner"
+	admin GET /admin/backup/running
+	local held
+	held=$(cat "$body")
+	echo '{"secret":"not for the dashboard"}' >"$BATS_TEST_TMPDIR/elsewhere.json"
+	ln -s "$BATS_TEST_TMPDIR/elsewhere.json" "$BACKUP_STATE_DIR/tralivali-backup.lock.progress"
+	admin GET /admin/backup/running
+	rm "$BACKUP_STATE_DIR/tralivali-backup.lock.progress"
+	exec 8>&-
+	[ "$held" = '{"held":true,"holder":"tv-backup pid 4242 on db1 since 2024-01-15T03:00:00Z","run":null}' ]
+	assert_body '{"held":true,"holder":"tv-backup pid 4242 on db1 since 2024-01-15T03:00:00Z","run":null}'
 
 	tv_gate_install "$BATS_TEST_TMPDIR/gate" '*/tralivali_messages.bson.gz'
 	API_ENV="PATH=$BATS_TEST_TMPDIR/gate:$PATH" tv_start_server api api_command
