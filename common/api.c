@@ -1,6 +1,7 @@
 /* api.c: request parsing, JSON strings, the failed-authentication limit and the run list for tv-api. */
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <regex.h>
@@ -153,6 +154,24 @@ tv_json_string(const char *s)
 	*o++ = '"';
 	*o = '\0';
 	return out;
+}
+
+int
+tv_api_runs_limit(const char *s)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	return end == s || *end != '\0' || errno != 0 || n < 1 || n > TV_API_RUNS_MAX ? 0 : (int)n;
+}
+
+int
+tv_api_body_too_large(const char *content_length, unsigned long long max)
+{
+	/* strtoull saturates a longer number and wraps a negative one: both are over any max. */
+	return content_length != NULL && strtoull(content_length, NULL, 10) > max;
 }
 
 /* Returns 1 if addr is one of the comma-separated addresses of list (blanks around them allowed). */

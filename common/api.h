@@ -40,6 +40,16 @@ int tv_api_valid_time(const char *s);
 /* Returns 1 for a comma-separated list of collection names. */
 int tv_api_valid_collections(const char *s);
 
+/* Most run records GET /admin/backup/runs?limit=N returns. */
+#define TV_API_RUNS_MAX		1000
+/* Returns the runs limit a ?limit= value asks for, 1 to TV_API_RUNS_MAX, or 0 if it is not one. */
+int tv_api_runs_limit(const char *s);
+/*
+ * Returns 1 if a request's Content-Length value (NULL: none) declares more
+ * than max bytes, so that it is refused before a byte of its body is read.
+ */
+int tv_api_body_too_large(const char *content_length, unsigned long long max);
+
 /* Returns s as a quoted JSON string (malloc'd); invalid UTF-8 bytes become U+FFFD. */
 char *tv_json_string(const char *s);
 

@@ -363,14 +363,14 @@ tv_answer_metrics(const struct tv_apiflow_config *cfg, struct tv_answer *a)
 void
 tv_answer_runs(const struct tv_apiflow_config *cfg, const char *limit, struct tv_answer *a)
 {
-	long n = 50;
-	char *end, *json;
+	int n = limit != NULL ? tv_api_runs_limit(limit) : 50;
+	char *json;
 
-	if (limit != NULL && ((n = strtol(limit, &end, 10)) < 1 || n > 1000 || *end != '\0' || end == limit)) {
-		tv_answer_message(a, 400, "", "limit: a number from 1 to 1000");
+	if (n == 0) {
+		tv_answer_message(a, 400, "", "limit: a number from 1 to %d", TV_API_RUNS_MAX);
 		return;
 	}
-	if ((json = tv_api_runs_json((int)n)) == NULL)
+	if ((json = tv_api_runs_json(n)) == NULL)
 		tv_fatal(EX_OSERR, "out of memory");
 	set_body(a, 200, JSON, json, strlen(json));
 }

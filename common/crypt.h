@@ -5,9 +5,10 @@
 #include <stdint.h>
 
 /*
- * A file is a 32-byte header, then chunks:
+ * A file is a header, then chunks:
  *
- *   header  "TVCRYPT" | version '1' | chunk size (u32 BE) | key id (8) | file nonce (12)
+ *   header  "TVCRYPT" | version | chunk size (u32 BE) | key id (8) | file nonce (12)
+ *           version '2' only: name length (u16 BE) | name
  *   chunk   ciphertext (chunk size bytes; fewer for the final chunk) | GCM tag (16)
  *
  * The key id is the first 8 bytes of SHA-256(key); the file nonce is random.
@@ -17,6 +18,13 @@
  * plaintext fills whole chunks), so a missing end, a reordered, repeated or
  * dropped chunk, a chunk from another file and any flipped bit all fail
  * authentication, and no chunk's plaintext is written before its tag checks.
+ *
+ * Version '2' binds the file to a name: the blob name it is stored under,
+ * relative to its container (backups/2024-01-15/tralivali_users.bson.gz.enc).
+ * The name is in the header, so every chunk's tag covers it: a file moved to
+ * another name in the store is refused, while a copy under the same name in
+ * another store or container stays valid.  Version '1' (32-byte header, bound
+ * to no name) is what tv-crypt wrote before, and what it writes without --bind.
  */
 
 #define TV_CRYPT_KEY_LEN	32
@@ -24,6 +32,10 @@
 #define TV_CRYPT_NONCE_LEN	12
 #define TV_CRYPT_TAG_LEN	16
 #define TV_CRYPT_HEADER_LEN	32
+/* Longest name a file is bound to: Azure's longest blob name. */
+#define TV_CRYPT_NAME_MAX	1024
+/* The longest header: version 2 with the longest name. */
+#define TV_CRYPT_HEADER_MAX	(TV_CRYPT_HEADER_LEN + 2 + TV_CRYPT_NAME_MAX)
 /* The chunk size written: large enough that tags and calls cost nothing, small enough to stream. */
 #define TV_CRYPT_CHUNK		(1 << 20)
 /* The chunk sizes a reader accepts, bounding its memory. */
@@ -51,6 +63,14 @@ struct tv_crypt_counts {
 	uint64_t	bytes_in;
 	uint64_t	bytes_out;
 	uint64_t	chunks;
+	int		format;		/* 1, or 2 for a bound file */
+	char		bound[TV_CRYPT_NAME_MAX + 1];	/* the name a format 2 file is bound to */
+};
+
+/* What a decryption accepts of a file's binding. */
+struct tv_crypt_place {
+	const char	*bind;		/* the name a bound file must be bound to, or NULL for any */
+	int		 format;	/* 0 for either format, or the only one (1 or 2) accepted */
 };
 
 /* Loads every key file BACKUP_ENCRYPTION_KEY_FILE names; returns 0, or 64/77 after logging why. */
@@ -59,17 +79,50 @@ int tv_crypt_keys_load(struct tv_crypt_keys *ks);
 void tv_crypt_keys_wipe(struct tv_crypt_keys *ks);
 /* Sets a key from 32 raw bytes and derives its id. */
 void tv_crypt_key_set(struct tv_crypt_key *k, const unsigned char raw[TV_CRYPT_KEY_LEN]);
+/*
+ * Finds the key of id among the keys (*used, its index); returns 0, or 77 after
+ * logging that file name was made ("encrypted", "authenticated") with another.
+ */
+int tv_crypt_key_find(const struct tv_crypt_keys *ks, const unsigned char id[TV_CRYPT_KEY_ID_LEN], const char *name,
+    const char *made, size_t *used);
 /* Writes a key id as 16 lower-case hex digits and a NUL. */
 void tv_crypt_key_id_hex(const unsigned char id[TV_CRYPT_KEY_ID_LEN], char out[2 * TV_CRYPT_KEY_ID_LEN + 1]);
 
-/* Encrypts in to out with key k; returns 0, or 74 (I/O) or 70 (OpenSSL) after logging why. */
-int tv_crypt_encrypt(const struct tv_crypt_key *k, int in, int out, struct tv_crypt_counts *c);
+/*
+ * Encrypts in to out with key k, bound to name bind (format 2), or to no name
+ * when bind is NULL (format 1); returns 0, or 64 for a name that cannot be
+ * bound (empty, too long), 74 (I/O) or 70 (OpenSSL) after logging why.
+ */
+int tv_crypt_encrypt(const struct tv_crypt_key *k, const char *bind, int in, int out, struct tv_crypt_counts *c);
 /*
  * Decrypts in (named name in messages) to out with whichever of the keys made
- * it; returns 0, 65 for data that is not a complete, authentic tv-crypt file,
- * 77 for a file none of the keys made, or 74/70.  *used is the key's index.
+ * it; returns 0, 65 for data that is not a complete, authentic tv-crypt file
+ * or not one place accepts (bound to another name, another format; NULL
+ * accepts any), 77 for a file none of the keys made, or 74/70.  *used is the
+ * key's index.
  */
-int tv_crypt_decrypt(const struct tv_crypt_keys *ks, int in, const char *name, int out, struct tv_crypt_counts *c,
-    size_t *used);
+int tv_crypt_decrypt(const struct tv_crypt_keys *ks, int in, const char *name, const struct tv_crypt_place *place,
+    int out, struct tv_crypt_counts *c, size_t *used);
+
+/*
+ * A manifest MAC authenticates a file (a backup's manifest.json) and the name
+ * it is stored under with the key: HMAC-SHA-256 over name | NUL | content,
+ * under a key derived from the encryption key by HKDF-SHA-256 (info
+ * TV_CRYPT_MAC_INFO), never the encryption key itself.  It is stored beside
+ * the file as one line of JSON:
+ *
+ *   {"format":1,"name":"backups/2024-01-15/manifest.json","keyId":"16 hex","hmacSha256":"64 hex"}
+ */
+#define TV_CRYPT_MAC_INFO	"tralivali-backup manifest MAC 1"
+
+/* Writes the MAC of in (its name bind) with key k to out; returns 0, or 64/74/70 after logging why. */
+int tv_crypt_mac_write(const struct tv_crypt_key *k, const char *bind, int in, int out);
+/*
+ * Checks in (its name bind) against the MAC in file mac_path with whichever of
+ * the keys made it; returns 0, 65 for a MAC that does not match (or is not a
+ * MAC, or names another file), 77 for a key not listed, 66 for no such file,
+ * or 74/70, after logging why.
+ */
+int tv_crypt_mac_check(const struct tv_crypt_keys *ks, const char *bind, int in, const char *mac_path);
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * fuzz-crypt: tv-crypt -d on hostile input (headers, chunk framing, tags), and
- * the input as plaintext through a round trip that must give it back, then
- * with one bit flipped, which must be refused without writing anything.
+ * fuzz-crypt: tv-crypt -d --bind on hostile input (headers of both formats,
+ * bound names, chunk framing, tags), and the input as plaintext through a
+ * bound round trip that must give it back, then under another name and with
+ * one bit flipped, which must both be refused without writing anything.
  */
 
 #include <sys/mman.h>
@@ -14,6 +15,10 @@
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The name the round trip binds to, and the place the seeds in corpus/crypt are read at. */
+static const struct tv_crypt_place place = { "backups/2024-01-15/tralivali_users.bson.gz.enc", 0 };
+static const struct tv_crypt_place elsewhere = { "backups/2024-01-16/tralivali_users.bson.gz.enc", 0 };
 
 /* Reads a memory file whole; the caller frees it. */
 static unsigned char *
@@ -47,13 +52,18 @@ round_trip(const struct tv_crypt_keys *keys, const uint8_t *data, size_t size)
 	size_t sealed_len, opened_len, at, used;
 
 	/* Sealed with the older key, which must be found by its id. */
-	if (tv_crypt_encrypt(&keys->key[1], in, enc, &c) != 0 || lseek(enc, 0, SEEK_SET) != 0 ||
-	    tv_crypt_decrypt(keys, enc, "fuzz", dec, &c, &used) != 0 || used != 1)
+	if (tv_crypt_encrypt(&keys->key[1], place.bind, in, enc, &c) != 0 || lseek(enc, 0, SEEK_SET) != 0 ||
+	    tv_crypt_decrypt(keys, enc, "fuzz", &place, dec, &c, &used) != 0 || used != 1 || c.format != 2)
 		abort();
 	opened = slurp(dec, &opened_len);
 	if (opened_len != size || (size > 0 && memcmp(opened, data, size) != 0))
 		abort();
 	free(opened);
+
+	/* Under another name it is refused, before a byte is written. */
+	if (lseek(enc, 0, SEEK_SET) != 0 || ftruncate(dec, 0) != 0 || lseek(dec, 0, SEEK_SET) != 0 ||
+	    tv_crypt_decrypt(keys, enc, "fuzz", &elsewhere, dec, &c, &used) != 65 || lseek(dec, 0, SEEK_END) != 0)
+		abort();
 
 	/* The input picks the bit; the key id's bytes (12..19) make it another key's file. */
 	sealed = slurp(enc, &sealed_len);
@@ -63,7 +73,7 @@ round_trip(const struct tv_crypt_keys *keys, const uint8_t *data, size_t size)
 	in = fuzz_fd(sealed, sealed_len);
 	if (ftruncate(dec, 0) != 0 || lseek(dec, 0, SEEK_SET) != 0)
 		abort();
-	status = tv_crypt_decrypt(keys, in, "fuzz", dec, &c, &used);
+	status = tv_crypt_decrypt(keys, in, "fuzz", &place, dec, &c, &used);
 	if (status != (at >= 12 && at < 20 ? 77 : 65) || lseek(dec, 0, SEEK_END) != 0)
 		abort();
 	free(sealed);
@@ -86,7 +96,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tv_crypt_key_set(&keys.key[0], raw);
 	memset(raw, 'o', sizeof(raw));
 	tv_crypt_key_set(&keys.key[1], raw);
-	status = tv_crypt_decrypt(&keys, fd, "fuzz", fuzz_null_fd(), &c, &used);
+	status = tv_crypt_decrypt(&keys, fd, "fuzz", &place, fuzz_null_fd(), &c, &used);
 	/* Only these answers exist for data in memory; and nothing comes out of nothing. */
 	if (status != 0 && status != 65 && status != 77)
 		abort();

@@ -36,7 +36,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tv_jwt_keys keys = { .secret = (unsigned char *)secret, .secret_len = sizeof(secret) - 1,
-	    .issuer = "tralivali", .audience = "tralivali-backup", .admin_role = "admin" };
+	    .issuer = "tralivali", .audience = "tralivali-backup", .admin_role = "admin",
+	    .max_lifetime = TV_JWT_MAX_LIFETIME };
 	struct tv_jwt_claims claims;
 	const uint8_t *nl;
 	unsigned char mac[32];

@@ -596,8 +596,14 @@ tv_backup_folders() {
 		<<<"$listing" | uniq
 }
 
-# Copies a backup's manifest to file $2, checked by tv-catalog (names, checksums, numbers, the
-# folder it is in); returns 66 if it has none, 65 if it is not a valid manifest.
+# What tv_get_manifest found of the last manifest it read (see tv__check_manifest_mac).
+TV_POINT_BINDING=
+TV_UNSEAL_ARGS=()
+
+# Copies a backup's manifest to file $2, authenticated by its MAC (tv__check_manifest_mac, which
+# sets TV_POINT_BINDING and TV_UNSEAL_ARGS) and checked by tv-catalog (names, checksums, numbers,
+# the folder it is in); returns 66 if it has none, 65 if it is not a valid or authentic manifest,
+# 77 if its MAC was made with a key not listed, 64 if it has a MAC and no key is set.
 tv_get_manifest() {
 	local prefix=$1 out=$2 status=0
 	tv-blob-get "$prefix/manifest.json" >"$out.raw" 2>"$out.err" || status=$?
@@ -606,7 +612,52 @@ tv_get_manifest() {
 		[ "$status" -eq "$EX_NOINPUT" ] || cat "$out.err" >&2
 		return "$status"
 	fi
+	tv__check_manifest_mac "$prefix" "$out.raw" || return
 	tv-catalog check --folder "$prefix" "$out.raw" >"$out" || return
+}
+
+# The name of the MAC blob beside a manifest: HMAC-SHA-256 of the manifest and its name under a
+# key derived from the encryption key (tv-crypt(1)), written before the manifest.
+tv_manifest_mac_name() { echo "$1/manifest.json.mac"; }
+
+# Authenticates the manifest of folder $1 (its stored bytes in file $2) before anything reads it,
+# and says what its encrypted blobs must be (TV_UNSEAL_ARGS, for tv_unseal):
+#   bound    it has a MAC, which checks: its blobs are bound to their names (tv-crypt format 2);
+#   unbound  no MAC, and it names encrypted blobs: a point made before blobs were bound, whose
+#            blobs must then all be unbound (format 1): a bound one means its MAC was removed;
+#   plain    no MAC and no encrypted blob.
+# Returns 0, or tv-crypt's status (65 a MAC that does not match, 77 another key's) after it says why.
+tv__check_manifest_mac() {
+	local prefix=$1 raw=$2 mac status=0
+	mac=$(tv_manifest_mac_name "$prefix")
+	TV_POINT_BINDING=plain
+	TV_UNSEAL_ARGS=()
+	# A MAC that is there is always checked, even beside a manifest that names no encrypted blob
+	# (one rewritten to pass for a point in clear).
+	tv-blob-get "$mac" >"$raw.mac" 2>"$raw.mac.err" || status=$?
+	if [ "$status" -eq "$EX_NOINPUT" ]; then
+		if jq -e '[.collections[]? | .file, .metadataFile] + [.oplog.file?] | any(.[] | strings; endswith(".enc"))' \
+			"$raw" >/dev/null 2>&1; then
+			TV_POINT_BINDING=unbound
+			TV_UNSEAL_ARGS=(--format 1)
+		fi
+		return 0
+	elif [ "$status" -ne 0 ]; then
+		cat "$raw.mac.err" >&2
+		tv_error "$mac: cannot be read, so $prefix/manifest.json cannot be authenticated"
+		return "$status"
+	fi
+	if [ -z "${BACKUP_ENCRYPTION_KEY_FILE:-}" ]; then
+		tv_error "$prefix/ is encrypted: set BACKUP_ENCRYPTION_KEY_FILE to the file of its key (its manifest is authenticated with it: $mac)"
+		return "$EX_USAGE"
+	fi
+	tv-crypt --check-mac "$raw.mac" --bind "$prefix/manifest.json" <"$raw" || {
+		status=$?
+		tv_error "$prefix/manifest.json is not the one its backup wrote (its MAC does not check); refusing to use it"
+		return "$status"
+	}
+	TV_POINT_BINDING=bound
+	TV_UNSEAL_ARGS=(--format 2)
 }
 
 # Stores a chain start, oplog/{day}/{T.I}-{T.I}.start.json: the oplog is captured after position
@@ -658,16 +709,20 @@ tv_crypt_check() {
 	tv-crypt </dev/null >/dev/null
 }
 
-# Filter: encrypts stdin with tv-crypt (options $@, e.g. --stats FILE) when encryption is on, else copies it.
+# Filter: encrypts stdin with tv-crypt (options $2..., e.g. --stats FILE), bound to blob name $1, the
+# name it is stored under, when encryption is on; else copies it.
 tv_seal() {
+	local name=$1
+	shift
 	if [ -n "${BACKUP_ENCRYPTION_KEY_FILE:-}" ]; then
-		tv-crypt "$@"
+		tv-crypt --bind "$name" "$@"
 	else
 		cat
 	fi
 }
 
-# Filter: decrypts stdin when blob name $1 ends in .enc, else copies it; 64 if the key is not set.
+# Filter: decrypts stdin when blob name $1 ends in .enc, refusing a file bound to another name
+# (options $2..., e.g. "${TV_UNSEAL_ARGS[@]}"), else copies it; 64 if the key is not set.
 tv_unseal() {
 	local name=$1
 	shift
@@ -677,6 +732,11 @@ tv_unseal() {
 		tv_error "$name is encrypted: set BACKUP_ENCRYPTION_KEY_FILE to the file of its key"
 		return "$EX_USAGE"
 	else
-		tv-crypt -d --label "$name" "$@"
+		tv-crypt -d --bind "$name" "$@"
 	fi
+}
+
+# Writes to file $2 the MAC of manifest file $1 that folder $3 is to hold (see tv__check_manifest_mac).
+tv_manifest_mac() {
+	tv-crypt --mac --bind "$3/manifest.json" <"$1" >"$2"
 }

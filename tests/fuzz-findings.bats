@@ -46,3 +46,33 @@ setup() {
 	assert_status 65
 	[[ $stderr == *"collections[0].bsonBytes: out of range"* ]]
 }
+
+@test "every harness in fuzz/ has its seed corpus, a row in fuzz/README.md and its place in the distribution" {
+	# run-all (tests/run's fuzz step) runs every fuzz/fuzz-*.c that build.sh built, from corpus/NAME.
+	local h name missing=
+	for h in "$TV_SRCDIR"/fuzz/fuzz-*.c; do
+		name=${h##*/fuzz-}
+		name=${name%.c}
+		compgen -G "$TV_SRCDIR/fuzz/corpus/$name/*" >/dev/null || missing+=" corpus/$name"
+		grep -q "^| $name " "$TV_SRCDIR/fuzz/README.md" || missing+=" README:$name"
+		grep -q "fuzz/fuzz-$name\.c" "$TV_SRCDIR/Makefile.am" || missing+=" Makefile.am:fuzz-$name.c"
+	done
+	[ -z "$missing" ] || { echo "missing:$missing" >&2; return 1; }
+}
+
+@test "the seed MACs of fuzz-mac are what tv-crypt --check-mac says they are" {
+	# Made with the harness's keys (32 bytes of 'k', then of 'o') for its manifest.
+	printf 'k%.0s' $(seq 32) >"$T/k"
+	printf 'o%.0s' $(seq 32) >"$T/o"
+	chmod 600 "$T/k" "$T/o"
+	printf '{"id": "fuzz"}\n' >"$T/manifest.json"
+	export BACKUP_ENCRYPTION_KEY_FILE=$T/k:$T/o
+	local m=backups/2024-01-15/manifest.json c=$TV_SRCDIR/fuzz/corpus/mac
+	tv-crypt --check-mac "$c/good.mac" --bind "$m" <"$T/manifest.json"
+	tv-crypt --check-mac "$c/older-key.mac" --bind "$m" <"$T/manifest.json"
+	run --separate-stderr tv-crypt --check-mac "$c/other-folder.mac" --bind "$m" <"$T/manifest.json"
+	assert_status 65
+	[[ $stderr == *'the MAC of "backups/2024-01-14/manifest.json", not of "backups/2024-01-15/manifest.json"'* ]]
+	BACKUP_ENCRYPTION_KEY_FILE=$T/o run --separate-stderr tv-crypt --check-mac "$c/good.mac" --bind "$m" <"$T/manifest.json"
+	assert_status 77
+}

@@ -310,3 +310,41 @@ start_injector() {
 	grep -q "WRN] tv-pitr: .*retrying in 1 s, the chain goes on after" "$BATS_TEST_TMPDIR/follow.log"
 	tv-blob-ls | tv-catalog list --slices | jq -e '(.pitr | length) == 1 and .oplog.chainOk'
 }
+
+@test "tv-pitr --follow whose slice was stored but the answer lost: the next attempt finds its own slice, stores its index, ships on" {
+	command -v ferretdb >/dev/null || skip "the oplog needs FerretDB"
+	tv_start_mongo
+	OWN_MONGO_PID=$TV_MONGO_PID OWN_MONGO_DIR=$TV_MONGO_DIR
+	tv_enable_oplog
+	local cmd=$TV_BUILDDIR/tests/tv-mongo-cmd i ids
+	"$cmd" '{"insert": "users", "documents": [{"_id": "d0"}]}' >/dev/null
+	tv-pitr -q
+	# The first slice's commit reaches Azurite, and its answer is replaced by a 503; with no
+	# retry budget tv-blob-put gives up at once (75), as after a long cut.
+	start_injector 503 1 ".bson.gz?comp=blocklist" "" after
+	export TV_RETRY_MAX_SECONDS=0
+	tv-pitr --follow --interval 1 2>"$BATS_TEST_TMPDIR/follow.log" 3>&- &
+	FOLLOWER=$!
+	"$cmd" '{"insert": "users", "documents": [{"_id": "d1"}]}' >/dev/null
+	for i in $(seq 150); do
+		[ -z "$(tv-blob-ls oplog/ | grep -E '[0-9]\.json\s' || true)" ] || break
+		sleep 0.1
+	done
+	"$cmd" '{"insert": "users", "documents": [{"_id": "d2"}]}' >/dev/null
+	for i in $(seq 300); do
+		ids=$(for s in $(tv-blob-ls oplog/ | cut -f 1 | grep '\.bson\.gz$'); do tv-blob-get "$s" | gzip -d | bsondump --quiet 2>/dev/null; done | jq -r .o._id | tr '\n' ' ')
+		[ "$ids" != "d1 d2 " ] || break
+		sleep 0.1
+	done
+	kill -0 "$FOLLOWER"
+	kill "$FOLLOWER"
+	wait "$FOLLOWER"
+	FOLLOWER=
+	[ "$ids" = "d1 d2 " ]
+	[ "$(grep -c '^http-faults: 503' "$BATS_TEST_TMPDIR/injector.log")" -eq 1 ]
+	grep -q "was stored by this shipper's last attempt, whose answer was lost; its index follows" "$BATS_TEST_TMPDIR/follow.log"
+	[ "$(grep -c "another shipper" "$BATS_TEST_TMPDIR/follow.log" || true)" -eq 0 ]
+	# Every slice has its index, and the chain is one range.
+	[ "$(tv-blob-ls oplog/ | grep -c '\.bson\.gz\s')" -eq "$(tv-blob-ls oplog/ | grep -cE '[0-9]\.json\s')" ]
+	tv-blob-ls | tv-catalog list --slices | jq -e '(.pitr | length) == 1 and .oplog.chainOk'
+}

@@ -291,10 +291,15 @@ assert_rejected() {
 	. "$TV_SRCDIR/scripts/tv-lib.sh"
 	[ "$(tv_crypt_suffix)" = .enc ]
 	tv_crypt_check
-	tv_seal --stats "$T/seal.json" <"$F/multi" >"$T/sealed"
-	[ "$(head -c 8 "$T/sealed")" = TVCRYPT1 ]
-	[ "$(jq .bytesIn "$T/seal.json")" -eq $((3 * CHUNK + CHUNK / 2)) ]
+	tv_seal backups/2024-01-15/tralivali_users.bson.gz.enc --stats "$T/seal.json" <"$F/multi" >"$T/sealed"
+	[ "$(head -c 8 "$T/sealed")" = TVCRYPT2 ]
+	[ "$(jq -r '[.bytesIn, .boundTo] | @tsv' "$T/seal.json")" = \
+		"$((3 * CHUNK + CHUNK / 2))	backups/2024-01-15/tralivali_users.bson.gz.enc" ]
 	tv_unseal backups/2024-01-15/tralivali_users.bson.gz.enc <"$T/sealed" | cmp - "$F/multi"
+	# Under another name it is refused: it was sealed for that place only.
+	run tv_unseal backups/2024-01-16/tralivali_users.bson.gz.enc <"$T/sealed"
+	assert_status 65
+	assert_output_contains "made for another place"
 	# A name without .enc passes through untouched.
 	tv_unseal backups/2024-01-15/tralivali_users.bson.gz <"$F/multi" | cmp - "$F/multi"
 	run tv_unseal x.bson.gz.enc <<<garbage
@@ -305,15 +310,140 @@ assert_rejected() {
 	BACKUP_ENCRYPTION_KEY_FILE="$T/missing"
 	run tv_crypt_check
 	assert_status 64
-	run tv_seal <"$F/multi"
+	run tv_seal x.bson.gz.enc <"$F/multi"
 	assert_status 64
 	[ "${#output}" -lt 1000 ]
 
 	unset BACKUP_ENCRYPTION_KEY_FILE
 	[ -z "$(tv_crypt_suffix)" ]
 	tv_crypt_check
-	tv_seal <"$F/multi" | cmp - "$F/multi"
+	tv_seal x.bson.gz <"$F/multi" | cmp - "$F/multi"
 	run tv_unseal x.bson.gz.enc <"$T/sealed"
 	assert_status 64
 	assert_output_contains "x.bson.gz.enc is encrypted: set BACKUP_ENCRYPTION_KEY_FILE"
+}
+
+# Binding (format 2): a file is bound to the blob name it is stored under.
+
+# The blob name the binding tests seal under.
+NAME=backups/2024-01-15/tralivali_users.bson.gz.enc
+
+@test "--bind writes format 2: the name after the 32-byte header, and the chunks; -d --bind gives the input back" {
+	tv-crypt --bind "$NAME" --stats "$T/enc.json" <"$F/multi" >"$T/c"
+	[ "$(head -c 8 "$T/c")" = TVCRYPT2 ]
+	# The name's length (2 bytes), then the name, then the chunks as in format 1.
+	[ "$(part "$T/c" 32 2 | od -An -tu1 | tr -s ' ')" = " 0 ${#NAME}" ]
+	[ "$(part "$T/c" 34 "${#NAME}")" = "$NAME" ]
+	[ "$(stat -c %s "$T/c")" -eq $((HEADER + 2 + ${#NAME} + 3 * FRAME + CHUNK / 2 + 16)) ]
+	[ "$(jq -r '[.format, .boundTo] | @tsv' "$T/enc.json")" = "2	$NAME" ]
+	tv-crypt -d --bind "$NAME" --stats "$T/dec.json" <"$T/c" | cmp - "$F/multi"
+	[ "$(jq -r '[.format, .boundTo, .bytesOut] | @tsv' "$T/dec.json")" = "2	$NAME	$((3 * CHUNK + CHUNK / 2))" ]
+	# Without --bind (a manual decryption) any name is accepted: the header names it.
+	tv-crypt -d <"$T/c" | cmp - "$F/multi"
+}
+
+@test "a bound file decrypted under another name is refused with 65, naming both, and writes nothing" {
+	tv-crypt --bind "$NAME" <"$F/multi" >"$T/c"
+	run --separate-stderr tv-crypt -d --bind backups/2024-01-16/tralivali_users.bson.gz.enc <"$T/c"
+	assert_status 65
+	[ -z "$output" ]
+	[[ $stderr == *"backups/2024-01-16/tralivali_users.bson.gz.enc: made for another place: it was encrypted as \"$NAME\", not \"backups/2024-01-16/tralivali_users.bson.gz.enc\""* ]]
+}
+
+@test "a bound name rewritten in the header, to pass for another place, fails authentication" {
+	tv-crypt --bind "$NAME" <"$F/multi" >"$T/c"
+	# Same length, another day: the header now claims the other place.
+	sed 's|backups/2024-01-15/|backups/2024-01-16/|' "$T/c" >"$T/forged"
+	[ "$(part "$T/forged" 34 "${#NAME}")" = backups/2024-01-16/tralivali_users.bson.gz.enc ]
+	run --separate-stderr tv-crypt -d --bind backups/2024-01-16/tralivali_users.bson.gz.enc <"$T/forged"
+	assert_status 65
+	[ -z "$output" ]
+	[[ $stderr == *"chunk 1 at byte offset $((HEADER + 2 + ${#NAME})) fails authentication"* ]]
+}
+
+@test "a format 1 file, made before binding, is read under any --bind and reported unbound; --format limits what is read" {
+	tv-crypt -d --bind "$NAME" --stats "$T/dec.json" <"$F/multi.enc" | cmp - "$F/multi"
+	[ "$(jq -r '[.format, (.boundTo | tojson)] | @tsv' "$T/dec.json")" = "1	null" ]
+	run --separate-stderr tv-crypt -d --bind "$NAME" --format 2 <"$F/multi.enc"
+	assert_status 65
+	[[ $stderr == *"$NAME: a file bound to no name (format 1), where only a file bound to its name (format 2) is accepted"* ]]
+	tv-crypt --bind "$NAME" <"$F/multi" >"$T/c"
+	run --separate-stderr tv-crypt -d --bind "$NAME" --format 1 <"$T/c"
+	assert_status 65
+	[ -z "$output" ]
+	[[ $stderr == *"$NAME: a file bound to \"$NAME\" (format 2), where only a file bound to no name (format 1"* ]]
+}
+
+@test "--bind refuses an empty or overlong name (64); --format and --mac need their companions" {
+	run --separate-stderr tv-crypt --bind "" <"$F/multi"
+	assert_status 64
+	[ -z "$output" ]
+	run --separate-stderr tv-crypt --bind "$(printf 'x%.0s' $(seq 1025))" <"$F/multi"
+	assert_status 64
+	run --separate-stderr tv-crypt --format 2 <"$F/multi"
+	assert_status 64
+	run --separate-stderr tv-crypt -d --format 3 <"$F/multi.enc"
+	assert_status 64
+	run --separate-stderr tv-crypt --mac <"$F/multi"
+	assert_status 64
+}
+
+@test "a bound name's length field that is zero or past the header is rejected with 65" {
+	tv-crypt --bind "$NAME" <"$F/multi" >"$T/c"
+	{ head -c 32 "$T/c"; printf '\0\0'; tail -c +$((35 + ${#NAME})) "$T/c"; } >"$T/zero"
+	run --separate-stderr tv-crypt -d <"$T/zero"
+	assert_status 65
+	[[ $stderr == *"bad header: a bound name of 0 bytes"* ]]
+	head -c 40 "$T/c" >"$T/cut"
+	run --separate-stderr tv-crypt -d <"$T/cut"
+	assert_status 65
+	[[ $stderr == *"truncated: the input ends inside the header's bound name"* ]]
+}
+
+# The manifest MAC.
+
+@test "--mac writes HMAC-SHA-256 of name, NUL, content under the HKDF-SHA-256 key, never the raw key; --check-mac checks it" {
+	printf '{"id": "x"}\n' >"$T/manifest.json"
+	tv-crypt --mac --bind backups/2024-01-15/manifest.json <"$T/manifest.json" >"$T/mac"
+	# The same MAC, computed by openssl(1) from the format alone.
+	local mackey want
+	mackey=$(openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt hexkey:"$(od -An -tx1 -v "$F/key" | tr -d ' \n')" \
+		-kdfopt info:"tralivali-backup manifest MAC 1" HKDF | tr -d ':\n' | tr 'A-F' 'a-f')
+	want=$({ printf 'backups/2024-01-15/manifest.json\0'; cat "$T/manifest.json"; } |
+		openssl dgst -sha256 -mac HMAC -macopt hexkey:"$mackey" | sed 's/.*= //')
+	[ "$(jq -r '[.format, .name, .keyId, .hmacSha256] | @tsv' "$T/mac")" = \
+		"$(printf '1\tbackups/2024-01-15/manifest.json\t%s\t%s' "$(key_id "$F/key")" "$want")" ]
+	[ "$(wc -l <"$T/mac")" -eq 1 ]
+	# Not the HMAC under the encryption key itself.
+	[ "$want" != "$({ printf 'backups/2024-01-15/manifest.json\0'; cat "$T/manifest.json"; } |
+		openssl dgst -sha256 -mac HMAC -macopt hexkey:"$(od -An -tx1 -v "$F/key" | tr -d ' \n')" | sed 's/.*= //')" ]
+	run --separate-stderr tv-crypt --check-mac "$T/mac" --bind backups/2024-01-15/manifest.json <"$T/manifest.json"
+	assert_status 0
+	[ -z "$output$stderr" ]
+}
+
+@test "--check-mac refuses changed content and another name with 65, another key with 77, no MAC file with 66" {
+	printf '{"id": "x"}\n' >"$T/manifest.json"
+	tv-crypt --mac --bind backups/2024-01-15/manifest.json <"$T/manifest.json" >"$T/mac"
+	run --separate-stderr tv-crypt --check-mac "$T/mac" --bind backups/2024-01-15/manifest.json <<<'{"id": "y"}'
+	assert_status 65
+	[[ $stderr == *"backups/2024-01-15/manifest.json: fails authentication against its MAC: it was changed or replaced in the store"* ]]
+	run --separate-stderr tv-crypt --check-mac "$T/mac" --bind backups/2024-01-16/manifest.json <"$T/manifest.json"
+	assert_status 65
+	[[ $stderr == *"backups/2024-01-16/manifest.json: the MAC of \"backups/2024-01-15/manifest.json\", not of \"backups/2024-01-16/manifest.json\""* ]]
+	# A MAC file whose name was rewritten to the other place: the MAC covers the name.
+	sed 's|2024-01-15|2024-01-16|' "$T/mac" >"$T/moved.mac"
+	run --separate-stderr tv-crypt --check-mac "$T/moved.mac" --bind backups/2024-01-16/manifest.json <"$T/manifest.json"
+	assert_status 65
+	[[ $stderr == *"fails authentication against its MAC"* ]]
+	BACKUP_ENCRYPTION_KEY_FILE="$F/other.key" run --separate-stderr tv-crypt --check-mac "$T/mac" \
+		--bind backups/2024-01-15/manifest.json <"$T/manifest.json"
+	assert_status 77
+	[[ $stderr == *"backups/2024-01-15/manifest.json: wrong key: the file was authenticated with key id $(key_id "$F/key")"* ]]
+	run --separate-stderr tv-crypt --check-mac "$T/absent" --bind backups/2024-01-15/manifest.json <"$T/manifest.json"
+	assert_status 66
+	echo 'not json' >"$T/bad.mac"
+	run --separate-stderr tv-crypt --check-mac "$T/bad.mac" --bind backups/2024-01-15/manifest.json <"$T/manifest.json"
+	assert_status 65
+	[[ $stderr == *"not a manifest MAC"* ]]
 }

@@ -60,6 +60,23 @@ backup_at() {
 # Prints the path of blob $1 in the file: store.
 blob_file() { echo "$STORE/$BACKUP_BLOB_CONTAINER_NAME/$1"; }
 
+# Replaces blob $1 with the bytes of file $2, as someone who may delete and write could.
+replace_blob() {
+	rm "$(blob_file "$1")"
+	tv-blob-put -q "$1" <"$2"
+}
+
+# Rewrites the manifest of folder $1 with jq filter $2 (further jq arguments after it).
+rewrite_manifest() {
+	local folder=$1 filter=$2
+	shift 2
+	tv-blob-get "$folder/manifest.json" | jq "$@" "$filter" >"$T/rewritten.json"
+	replace_blob "$folder/manifest.json" "$T/rewritten.json"
+}
+
+# Prints the SHA-256 of stored blob $1.
+blob_sha() { tv-blob-get "$1" | sha256sum | cut -d ' ' -f 1; }
+
 # Replaces blob $1 with a copy whose byte at offset $2 has its low bit flipped, as someone who
 # may delete could: the store's own checksum is then right, only the manifest and the chunk's
 # authentication tag know.  Store writes are create-only, so the blob is deleted first.
@@ -81,8 +98,9 @@ flip_bit() {
 	[[ $stderr == *"Uploaded backup to: backups/2024-03-01/tralivali_users.bson.gz.enc"* ]]
 	local names
 	names=$(tv-blob-ls backups/ | cut -f 1)
-	[ "$(grep -vc '\.enc$' <<<"$names")" -eq 1 ]
-	grep -qx backups/2024-03-01/manifest.json <<<"$names"
+	# In clear: the manifest, and its MAC beside it.
+	[ "$(grep -v '\.enc$' <<<"$names")" = "backups/2024-03-01/manifest.json
+backups/2024-03-01/manifest.json.mac" ]
 	[ "$(grep -c '\.bson\.gz\.enc$' <<<"$names")" -ge 3 ]
 	[ "$(grep -c '\.metadata\.json\.enc$' <<<"$names")" -eq 3 ]
 	[ "$TV_MONGO_SERVER" != ferretdb ] || grep -qx backups/2024-03-01/oplog.bson.gz.enc <<<"$names"
@@ -150,11 +168,11 @@ flip_bit() {
 	local before
 	before=$(fingerprints)
 	export BACKUP_ENCRYPTION_KEY_FILE=$F/other.key
+	# The manifest's MAC is checked first, and names the key it needs.
 	run --separate-stderr tv-verify 2024-03-01
 	assert_status 77
-	[[ $stderr == *"tralivali_users.bson.gz.enc: wrong key: the file was encrypted with key id "* ]]
-	# The checksum is of the stored bytes, so it still holds: only the key is wrong.
-	[[ $(tr -s ' ' <<<"$output") == *"users ok - - -/40 FAIL"* ]]
+	[[ $stderr == *"backups/2024-03-01/manifest.json: wrong key: the file was authenticated with key id $(sha256sum "$F/key" | cut -c1-16)"* ]]
+	[[ $(tr -s ' ' <<<"$output") == *"backups/2024-03-01 - - - - - INVALID"* ]]
 	run --separate-stderr tv-recover 2024-03-01 --yes --no-safety-backup
 	assert_status 77
 	[[ $stderr == *"wrong key"* ]]
@@ -168,6 +186,12 @@ flip_bit() {
 	run --separate-stderr tv-recover 2024-03-01 --yes --no-safety-backup
 	assert_status 64
 	[[ $stderr == *"is encrypted: set BACKUP_ENCRYPTION_KEY_FILE to the file of its key"* ]]
+	[ "$(fingerprints)" = "$before" ]
+	# Without the manifest (--force), each blob names the key it needs.
+	rm "$(blob_file backups/2024-03-01/manifest.json)"
+	BACKUP_ENCRYPTION_KEY_FILE=$F/other.key run --separate-stderr tv-recover 2024-03-01 --yes --no-safety-backup --force
+	assert_status 77
+	[[ $stderr == *".bson.gz.enc: wrong key: the file was encrypted with key id "* ]]
 	[ "$(fingerprints)" = "$before" ]
 }
 
@@ -202,10 +226,129 @@ flip_bit() {
 		tv-pitr -q
 	done
 	[ "$(tv-blob-ls oplog/ | cut -f 1 | grep -c '\.bson\.gz\.enc$')" -eq 2 ]
+	# Each slice is bound to its name, which tv-pitr knows only once the capture is done.
+	local name
+	for name in $(tv-blob-ls oplog/ | cut -f 1 | grep '\.bson\.gz\.enc$'); do
+		tv-blob-get "$name" | tv-crypt -d --bind "$name" --format 2 | gunzip >/dev/null
+	done
 	run --separate-stderr tv-verify --slices
 	assert_status 0
 	[ "$(grep -c ' oplog slice .* OK$' <<<"$output")" -eq 2 ]
 	run --separate-stderr env BACKUP_ENCRYPTION_KEY_FILE="$F/other.key" tv-verify --slices
 	assert_status 77
 	[[ $stderr == *".bson.gz.enc: wrong key"* ]]
+}
+
+@test "every blob is bound to its name (tv-crypt format 2), and the manifest's MAC is written before it" {
+	backup_at 2024-03-01T03:00Z
+	local name
+	for name in $(tv-blob-ls backups/ | cut -f 1 | grep '\.enc$'); do
+		tv-blob-get "$name" >"$T/blob"
+		[ "$(head -c 8 "$T/blob")" = TVCRYPT2 ]
+		[ "$(tail -c +35 "$T/blob" | head -c "${#name}")" = "$name" ]
+	done
+	tv-blob-get backups/2024-03-01/manifest.json >"$T/m.json"
+	tv-blob-get backups/2024-03-01/manifest.json.mac >"$T/m.mac"
+	tv-crypt --check-mac "$T/m.mac" --bind backups/2024-03-01/manifest.json <"$T/m.json"
+	# The manifest is the commit marker: no blob of the folder is newer than it.
+	local manifest_time
+	manifest_time=$(stat -c %Y "$(blob_file backups/2024-03-01/manifest.json)")
+	[ "$(stat -c %Y "$(blob_file backups/2024-03-01/manifest.json.mac)")" -le "$manifest_time" ]
+	run --separate-stderr tv-verify 2024-03-01
+	assert_status 0
+	[[ $stderr == *"backups/2024-03-01/: bound: its manifest is authenticated with the key (backups/2024-03-01/manifest.json.mac), each blob to its name"* ]]
+	[[ $output != *unbound* ]]
+}
+
+@test "a .enc blob moved from one point to another, the manifest's SHA-256 rewritten: tv-verify and tv-recover refuse (65), nothing changes" {
+	backup_at 2024-03-01T03:00Z
+	# The next day's users: as many documents, other contents.
+	tv-gendata -s 9 users 40 | tv-restore -q -c users --drop
+	backup_at 2024-03-02T03:00Z
+	tv-gendata -s 8 users 5 | tv-restore -q -c users --drop
+	local before moved=backups/2024-03-01/tralivali_users.bson.gz.enc
+	before=$(fingerprints)
+	# Someone who may write to the store, without the key, puts the 2nd's dump in the 1st's place
+	# and makes the 1st's manifest agree with it.
+	tv-blob-get backups/2024-03-02/tralivali_users.bson.gz.enc >"$T/moved"
+	replace_blob "$moved" "$T/moved"
+	rewrite_manifest backups/2024-03-01 '(.collections[] | select(.name == "users")) |= (.sha256 = $sha | .compressedBytes = $size)' \
+		--arg sha "$(blob_sha "$moved")" --argjson size "$(stat -c %s "$T/moved")"
+	run --separate-stderr tv-verify 2024-03-01
+	assert_status 65
+	[[ $stderr == *"backups/2024-03-01/manifest.json: fails authentication against its MAC: it was changed or replaced in the store"* ]]
+	[[ $(tr -s ' ' <<<"$output") == *"backups/2024-03-01 - - - - - INVALID"* ]]
+	run --separate-stderr tv-recover 2024-03-01 --yes --no-safety-backup
+	assert_status 65
+	[[ $stderr == *"fails authentication against its MAC"* ]]
+	[[ $stderr == *"nothing was restored"* ]]
+	[ "$(fingerprints)" = "$before" ]
+
+	# Without its MAC the point passes for one made before binding, whose blobs are all unbound:
+	# these are bound, so its MAC was removed.
+	rm "$(blob_file backups/2024-03-01/manifest.json.mac)"
+	run --separate-stderr tv-verify 2024-03-01
+	assert_status 65
+	[[ $stderr == *"(format 2), where only a file bound to no name (format 1, made before blobs were bound) is accepted: in a backup whose manifest has no MAC, its MAC was removed"* ]]
+	run --separate-stderr tv-recover 2024-03-01 --yes --no-safety-backup
+	assert_status 65
+	[[ $stderr == *"(format 2), where only a file bound to no name (format 1"* ]]
+	[[ $stderr == *"nothing was restored"* ]]
+	[ "$(fingerprints)" = "$before" ]
+
+	# Without any manifest (--force), the moved dump's own binding refuses it.
+	rm "$(blob_file backups/2024-03-01/manifest.json)"
+	run --separate-stderr tv-recover 2024-03-01 --yes --no-safety-backup --force
+	assert_status 65
+	[[ $stderr == *"$moved: made for another place: it was encrypted as \"backups/2024-03-02/tralivali_users.bson.gz.enc\", not \"$moved\""* ]]
+	[ "$(fingerprints)" = "$before" ]
+}
+
+@test "an older point's manifest copied over a newer one's, with or without its MAC, is refused (65), nothing changes" {
+	backup_at 2024-03-01T03:00Z
+	tv-gendata -s 9 users 40 | tv-restore -q -c users --drop
+	backup_at 2024-03-02T03:00Z
+	tv-gendata -s 8 users 5 | tv-restore -q -c users --drop
+	local before
+	before=$(fingerprints)
+	tv-blob-get backups/2024-03-01/manifest.json >"$T/old.json"
+	tv-blob-get backups/2024-03-01/manifest.json.mac >"$T/old.mac"
+	replace_blob backups/2024-03-02/manifest.json "$T/old.json"
+	run --separate-stderr tv-verify 2024-03-02
+	assert_status 65
+	[[ $stderr == *"backups/2024-03-02/manifest.json: fails authentication against its MAC"* ]]
+	replace_blob backups/2024-03-02/manifest.json.mac "$T/old.mac"
+	run --separate-stderr tv-verify 2024-03-02
+	assert_status 65
+	[[ $stderr == *"backups/2024-03-02/manifest.json: the MAC of \"backups/2024-03-01/manifest.json\", not of \"backups/2024-03-02/manifest.json\": copied from another place"* ]]
+	run --separate-stderr tv-recover 2024-03-02 --yes --no-safety-backup
+	assert_status 65
+	[[ $stderr == *"copied from another place"* ]]
+	[ "$(fingerprints)" = "$before" ]
+}
+
+@test "a point made before binding (format 1 blobs, no MAC) still verifies, reported unbound, and restores" {
+	backup_at 2024-03-01T03:00Z
+	local before name sha
+	before=$(fingerprints)
+	# What tv-backup stored before blobs were bound: each blob in format 1, no manifest MAC.
+	for name in $(tv-blob-ls backups/2024-03-01/ | cut -f 1 | grep '\.enc$'); do
+		tv-blob-get "$name" | tv-crypt -d | tv-crypt >"$T/old"
+		replace_blob "$name" "$T/old"
+		sha=$(blob_sha "$name")
+		rewrite_manifest backups/2024-03-01 '(.collections[] | select(.file == $n) | .sha256) = $sha |
+			(.collections[] | select(.metadataFile == $n) | .metadataSha256) = $sha |
+			if .oplog.file? == $n then .oplog.sha256 = $sha else . end' --arg n "$name" --arg sha "$sha"
+	done
+	rm "$(blob_file backups/2024-03-01/manifest.json.mac)"
+	run --separate-stderr tv-verify 2024-03-01
+	assert_status 0
+	[[ $stderr == *"backups/2024-03-01/: unbound: made before blobs were bound to their names; its manifest has no MAC"* ]]
+	[[ $(tr -s ' ' <<<"$output") == *"backups/2024-03-01 users ok ok ok "*" OK (unbound)"* ]]
+	[ "$(grep -c ' OK (unbound)$' <<<"$output")" -eq "$(($(grep -c '^backups/' <<<"$output")))" ]
+	tv-gendata -s 8 users 5 | tv-restore -q -c users --drop
+	run --separate-stderr tv-recover 2024-03-01 --yes --no-safety-backup
+	assert_status 0
+	[[ $stderr == *"backups/2024-03-01/ is unbound"* ]]
+	[ "$(fingerprints)" = "$before" ]
 }

@@ -386,7 +386,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		__atomic_add_fetch(&in_flight, 1, __ATOMIC_SEQ_CST);
 		/* Refused before a byte of the body is read: MHD then closes the connection instead of reading it. */
 		length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (length != NULL && strtoull(length, NULL, 10) > MAX_BODY) {
+		if (tv_api_body_too_large(length, MAX_BODY)) {
 			set_receiving(c, 0);
 			return reply_with(c, rq, MHD_HTTP_CONTENT_TOO_LARGE, "application/json", too_large,
 			    sizeof(too_large) - 1, NULL, NULL);

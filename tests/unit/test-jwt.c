@@ -187,6 +187,12 @@ main(void)
 	ok(tv_api_valid_time("2024-01-15T03:30:00Z") && !tv_api_valid_time("--help"), "times are checked");
 	ok(tv_api_valid_collections("users,messages") && !tv_api_valid_collections("users,,x") &&
 	    !tv_api_valid_collections("-x"), "collection lists are checked");
+	ok(tv_api_runs_limit("1") == 1 && tv_api_runs_limit("1000") == 1000 && tv_api_runs_limit("0") == 0 &&
+	    tv_api_runs_limit("1001") == 0 && tv_api_runs_limit("") == 0 && tv_api_runs_limit("5x") == 0 &&
+	    tv_api_runs_limit("99999999999999999999") == 0, "a runs limit is a number from 1 to 1000");
+	ok(!tv_api_body_too_large(NULL, 4096) && !tv_api_body_too_large("4096", 4096) &&
+	    tv_api_body_too_large("4097", 4096) && tv_api_body_too_large("-1", 4096) &&
+	    tv_api_body_too_large("99999999999999999999999", 4096), "a Content-Length over the limit, negative or huge, is too large");
 	json = tv_json_string("a\"b\\\n\xff");
 	ok(strcmp(json, "\"a\\\"b\\\\\\u000a\\ufffd\"") == 0, "JSON strings are escaped, bad UTF-8 replaced");
 	free(json);
