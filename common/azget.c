@@ -126,6 +126,8 @@ az_stat(struct tv_store *store, const char *name, struct tv_blob *blob)
 	if (rc == 0) {
 		blob->size = rq.length;
 		blob->mtime = az_http_date(rq.modified);
+		COPY(blob->sha256, rq.sha256);
+		COPY(blob->md5, rq.md5);
 	}
 	return rc;
 }

@@ -34,6 +34,7 @@ struct req {
 	const char	*content_md5;
 	const char	*if_match;
 	int		 create_only;	/* If-None-Match: *, so an existing blob is never replaced */
+	int		 quiet_unserved;	/* a 400, 405 or 501 is the caller's to word (another way may serve) */
 	char		 range[48];
 	const char	*body;		/* PUT body */
 	size_t		 body_len, body_off;
@@ -47,7 +48,7 @@ struct req {
 	unsigned long long got;		/* body bytes the sink accepted, over all attempts */
 
 	long		 status;
-	char		 etag[128], md5[64], sha256[80], code[128], modified[64];
+	char		 etag[128], md5[64], sha256[80], code[128], modified[64], copy_status[32];
 	double		 retry_after;
 	unsigned long long length;
 	char		 errbody[4096];
@@ -100,5 +101,16 @@ int	az_del(struct tv_store *store, const char *name);
 int	az_list(struct tv_store *store, const char *prefix, tv_list_fn fn, void *arg);
 /* Returns 0 if the container exists, 66 quietly if not (Get Container Properties). */
 int	az_container(struct tv_store *store);
+
+/* Server-side copies (azcopy.c). */
+/* Writes the URL of src's blob name with a read-only SAS for that blob alone, valid an hour from now, into url. */
+int	az_read_url(struct azure *src, const char *name, time_t now, char *url, size_t cap);
+/* Fills rq as Copy Blob From URL of url into name (synchronous, create-only, checked against source_md5). */
+void	az_copy_from_url_req(struct req *rq, const char *name, const char *url, const char *source_md5);
+/* Fills rq as Put Block From URL: block block_id of name from bytes off..off+len-1 of url (range: its buffer). */
+void	az_block_from_url_req(struct req *rq, const char *name, const char *block_id, const char *url,
+	    unsigned long long off, unsigned long long len, char range[64]);
+/* Fills rq as the asynchronous Copy Blob of url into name (create-only). */
+void	az_copy_async_req(struct req *rq, const char *name, const char *url);
 
 #endif

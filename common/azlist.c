@@ -165,7 +165,7 @@ az_list(struct tv_store *store, const char *prefix, tv_list_fn fn, void *arg)
 			rc = EX_PROTOCOL;
 		}
 		for (size_t i = 0; rc == 0 && i < l.n; i++) {
-			struct tv_blob b = { l.v[i].name, l.v[i].size, l.v[i].mtime };
+			struct tv_blob b = { .name = l.v[i].name, .size = l.v[i].size, .mtime = l.v[i].mtime };
 
 			/* The file store's staging names are never blobs: skip them if someone copied them here. */
 			if (strstr(b.name, "/.tv-") == NULL && strncmp(b.name, ".tv-", 4) != 0)

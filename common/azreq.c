@@ -72,7 +72,7 @@ on_header(char *line, size_t size, size_t n, void *arg)
 	if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
 		/* A new response (after 100 Continue or a redirect) starts afresh. */
 		rq->status = az_status_code(line, len);
-		rq->etag[0] = rq->md5[0] = rq->sha256[0] = rq->code[0] = rq->modified[0] = '\0';
+		rq->etag[0] = rq->md5[0] = rq->sha256[0] = rq->code[0] = rq->modified[0] = rq->copy_status[0] = '\0';
 		rq->retry_after = -1;
 		rq->length = 0;
 		return len;
@@ -97,6 +97,8 @@ on_header(char *line, size_t size, size_t n, void *arg)
 		COPY(rq->code, value);
 	else if (IS("Last-Modified"))
 		COPY(rq->modified, value);
+	else if (IS("x-ms-copy-status"))
+		COPY(rq->copy_status, value);
 	else if (IS("Content-Length"))
 		rq->length = strtoull(value, NULL, 10);
 	else if (IS("Retry-After"))
@@ -341,6 +343,10 @@ az_request(struct azure *az, CURL *curl, struct req *rq, const char *what)
 	/* Azure answers 409 BlobAlreadyExists, some versions 412 ConditionNotMet. */
 	if (rq->create_only && (rq->status == 409 || rq->status == 412))
 		return EX_CANTCREAT;
+	if (rq->quiet_unserved && (rq->status == 400 || rq->status == 405 || rq->status == 501)) {
+		tv_debug("%s: HTTP %ld %s", what, rq->status, rq->code);
+		return az_unmapped_status(rq->status);
+	}
 	az_describe_error(rq, why, sizeof(why));
 	if (rq->status == 401 || rq->status == 403) {
 		tv_error("%s: access denied (check AccountKey or SharedAccessSignature): %s", what, why);

@@ -16,4 +16,7 @@
  */
 struct tv_store *tv_azure_open(const char *setting, const char *connection_string, const char *container);
 
+/* tv_store_copy (store.h) between two Azure stores: Copy Blob From URL, Put Block From URL, or Copy Blob. */
+int tv_azure_copy(struct tv_store *dst, struct tv_store *src, const char *name, const char *sha256);
+
 #endif

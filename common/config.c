@@ -27,6 +27,8 @@ static const struct setting settings[] = {
 	{ "BACKUP_RESTORE_CONNECTION_STRING", "BackupWorker.RestoreConnectionString", NULL, 1 },
 	{ "BACKUP_PRUNE_CONNECTION_STRING", "BackupWorker.PruneConnectionString", NULL, 1 },
 	{ "BACKUP_BLOB_CONTAINER_NAME", "BackupWorker.BlobContainerName", "backups", 0 },
+	{ "BACKUP_COPY_CONNECTION_STRING", "BackupWorker.CopyConnectionString", NULL, 1 },
+	{ "BACKUP_COPY_CONTAINER_NAME", "BackupWorker.CopyContainerName", NULL, 0 },
 	{ "BACKUP_CRON_SCHEDULE", "BackupWorker.CronSchedule", "0 3 * * *", 0 },
 	{ "BACKUP_RETENTION_DAYS", "BackupWorker.RetentionDays", "30", 0 },
 	{ "BACKUP_KEEP_DAILY", "BackupWorker.KeepDaily", "0", 0 },

@@ -387,8 +387,21 @@ fs_stat_quiet(struct filestore *fs, const char *name, struct tv_blob *blob)
 static int
 fs_stat(struct tv_store *store, const char *name, struct tv_blob *blob)
 {
-	if (fs_stat_quiet((struct filestore *)store, name, blob) == 0)
+	struct filestore *fs = (struct filestore *)store;
+	char *path;
+	int fd;
+
+	if (fs_stat_quiet(fs, name, blob) == 0) {
+		path = join(fs->dir, name);
+		blob->sha256[0] = blob->md5[0] = '\0';
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1) {
+			get_attr(fd, XATTR_SHA256, blob->sha256, sizeof(blob->sha256));
+			get_attr(fd, XATTR_MD5, blob->md5, sizeof(blob->md5));
+			close(fd);
+		}
+		free(path);
 		return 0;
+	}
 	if (errno == ENOENT || errno == ENOTDIR) {
 		tv_error("%s: no such blob", name);
 		return EX_NOINPUT;
@@ -406,7 +419,7 @@ fs_list(struct tv_store *store, const char *prefix, tv_list_fn fn, void *arg)
 	if (rc == 0 && l.n > 0)
 		qsort(l.v, l.n, sizeof(*l.v), cmp_names);
 	for (size_t i = 0; i < l.n; i++) {
-		struct tv_blob b = { l.v[i], 0, 0 };
+		struct tv_blob b = { .name = l.v[i] };
 
 		/* A blob deleted since the walk is simply not listed. */
 		if (rc == 0 && fs_stat_quiet(fs, l.v[i], &b) == 0)

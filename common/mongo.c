@@ -57,7 +57,16 @@ tv_mongo_status(const bson_error_t *err)
 	case MONGOC_ERROR_BSON:
 		return EX_DATAERR;
 	}
-	return 1;
+	/* A server shutting down or stepping down answers for a moment: try again. */
+	switch (tv_mongo_server_code(err)) {
+	case TV_MONGO_INTERRUPTED_AT_SHUTDOWN:
+	case TV_MONGO_SHUTDOWN_IN_PROGRESS:
+	case TV_MONGO_INTERRUPTED_REPL_CHANGE:
+	case TV_MONGO_NOT_WRITABLE_PRIMARY:
+		return EX_TEMPFAIL;
+	}
+	/* Any other error the server or the driver reports: the service did not do it (never 1). */
+	return EX_UNAVAILABLE;
 }
 
 void

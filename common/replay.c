@@ -211,7 +211,7 @@ static int
 emit(struct tv_replay *r, enum tv_write_kind kind, const char *coll, const bson_t *filter,
     const bson_t *doc)
 {
-	struct tv_write w = { kind, target_of(r, coll), filter, doc, r->t, r->i };
+	struct tv_write w = { kind, target_of(r, coll), filter, doc, r->t, r->i, r->unit };
 	int rc = r->fn(&w, r->arg);
 
 	if (rc != 0 && r->error[0] == '\0')
@@ -554,8 +554,14 @@ tv_replay_entry(struct tv_replay *r, const bson_t *entry)
 	}
 	r->counts.last_t = t;
 	r->counts.last_i = i;
-	if (kind != NULL && strcmp(kind, "c") == 0 && tv_bson_subdocument(entry, "o", &o) &&
-	    tv_rp_transaction_of(entry, &o, &lsid, &number))
+	if (kind == NULL || strcmp(kind, "c") != 0 || !tv_bson_subdocument(entry, "o", &o)) {
+		r->unit = 0;
+		return tv_rp_apply_op(r, entry, 0);
+	}
+	/* The entry's number: unique, and never 0 as the entry is counted already. */
+	r->unit = bson_has_field(&o, "applyOps") || bson_has_field(&o, "commitTransaction") ?
+	    r->counts.entries : 0;
+	if (tv_rp_transaction_of(entry, &o, &lsid, &number))
 		return tv_rp_apply_txn(r, entry, &o, &lsid, number);
 	return tv_rp_apply_op(r, entry, 0);
 }

@@ -36,9 +36,14 @@ struct tv_write {
 	const bson_t		*filter;	/* {_id: ...}; NULL for the collection-level kinds */
 	const bson_t		*doc;		/* replacement, update or command arguments; NULL for delete and drop */
 	uint32_t		 t, i;		/* the position of the entry it comes from */
+	uint64_t		 unit;		/* 0, or shared by the writes of one applyOps or transaction */
 };
 
-/* Receives each write in order; returns 0, or an exit code that stops the replay. */
+/*
+ * Receives each write in order; returns 0, or an exit code that stops the replay.
+ * Writes of one unit (an applyOps or a transaction's commit) come one after
+ * another; two units, or a unit and the writes around it, never share a number.
+ */
 typedef int (*tv_write_fn)(const struct tv_write *w, void *arg);
 
 /* What a replay has done so far; counts are operations, applyOps and transactions expanded. */

@@ -28,6 +28,7 @@ struct tv_replay {
 	size_t			 txn_limit;
 	struct txn		*txns;
 	uint32_t		 t, i;		/* the entry being replayed */
+	uint64_t		 unit;		/* its writes' unit: 0 unless it is applyOps or a commit */
 	struct tv_replay_counts	 counts;
 	char			 error[1024];
 };

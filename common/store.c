@@ -18,9 +18,9 @@
 #include "store.h"
 #include "storeimpl.h"
 
-static const char *const role_names[] = { "backup", "restore", "prune" };
+static const char *const role_names[] = { "backup", "restore", "prune", "copy" };
 static const char *const role_settings[] = { NULL, "BACKUP_RESTORE_CONNECTION_STRING",
-    "BACKUP_PRUNE_CONNECTION_STRING" };
+    "BACKUP_PRUNE_CONNECTION_STRING", "BACKUP_COPY_CONNECTION_STRING" };
 
 int
 tv_store_role_parse(const char *name, enum tv_store_role *role)
@@ -30,7 +30,7 @@ tv_store_role_parse(const char *name, enum tv_store_role *role)
 			*role = (enum tv_store_role)i;
 			return 0;
 		}
-	tv_error("--role: not a role (backup, restore, prune): %s", name);
+	tv_error("--role: not a role (backup, restore, prune, copy): %s", name);
 	return EX_USAGE;
 }
 
@@ -46,12 +46,47 @@ tv_store_open(void)
 	return tv_store_open_role(TV_ROLE_BACKUP);
 }
 
+/* Opens a store from connection string cs (named setting in messages) and container; exits on failure. */
+static struct tv_store *
+open_store(const char *setting, const char *cs, const char *container_setting, const char *container)
+{
+	if (container == NULL || *container == '\0' || strchr(container, '/') != NULL ||
+	    container[0] == '.')
+		tv_fatal(EX_USAGE, "%s: not a container name: %s", container_setting,
+		    container ? container : "");
+	if (strncmp(cs, "file:", 5) == 0)
+		return tv_filestore_open(cs + 5, container);
+	return tv_azure_open(setting, cs, container);
+}
+
+/*
+ * The second store never falls back to the first: a copy written into the
+ * primary by mistake would be no copy at all.
+ */
+static struct tv_store *
+open_copy(const char *primary_container)
+{
+	const char *cs = tv_config_get("BACKUP_COPY_CONNECTION_STRING", NULL);
+	const char *container = tv_config_get("BACKUP_COPY_CONTAINER_NAME", NULL);
+
+	if (cs == NULL || *cs == '\0')
+		tv_fatal(EX_USAGE, "no copy store: set BACKUP_COPY_CONNECTION_STRING "
+		    "(an Azure connection string, or file:/path for a local directory)");
+	tv_debug("store role copy, credential from BACKUP_COPY_CONNECTION_STRING");
+	if (container == NULL || *container == '\0')
+		return open_store("BACKUP_COPY_CONNECTION_STRING", cs, "BACKUP_BLOB_CONTAINER_NAME",
+		    primary_container);
+	return open_store("BACKUP_COPY_CONNECTION_STRING", cs, "BACKUP_COPY_CONTAINER_NAME", container);
+}
+
 struct tv_store *
 tv_store_open_role(enum tv_store_role role)
 {
 	const char *setting = "BACKUP_BLOB_STORAGE_CONNECTION_STRING", *cs = NULL;
 	const char *container = tv_config_get("BACKUP_BLOB_CONTAINER_NAME", NULL);
 
+	if (role == TV_ROLE_COPY)
+		return open_copy(container);
 	if (role_settings[role] != NULL && (cs = tv_config_get(role_settings[role], NULL)) != NULL && *cs != '\0')
 		setting = role_settings[role];
 	else
@@ -60,13 +95,7 @@ tv_store_open_role(enum tv_store_role role)
 	if (cs == NULL || *cs == '\0')
 		tv_fatal(EX_USAGE, "no blob store: set BACKUP_BLOB_STORAGE_CONNECTION_STRING "
 		    "(an Azure connection string, or file:/path for a local directory)");
-	if (container == NULL || *container == '\0' || strchr(container, '/') != NULL ||
-	    container[0] == '.')
-		tv_fatal(EX_USAGE, "BACKUP_BLOB_CONTAINER_NAME: not a container name: %s",
-		    container ? container : "");
-	if (strncmp(cs, "file:", 5) == 0)
-		return tv_filestore_open(cs + 5, container);
-	return tv_azure_open(setting, cs, container);
+	return open_store(setting, cs, "BACKUP_BLOB_CONTAINER_NAME", container);
 }
 
 int
@@ -466,4 +495,24 @@ tv_receipt_free(struct tv_receipt *r)
 	free(r->store);
 	free(r->staging);
 	r->name = r->store = r->staging = NULL;
+}
+
+int
+tv_store_can_copy(const struct tv_store *dst, const struct tv_store *src)
+{
+	return strcmp(dst->ops->kind, "azure") == 0 && strcmp(src->ops->kind, "azure") == 0;
+}
+
+int
+tv_store_copy(struct tv_store *dst, struct tv_store *src, const char *name, const char *sha256)
+{
+	int rc = tv_store_check_name(name);
+
+	if (rc != 0)
+		return rc;
+	if (!tv_store_can_copy(dst, src)) {
+		tv_error("a server-side copy needs two Azure stores; stream the blob instead");
+		return EX_USAGE;
+	}
+	return tv_azure_copy(dst, src, name, sha256);
 }

@@ -33,6 +33,9 @@ struct tv_blob {
 	const char		*name;
 	unsigned long long	 size;
 	time_t			 mtime;		/* last modified, UTC */
+	/* tv_store_stat only: the checksums recorded when it was stored, "" if none. */
+	char			 sha256[65];
+	char			 md5[25];
 };
 
 /* Called once per blob of a listing, in name order; a nonzero return stops the listing with that code. */
@@ -48,6 +51,10 @@ typedef int (*tv_list_fn)(const struct tv_blob *blob, void *arg);
  *   restore  reads and lists (verify, restore, the flows' listings):
  *            BACKUP_RESTORE_CONNECTION_STRING.
  *   prune    lists, reads and deletes (retention): BACKUP_PRUNE_CONNECTION_STRING.
+ *   copy     the second store, a whole store of its own (tv-copy writes, lists
+ *            and reads it): BACKUP_COPY_CONNECTION_STRING, container
+ *            BACKUP_COPY_CONTAINER_NAME (default BACKUP_BLOB_CONTAINER_NAME);
+ *            it never falls back to the first store's credential.
  * tv-blob-put writes as backup; tv-blob-get and tv-blob-ls default to
  * restore; tv-prune is prune.
  */
@@ -55,15 +62,16 @@ enum tv_store_role {
 	TV_ROLE_BACKUP,
 	TV_ROLE_RESTORE,
 	TV_ROLE_PRUNE,
+	TV_ROLE_COPY,
 };
 
 /* Opens the store with the backup role's credential, container BACKUP_BLOB_CONTAINER_NAME; exits on failure. */
 struct tv_store *tv_store_open(void);
 /* Opens the store with the credential of role; exits on failure. */
 struct tv_store *tv_store_open_role(enum tv_store_role role);
-/* Returns the name of a role: backup, restore or prune. */
+/* Returns the name of a role: backup, restore, prune or copy. */
 const char *tv_store_role_name(enum tv_store_role role);
-/* Sets *role from its name (backup, restore, prune); returns 0, or 64 after logging why. */
+/* Sets *role from its name (backup, restore, prune, copy); returns 0, or 64 after logging why. */
 int tv_store_role_parse(const char *name, enum tv_store_role *role);
 /*
  * Returns 1 if the store's credential grants perm: 'r' read, 'l' list, 'w'
@@ -99,10 +107,19 @@ int tv_store_abort(struct tv_store *store, const struct tv_receipt *r);
 int tv_store_get(struct tv_store *store, const char *name, int fd);
 /* Calls fn for every blob whose name starts with prefix (NULL or "" for all), in name order. */
 int tv_store_list(struct tv_store *store, const char *prefix, tv_list_fn fn, void *arg);
-/* Fills *blob (name excepted) with blob name's size and modification time. */
+/* Fills *blob (name excepted) with blob name's size, modification time and recorded checksums. */
 int tv_store_stat(struct tv_store *store, const char *name, struct tv_blob *blob);
 /* Deletes blob name; a blob that is already gone is not an error. */
 int tv_store_delete(struct tv_store *store, const char *name);
+/* Returns 1 if blobs can be copied from src to dst server-side (both are Azure), else 0. */
+int tv_store_can_copy(const struct tv_store *dst, const struct tv_store *src);
+/*
+ * Copies blob name from src to dst server-side, create-only (73 if dst has
+ * one of that name), without the bytes passing through this host: src's
+ * recorded SHA-256 must be sha256 (unless NULL), and the copy must arrive with
+ * src's size and checksums (65 if not).  64 unless tv_store_can_copy.
+ */
+int tv_store_copy(struct tv_store *dst, struct tv_store *src, const char *name, const char *sha256);
 /* Returns 0 if the store's container exists, 66 (not logged) if it does not. */
 int tv_store_container(struct tv_store *store);
 

@@ -48,8 +48,8 @@ _tralivali_backup() {
 		# shellcheck disable=SC2207
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return ;;
-	--role)
-		_tv_reply $'backup\nrestore\nprune' "$cur"
+	--role|--from)
+		_tv_reply $'backup\nrestore\nprune\ncopy' "$cur"
 		return ;;
 	--can)
 		_tv_reply $'read\nlist\nwrite\ndelete' "$cur"
@@ -72,6 +72,6 @@ _tralivali_backup() {
 	esac
 }
 
-complete -F _tralivali_backup tv-api tv-backup tv-blob-get tv-blob-ls tv-blob-put tv-catalog \
+complete -F _tralivali_backup tv-api tv-backup tv-blob-get tv-blob-ls tv-blob-put tv-catalog tv-copy \
 	tv-cron-install tv-crypt tv-dbcheck tv-export tv-gzip tv-list tv-oplog tv-pitr tv-prune \
 	tv-recover tv-rehearse tv-replay tv-restore tv-setup tv-state tv-status tv-verify

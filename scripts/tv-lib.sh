@@ -242,14 +242,14 @@ tv_load_env_file() {
 # The secrets, and the commands each may reach (design.md: secrets reach only the processes that
 # use them).  Their *_FILE forms are paths, not secrets, and stay in the environment.
 readonly TV_MONGO_SECRETS=(MONGODB_URI)
-readonly TV_STORE_SECRETS=(BACKUP_BLOB_STORAGE_CONNECTION_STRING BACKUP_PRUNE_CONNECTION_STRING
-	BACKUP_RESTORE_CONNECTION_STRING)
+readonly TV_STORE_SECRETS=(BACKUP_BLOB_STORAGE_CONNECTION_STRING BACKUP_COPY_CONNECTION_STRING
+	BACKUP_PRUNE_CONNECTION_STRING BACKUP_RESTORE_CONNECTION_STRING)
 readonly TV_ALL_SECRETS=("${TV_MONGO_SECRETS[@]}" "${TV_STORE_SECRETS[@]}")
 # Tools that talk to MongoDB, tools that talk to the blob store, and flows (which hand both on
 # to their own stages).  Any other command (tv-gzip, tv-crypt, jq, ...) gets neither.
 readonly TV_MONGO_TOOLS=(tv-dbcheck tv-export tv-oplog tv-replay tv-restore)
 readonly TV_STORE_TOOLS=(tv-blob-get tv-blob-ls tv-blob-put tv-catalog tv-prune tv-state)
-readonly TV_FLOWS=(tv-backup tv-list tv-pitr tv-recover tv-rehearse tv-status tv-verify)
+readonly TV_FLOWS=(tv-backup tv-copy tv-list tv-pitr tv-recover tv-rehearse tv-status tv-verify)
 
 # Keeps the secrets in shell variables but takes them out of the environment every child inherits;
 # the functions below hand each tool its own.  Runs when this file is sourced and after an env file.
@@ -486,6 +486,17 @@ tv__read_owner() {
 	fi
 }
 
+# Prints the path of flow $2's own lock (tv_lock NAME) in state directory $1.
+tv__flow_lock() { echo "$1/tralivali-backup-$2.lock"; }
+
+# Returns 0 if another process holds flow $1's own lock (tv_lock NAME) right now.
+tv_lock_busy() {
+	local dir lock
+	dir=$(tv-state --dir 2>/dev/null) || return 1
+	lock=$(tv__flow_lock "$dir" "$1")
+	[ -f "$lock" ] && [ ! -L "$lock" ] && ! flock -n "$lock" true 2>/dev/null
+}
+
 # Takes the lock that keeps backups and restores from overlapping, or returns 75 saying who holds it
 # (and leaves that in TV_LOCK_WHY).
 # A child run by a lock holder (tv-recover's safety backup) inherits TV_LOCK_HELD and skips it.
@@ -499,7 +510,7 @@ tv_lock() {
 		return "$EX_TEMPFAIL"
 	}
 	if [ -n "$name" ]; then
-		TV_LOCK_FILE=$dir/tralivali-backup-$name.lock
+		TV_LOCK_FILE=$(tv__flow_lock "$dir" "$name")
 	else
 		TV_LOCK_FILE=${TV_LOCK_FILE:-$(tv-state --lock-path)}
 	fi
@@ -525,6 +536,22 @@ tv_lock() {
 	fi
 	tv__write_owner "$TV_LOCK_FILE.owner"
 	[ -n "$name" ] || export TV_LOCK_HELD=$TV_LOCK_FILE
+}
+
+# Returns 0 if a second store is set (BACKUP_COPY_CONNECTION_STRING, or its _FILE form).
+tv_copy_configured() { [ -n "${BACKUP_COPY_CONNECTION_STRING:-}${BACKUP_COPY_CONNECTION_STRING_FILE:-}" ]; }
+
+# After a commit, copies what the second store lacks when one is set (tv-copy, its own run and
+# record).  A copy that fails fails nothing committed: it is a warning here, noted in this run's
+# record (copy.exitCode), and tv-status shows it; $1 says what stays safe.
+tv_copy_after_commit() {
+	local status=0 quiet=()
+	tv_copy_configured || return 0
+	[ "$TV_VERBOSE" -ge 0 ] || quiet=(-q)
+	tv-copy --if-idle "${quiet[@]}" || status=$?
+	jq -n --argjson s "$status" '{copy: {exitCode: $s}}' >"$TV_WORK/copy-after.json" && tv_run_note "$TV_WORK/copy-after.json"
+	[ "$status" -eq 0 ] ||
+		tv_warn "copying to the second store failed (exit $status: $(tv_exit_meaning "$status")); $1, and the next run copies it"
 }
 
 # Exits 66 naming it if the store has no container of the configured name: a typo in

@@ -18,7 +18,7 @@ setup() {
 	for section in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" ENVIRONMENT EXAMPLES; do
 		grep -qx "$section" <<<"$output"
 	done
-	for option in "-n rounds" "--seed seed" "-m cron|follow" "-s file|azurite" "-e " "-f " "-t targets" "-k " "-v " "-h, --help"; do
+	for option in "-n rounds" "--seed seed" "-m cron|follow" "-s file|azurite" "-e " "-f " "-t targets" "-w writers" "-k " "-v " "-h, --help"; do
 		grep -qE "^     $(sed 's/[|]/[|]/g' <<<"$option")" <<<"$output"
 	done
 	assert_output_contains "(default 10)"
@@ -52,6 +52,26 @@ setup() {
 	assert_status 0
 	[ "$(grep -c '^round .*: passed in ' <<<"$output")" -eq 10 ]
 	[ "$(tail -n 1 <<<"$output")" = "10 rounds: 10 passed, 0 failed" ]
+}
+
+@test "two rounds with every fault (follow mode, Azurite through toxiproxy, two writers): FerretDB restarted and the store cut under the follower, a restore during the writes, kill -9 of restores" {
+	local t0=$SECONDS
+	run --separate-stderr "$SOAK" -n 2 -m follow -s azurite -f -w 2 -v
+	echo "# $((SECONDS - t0)) s for 2 rounds with faults" >&3
+	[ "$status" -eq 0 ] || echo "$output" >&2
+	assert_status 0
+	[ "$(grep -c '^round .*: passed in ' <<<"$output")" -eq 2 ]
+	# Each fault happened, each round: the restart and the cut ridden out, the restore during
+	# the writes proven exact.
+	[ "$(grep -c 'FerretDB is back; the follower rides on' <<<"$output")" -eq 2 ]
+	[ "$(grep -c 'store back; the follower rides on' <<<"$output")" -eq 2 ]
+	# A round whose points all fell where the recorder has no exact state has no restore to
+	# compare during its writes, and says so; most have one.
+	local exact
+	exact=$(grep -c 'the restore made during the writes is exact' <<<"$output" || true)
+	[ "$exact" -ge 1 ]
+	[ "$((exact + $(grep -c 'no point with a recorded state yet: no restore during the writes before batch' <<<"$output" || true)))" -ge 2 ]
+	[ "$(tail -n 1 <<<"$output")" = "2 rounds: 2 passed, 0 failed" ]
 }
 
 @test "a restore that is not the recorded state fails its round: exit 65, the difference, the command that reproduces it" {

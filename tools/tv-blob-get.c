@@ -13,7 +13,7 @@
 static void __attribute__((noreturn))
 usage(int status)
 {
-	fprintf(status ? stderr : stdout, "usage: tv-blob-get [-qv] [--role backup|restore|prune] name\n");
+	fprintf(status ? stderr : stdout, "usage: tv-blob-get [-qv] [--role backup|restore|prune|copy] name\n");
 	if (status == 0)
 		tv_help_page("tv-blob-get", 1);
 	exit(status);

@@ -20,9 +20,9 @@ struct printer {
 static void __attribute__((noreturn))
 usage(int status)
 {
-	fprintf(status ? stderr : stdout, "usage: tv-blob-ls [-qv] [--role backup|restore|prune] [--json] [prefix]\n"
-	    "       tv-blob-ls [-qv] [--role backup|restore|prune] --can read|list|write|delete\n"
-	    "       tv-blob-ls [-qv] [--role backup|restore|prune] --container-exists\n");
+	fprintf(status ? stderr : stdout, "usage: tv-blob-ls [-qv] [--role backup|restore|prune|copy] [--json] [prefix]\n"
+	    "       tv-blob-ls [-qv] [--role backup|restore|prune|copy] --can read|list|write|delete\n"
+	    "       tv-blob-ls [-qv] [--role backup|restore|prune|copy] --container-exists\n");
 	if (status == 0)
 		tv_help_page("tv-blob-ls", 1);
 	exit(status);

@@ -7,6 +7,7 @@
  *	tv-blob-get …/manifest.json | tv-catalog check --folder F	an untrusted manifest, checked
  *	tv-blob-get oplog/… | tv-gzip -d | tv-catalog oplog-check --slice NAME
  *	tv-blob-ls | tv-catalog plan (--folder F | --until T.I)	what a restore loads and replays
+ *	tv-blob-ls | tv-catalog copy-plan --copy LISTING	what the second store lacks, in copy order
  */
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 
 #include "bsonstream.h"
 #include "catalog.h"
+#include "copyplan.h"
 #include "help.h"
 #include "io.h"
 #include "log.h"
@@ -43,7 +45,8 @@ usage(int status)
 	    "       tv-catalog oplog-check [-qv] (--slice NAME | --after T.I --until T.I)\n"
 	    "                  [--entries N] [--stats FILE] < oplog.bson\n"
 	    "       tv-catalog plan [-qv] [--root ROOT] (--folder FOLDER | --until T.I)\n"
-	    "                  [--collections a,b] [--force] < listing\n");
+	    "                  [--collections a,b] [--force] < listing\n"
+	    "       tv-catalog copy-plan [-qv] --copy LISTING < listing\n");
 	if (status == 0)
 		tv_help_page("tv-catalog", 1);
 	exit(status);
@@ -145,6 +148,39 @@ cmd_list(int argc, char *argv[])
 	rc = print_json(&doc);
 	bson_destroy(&doc);
 	tv_catalog_free(&cat);
+	return status ? status : rc;
+}
+
+/*
+ * Prints what the copy store lacks of the primary, in the order tv-copy copies it, from both
+ * stores' listings; reads the primary's manifests and slice indexes for the checksums.
+ */
+static int
+cmd_copy_plan(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "copy",	required_argument,	NULL, 'c' },
+		COMMON_LONGOPTS,
+		{ NULL,		0,			NULL, 0 }
+	};
+	const char *copy_path = NULL;
+	bson_t doc = BSON_INITIALIZER;
+	int ch, status, rc = 0;
+
+	while ((ch = getopt_long(argc, argv, "hqv", longopts, NULL)) != -1) {
+		if (common_option(ch))
+			continue;
+		if (ch != 'c')
+			usage(EX_USAGE);
+		copy_path = optarg;
+	}
+	if (argc != optind || copy_path == NULL)
+		usage(EX_USAGE);
+	status = tv_copy_plan_make(stdin, copy_path, &doc);
+	/* Like list: one bad manifest must not hold back the rest; print the plan, then fail. */
+	if (!bson_empty(&doc))
+		rc = print_json(&doc);
+	bson_destroy(&doc);
 	return status ? status : rc;
 }
 
@@ -642,6 +678,7 @@ main(int argc, char *argv[])
 		int		(*fn)(int, char *[]);
 	} cmds[] = {
 		{ "check",		cmd_check },
+		{ "copy-plan",		cmd_copy_plan },
 		{ "folder",		cmd_folder },
 		{ "list",		cmd_list },
 		{ "manifest",		cmd_manifest },

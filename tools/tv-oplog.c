@@ -297,6 +297,18 @@ open_cursor(mongoc_collection_t *oplog, const struct request *rq, int has_from,
 	return cursor;
 }
 
+/* Returns 1 if the entry is the database's (all of it, or a part: tv_oplog_select), else 0. */
+static int
+owned_entry(const struct request *rq, const bson_t *entry)
+{
+	bson_t narrowed;
+	enum tv_oplog_choice choice = tv_oplog_select(entry, rq->dbname, &narrowed);
+
+	if (choice == TV_OPLOG_NARROWED)
+		bson_destroy(&narrowed);
+	return choice != TV_OPLOG_DROP;
+}
+
 /* Writes an entry the database owns (or its narrowed copy) and counts it. */
 static void
 emit(struct tv_writer *w, const struct request *rq, struct capture *c, const bson_t *entry,
@@ -415,6 +427,14 @@ capture(mongoc_collection_t *oplog, const struct request *rq, struct capture *c)
 				if (tv_oppos_cmp(&pos, &from) == 0)
 					continue;	/* the entry at from: had already, or excluded */
 				check_reaches_back(oplog, rq, c, &from);
+			}
+			/* A late entry of another database (a restore's parallel inserts into a scratch
+			 * database) is none of this chain's: only the database's own must be in order. */
+			if (c->has_scanned && tv_oppos_cmp(&pos, &c->scanned) <= 0 && !owned_entry(rq, entry)) {
+				tv_debug("%lu.%lu, another database's entry, became visible after %lu.%lu: not captured",
+				    (unsigned long)pos.t, (unsigned long)pos.i, (unsigned long)c->scanned.t,
+				    (unsigned long)c->scanned.i);
+				continue;
 			}
 			if (c->has_scanned && tv_oppos_cmp(&pos, &c->scanned) <= 0)
 				tv_fatal(EX_DATAERR, "local.oplog.rs is out of order: %lu.%lu became visible after "

@@ -7,6 +7,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "applier.h"
 #include "bsonstream.h"
 #include "clock.h"
 #include "help.h"
@@ -18,18 +19,25 @@
 
 /* Writes per ordered bulk write unless --batch-size says otherwise. */
 #define DEFAULT_BATCH	1000
-/* Bytes per bulk write: few round trips, small next to the 64 MiB budget. */
-#define BATCH_BYTES	(8 * 1024 * 1024)
+/* Connections applying writes at once unless --workers says otherwise (see fit_to_server). */
+#define DEFAULT_WORKERS	16
+/* More would only queue on the server and hold its connections. */
+#define MAX_WORKERS	64
 /*
  * FerretDB 1.x keeps a cursor open for every statement of an update command
  * until the command ends, and stalls for good near 100 of them on SQLite; on
  * PostgreSQL each holds one of its 50 pooled connections, and an update that
- * needs one more while all are held waits forever.  Keep its bulk writes well
- * below both, with room for the other clients' connections.
+ * needs one more while all are held waits forever.  Keep each bulk write, and
+ * all the workers' bulk writes in flight together, well below both, with room
+ * for the other clients' connections.  A bulk write of one update holds one
+ * connection and needs no other: any number of workers can send those.
+ * Inserts hold none: they go in bulk writes of --batch-size.
  */
-#define FERRETDB_BATCH	16
+#define FERRETDB_BATCH		16
+#define FERRETDB_IN_FLIGHT	32
 
-enum { OPT_UNTIL = 256, OPT_COLLECTIONS, OPT_RENAME, OPT_BATCH, OPT_STATS, OPT_DRY_RUN, OPT_TXN, OPT_FROM_DB };
+enum { OPT_UNTIL = 256, OPT_COLLECTIONS, OPT_RENAME, OPT_BATCH, OPT_STATS, OPT_DRY_RUN, OPT_TXN, OPT_FROM_DB,
+    OPT_WORKERS };
 
 static const struct option longopts[] = {
 	{ "uri",		required_argument,	NULL, 'u' },
@@ -40,6 +48,7 @@ static const struct option longopts[] = {
 	{ "rename",		required_argument,	NULL, OPT_RENAME },
 	{ "batch-size",		required_argument,	NULL, OPT_BATCH },
 	{ "max-txn-bytes",	required_argument,	NULL, OPT_TXN },
+	{ "workers",		required_argument,	NULL, OPT_WORKERS },
 	{ "stats",		required_argument,	NULL, OPT_STATS },
 	{ "dry-run",		no_argument,		NULL, OPT_DRY_RUN },
 	{ "quiet",		no_argument,		NULL, 'q' },
@@ -48,24 +57,15 @@ static const struct option longopts[] = {
 	{ NULL,			0,			NULL, 0 }
 };
 
-/* One write of the pending batch, kept until the batch has landed. */
-struct pending {
-	enum tv_write_kind	 kind;
-	bson_t			*filter, *doc;
-	uint32_t		 t, i;		/* the position of its entry */
-};
-
-/* The writes of consecutive entries on one collection, sent as ordered bulk writes. */
-static struct applier {
+/* The connection for commands, and the workers that apply the writes to documents. */
+static struct replayer {
 	struct tv_mongo		 m;
 	int			 dry_run;
-	char			*coll;		/* the collection of the pending batch */
-	mongoc_collection_t	*into;
-	bson_t			*update_opts, *replace_opts, *no_validate;
+	int			 workers;	/* 0 until --workers or fit_to_server sets it */
 	uint32_t		 batch_max;
-	struct pending		*batch;
-	uint32_t		 nwrites;
-	size_t			 bytes;
+	uint32_t		 statements_max;	/* writes other than inserts per bulk write */
+	struct tv_applier	*ap;
+	uint64_t		 unit;		/* of the writes queued last */
 } a;
 
 static void __attribute__((noreturn))
@@ -73,146 +73,25 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: tv-replay [-qv] [-u uri] [-d db] [--from-db db] [--until T.I|T|ISO-8601] [--collections a,b]\n"
-	    "                 [--rename from=to ...] [--batch-size n] [--max-txn-bytes n]\n"
+	    "                 [--rename from=to ...] [--batch-size n] [--workers n] [--max-txn-bytes n]\n"
 	    "                 [--stats file] [--dry-run] < oplog.bson\n");
 	if (status == 0)
 		tv_help_page("tv-replay", 1);
 	exit(status);
 }
 
-/* Builds an ordered bulk write of the pending writes from index from on. */
-static mongoc_bulk_operation_t *
-bulk_from(uint32_t from)
-{
-	bson_t *opts = BCON_NEW("ordered", BCON_BOOL(true));
-	mongoc_bulk_operation_t *bulk = mongoc_collection_create_bulk_operation_with_opts(a.into,
-	    opts);
-	bson_error_t err;
-	bool ok = true;
-
-	bson_destroy(opts);
-	for (uint32_t k = from; k < a.nwrites && ok; k++) {
-		const struct pending *p = &a.batch[k];
-
-		/* The stream reader has validated every document: do not pay for it twice. */
-		if (p->kind == TV_WRITE_INSERT)
-			ok = mongoc_bulk_operation_insert_with_opts(bulk, p->doc, a.no_validate, &err);
-		else if (p->kind == TV_WRITE_REPLACE)
-			ok = mongoc_bulk_operation_replace_one_with_opts(bulk, p->filter, p->doc,
-			    a.replace_opts, &err);
-		else if (p->kind == TV_WRITE_UPDATE)
-			ok = mongoc_bulk_operation_update_one_with_opts(bulk, p->filter, p->doc,
-			    a.update_opts, &err);
-		else
-			ok = mongoc_bulk_operation_remove_one_with_opts(bulk, p->filter, NULL, &err);
-		if (!ok)
-			tv_fatal(EX_DATAERR, "the entry at %u.%u cannot be replayed: %s", p->t, p->i,
-			    err.message);
-	}
-	return bulk;
-}
-/* Returns the index of the first write error of a bulk reply and its code, or -1. */
-static long
-first_error(const bson_t *reply, int64_t *code)
-{
-	bson_iter_t it, error, field;
-	long index = -1;
-
-	*code = 0;
-	if (!bson_iter_init_find(&it, reply, "writeErrors") || !bson_iter_recurse(&it, &error) ||
-	    !bson_iter_next(&error))
-		return -1;
-	if (bson_iter_recurse(&error, &field) && bson_iter_find(&field, "index"))
-		index = (long)bson_iter_as_int64(&field);
-	if (bson_iter_recurse(&error, &field) && bson_iter_find(&field, "code"))
-		*code = bson_iter_as_int64(&field);
-	return index;
-}
-
-/* Replaces the document an insert found already there: the insert's outcome, idempotently. */
-static void
-replace_existing(const struct pending *p)
-{
-	bson_t reply;
-	bson_error_t err;
-
-	if (!mongoc_collection_replace_one(a.into, p->filter, p->doc, a.replace_opts, &reply, &err))
-		tv_mongo_fatal(&err, "replaying the insert at %u.%u into %s failed", p->t, p->i,
-		    a.coll);
-	bson_destroy(&reply);
-}
-
 /*
- * Sends the pending batch.  Inserts go as inserts, much faster than upserts
- * on FerretDB; one whose _id exists stops the ordered bulk write, becomes a
- * replacement, and the writes after it are sent again.
+ * Waits until every write queued has landed, or exits as the first that
+ * failed; then the writes queued go to one connection in stream order if
+ * serial (a unit's), else to their documents' workers.
  */
 static void
-flush(void)
+land(int serial)
 {
-	uint32_t from = 0;
+	int status;
 
-	while (from < a.nwrites) {
-		mongoc_bulk_operation_t *bulk = bulk_from(from);
-		bson_t reply;
-		bson_error_t err;
-		int64_t code;
-		long at;
-
-		if (mongoc_bulk_operation_execute(bulk, &reply, &err))
-			from = a.nwrites;
-		else {
-			at = first_error(&reply, &code);
-			if (at < 0 || at >= (long)(a.nwrites - from))
-				tv_mongo_fatal(&err, "replaying the entries from %u.%u to %u.%u into %s "
-				    "failed", a.batch[from].t, a.batch[from].i, a.batch[a.nwrites - 1].t,
-				    a.batch[a.nwrites - 1].i, a.coll);
-			from += (uint32_t)at;
-			if (a.batch[from].kind != TV_WRITE_INSERT || code != TV_MONGO_DUPLICATE_KEY)
-				tv_mongo_fatal(&err, "replaying the entry at %u.%u into %s failed",
-				    a.batch[from].t, a.batch[from].i, a.coll);
-			replace_existing(&a.batch[from++]);
-		}
-		bson_destroy(&reply);
-		mongoc_bulk_operation_destroy(bulk);
-	}
-	for (uint32_t k = 0; k < a.nwrites; k++) {
-		bson_destroy(a.batch[k].filter);
-		if (a.batch[k].doc != NULL)
-			bson_destroy(a.batch[k].doc);
-	}
-	a.nwrites = 0;
-	a.bytes = 0;
-}
-
-/* Makes coll the collection of the next batch, sending the pending one if it was another. */
-static void
-switch_to(const char *coll)
-{
-	if (a.coll != NULL && strcmp(a.coll, coll) == 0)
-		return;
-	flush();
-	bson_free(a.coll);
-	mongoc_collection_destroy(a.into);
-	a.coll = bson_strdup(coll);
-	a.into = mongoc_database_get_collection(a.m.db, coll);
-}
-
-static void
-add_write(const struct tv_write *w)
-{
-	struct pending *p;
-
-	switch_to(w->coll);
-	p = &a.batch[a.nwrites++];
-	p->kind = w->kind;
-	p->filter = bson_copy(w->filter);
-	p->doc = w->doc ? bson_copy(w->doc) : NULL;
-	p->t = w->t;
-	p->i = w->i;
-	a.bytes += w->filter->len + (w->doc ? w->doc->len : 0);
-	if (a.nwrites == a.batch_max || a.bytes > BATCH_BYTES)
-		flush();
+	if (a.ap != NULL && (status = tv_applier_drain(a.ap, serial)) != 0)
+		tv_fatal(status, "%s", tv_applier_error(a.ap));
 }
 
 /* Appends the first n elements of the array at it to out under key, if it has more than n. */
@@ -372,7 +251,7 @@ apply_command(const struct tv_write *w)
 	static const uint32_t missing[] = { TV_MONGO_NS_NOT_FOUND, 27 /* IndexNotFound */, 0 };
 	bson_t cmd = BSON_INITIALIZER;
 
-	flush();
+	land(a.unit != 0);
 	switch (w->kind) {
 	case TV_WRITE_CREATE:
 		BSON_APPEND_UTF8(&cmd, "create", w->coll);
@@ -410,10 +289,20 @@ on_write(const struct tv_write *w, void *arg)
 	}
 	if (a.dry_run)
 		return 0;
+	/*
+	 * A unit (applyOps, a transaction) lands alone, as the server applied it:
+	 * after every write before it and before any after it, in its own order.
+	 */
+	if (w->unit != a.unit) {
+		land(w->unit != 0);
+		a.unit = w->unit;
+	}
 	if (w->kind == TV_WRITE_INSERT || w->kind == TV_WRITE_REPLACE ||
-	    w->kind == TV_WRITE_UPDATE || w->kind == TV_WRITE_DELETE)
-		add_write(w);
-	else
+	    w->kind == TV_WRITE_UPDATE || w->kind == TV_WRITE_DELETE) {
+		/* After a failure the writes before it still land, then land() exits. */
+		if (tv_applier_add(a.ap, w) != 0)
+			land(0);
+	} else
 		apply_command(w);
 	return 0;
 }
@@ -436,14 +325,14 @@ replay_stream(struct tv_replay *r)
 		rc = tv_replay_entry(r, &entry);
 		/* The entries before a bad one are applied: the database is at its position. */
 		if (rc > 0) {
-			flush();
+			land(0);
 			tv_fatal(rc, "stdin: entry %llu (byte offset %llu): %s; the entries before it "
 			    "were applied", (unsigned long long)tv_bson_reader_count(reader) - 1,
 			    (unsigned long long)offset, tv_replay_error(r));
 		}
 	}
 	if (rc == 0 && got == -1) {
-		flush();
+		land(0);
 		tv_fatal(tv_bson_reader_status(reader), "%s; the entries before it were applied",
 		    tv_bson_reader_error(reader));
 	}
@@ -479,22 +368,62 @@ write_stats(const char *path, const struct tv_replay_counts *c, int reached)
 	bson_destroy(&doc);
 }
 
-/* Lowers the batch size on FerretDB, which cannot take big update commands. */
+/*
+ * Returns 1 if FerretDB keeps its data in PostgreSQL: its explain of a find
+ * shows PostgreSQL's plan, a document, where SQLite's is a list of lines.  It
+ * needs a collection that exists: the oplog the replayed entries come from.
+ */
+static int
+ferretdb_on_postgresql(void)
+{
+	mongoc_database_t *local = mongoc_client_get_database(a.m.client, "local");
+	bson_t *cmd = BCON_NEW("explain", "{", "find", BCON_UTF8("oplog.rs"), "limit", BCON_INT32(1), "}");
+	bson_t reply;
+	bson_iter_t it, plan;
+	int pg;
+
+	pg = mongoc_database_command_simple(local, cmd, NULL, &reply, NULL) &&
+	    bson_iter_init(&it, &reply) && bson_iter_find_descendant(&it, "queryPlanner.Plan", &plan) &&
+	    BSON_ITER_HOLDS_DOCUMENT(&plan);
+	bson_destroy(&reply);
+	bson_destroy(cmd);
+	mongoc_database_destroy(local);
+	return pg;
+}
+
+/*
+ * Picks the workers unless --workers did, and on FerretDB lowers the updates,
+ * replacements and deletes per bulk write, as it cannot take big update
+ * commands (its inserts take no cursor each).  FerretDB with SQLite writes one
+ * statement at a time and scans for each update: more workers only wait for
+ * its lock, and one is fastest.
+ */
 static void
-fit_batch_to_server(void)
+fit_to_server(void)
 {
 	bson_t cmd = BSON_INITIALIZER, reply;
 	bson_error_t err;
+	int ferretdb;
+	uint32_t most;
 
 	BSON_APPEND_INT32(&cmd, "buildInfo", 1);
-	if (mongoc_database_command_simple(a.m.db, &cmd, NULL, &reply, &err) &&
-	    bson_has_field(&reply, "ferretdbVersion") && a.batch_max > FERRETDB_BATCH) {
-		tv_debug("FerretDB: %u writes per bulk write instead of %u", FERRETDB_BATCH,
-		    a.batch_max);
-		a.batch_max = FERRETDB_BATCH;
-	}
+	ferretdb = mongoc_database_command_simple(a.m.db, &cmd, NULL, &reply, &err) &&
+	    bson_has_field(&reply, "ferretdbVersion");
 	bson_destroy(&reply);
 	bson_destroy(&cmd);
+	if (a.workers == 0)
+		a.workers = !ferretdb || ferretdb_on_postgresql() ? DEFAULT_WORKERS : 1;
+	most = FERRETDB_IN_FLIGHT / (uint32_t)a.workers;
+	if (most > FERRETDB_BATCH)
+		most = FERRETDB_BATCH;
+	if (most < 1)
+		most = 1;
+	a.statements_max = a.batch_max;
+	if (ferretdb && a.batch_max > most) {
+		tv_debug("FerretDB: %u updates, replacements or deletes per bulk write instead of %u, "
+		    "on each of %d connections", most, a.batch_max, a.workers);
+		a.statements_max = most;
+	}
 }
 
 /* Parses a positive count no bigger than max, or exits 64 naming the option. */
@@ -564,6 +493,9 @@ main(int argc, char *argv[])
 			tv_replay_set_txn_limit(r, (size_t)parse_count("--max-txn-bytes", optarg,
 			    1024ULL * 1024 * 1024));
 			break;
+		case OPT_WORKERS:
+			a.workers = (int)parse_count("--workers", optarg, MAX_WORKERS);
+			break;
 		case OPT_STATS:
 			stats = optarg;
 			break;
@@ -593,15 +525,13 @@ main(int argc, char *argv[])
 	}
 	if (!a.dry_run) {
 		tv_mongo_connect(&a.m, uri, dbname);
-		fit_batch_to_server();
-		a.update_opts = BCON_NEW("upsert", BCON_BOOL(true));
-		a.replace_opts = BCON_NEW("upsert", BCON_BOOL(true), "validate", BCON_BOOL(false));
-		a.no_validate = BCON_NEW("validate", BCON_BOOL(false));
-		a.batch = bson_malloc0(a.batch_max * sizeof(*a.batch));
+		fit_to_server();
+		if ((a.ap = tv_applier_start(&a.m, a.workers, a.batch_max, a.statements_max)) == NULL)
+			tv_fatal(EX_OSERR, "cannot start %d connections to apply the writes", a.workers);
 	}
 	start = tv_clock();
 	reached = replay_stream(r);
-	flush();
+	land(0);
 	secs = tv_clock() - start;
 	c = tv_replay_counts(r);
 	/* A commit after the end position (or in a later slice) is not part of this replay. */
@@ -618,12 +548,7 @@ main(int argc, char *argv[])
 		write_stats(stats, c, reached);
 	tv_replay_free(r);
 	if (!a.dry_run) {
-		mongoc_collection_destroy(a.into);
-		bson_free(a.coll);
-		bson_free(a.batch);
-		bson_destroy(a.update_opts);
-		bson_destroy(a.replace_opts);
-		bson_destroy(a.no_validate);
+		tv_applier_free(a.ap);
 		tv_mongo_close(&a.m);
 	}
 	return 0;

@@ -139,18 +139,19 @@ store_cut() {
 	step "store back; the follower rides on"
 }
 
-# -f, follow mode: a point taken between batches is restored by its folder into a scratch
+# -f, follow mode: a point whose state the recorder has is restored by its folder into a scratch
 # database while the batches go on and the follower ships (a restore in the middle of capture:
 # its parallel inserts fill the oplog beside the application's writes).  Its own state directory:
 # a second host restoring while this one backs up.
 mid_restore_start() {
-	local id folder
+	local id folder end k
 	for id in "${!backup_rec[@]}"; do
-		[ "${backup_rec[$id]}" != during ] && [ -n "${backup_rec[$id]}" ] || continue
-		folder=$(jq -r --arg id "$id" '.backups[] | select(.id == $id) | .filePath | rtrimstr("/")' \
-			< <(tv-list --json 2>>"$RD/log")) || continue
+		read -r folder end < <(tv-list --json 2>>"$RD/log" | jq -r --arg id "$id" \
+			'.backups[] | select(.id == $id) | "\(.filePath | rtrimstr("/")) \(.consistentAt.end)"')
 		[ -n "$folder" ] || continue
-		mid_want=${backup_rec[$id]} mid_folder=$folder
+		k=$(point_rec "$id" "$end")
+		[ -n "$k" ] || continue
+		mid_want=$k mid_folder=$folder
 		(
 			close_workload_fds
 			export BACKUP_STATE_DIR=$RD/state-mid
@@ -160,7 +161,9 @@ mid_restore_start() {
 		step "restore of $folder started during the writes (state $mid_want)"
 		return 0
 	done
-	step "no point between batches yet: no restore during the writes"
+	# None yet whose state the recorder has: try again before the next batch.
+	[ "$mid_at" -ge "$((nbatches - 1))" ] || mid_at=$((mid_at + 1))
+	step "no point with a recorded state yet: no restore during the writes before batch $1"
 }
 
 # Waits for the restore started during the writes and proves it exact.
@@ -302,7 +305,7 @@ write_round() {
 		mkfifo "$RD/wl$k.in" "$RD/wl$k.out"
 		(
 			close_workload_fds
-			exec "$WORKLOAD" -s $((rs + k * 7919)) -p "$RD/pool$k" <"$RD/wl$k.in" >"$RD/wl$k.out" 2>"$RD/workload$k.err"
+			exec "$WORKLOAD" -o "$k/$writers" -s $((rs + k * 7919)) -p "$RD/pool$k" <"$RD/wl$k.in" >"$RD/wl$k.out" 2>"$RD/workload$k.err"
 		) &
 		wl_pid[k]=$!
 		exec {fd}>"$RD/wl$k.in"
@@ -319,7 +322,7 @@ write_round() {
 		[ "$i" -lt "$nbatches" ] || break
 		[ "$i" -ne "$restart_at" ] || server_restart || return
 		[ "$i" -ne "$cut_at" ] || store_cut || return
-		[ "$i" -ne "$mid_at" ] || mid_restore_start || return
+		[ "$i" -ne "$mid_at" ] || mid_restore_start "$i" || return
 		batch "$i" || return
 	done
 	backup_wait && mid_wait || return

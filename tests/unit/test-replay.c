@@ -331,6 +331,50 @@ selection(void)
 	tv_replay_free(r);
 }
 
+/* The units of the writes seen so far, one number each, space-separated. */
+static char units[256];
+
+static int
+record_unit(const struct tv_write *w, void *arg)
+{
+	size_t len = strlen(units);
+
+	snprintf(units + len, sizeof(units) - len, "%s%llu", len ? " " : "", (unsigned long long)w->unit);
+	return 0;
+}
+
+static void
+write_units(void)
+{
+	static const char *const entries[] = {
+		"{" TS(1) ", \"op\": \"i\", \"ns\": \"tralivali.a\", \"o\": {\"_id\": 1}}",
+		"{" TS(2) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", \"o\": {\"applyOps\": ["
+		    "{\"op\": \"i\", \"ns\": \"tralivali.a\", \"o\": {\"_id\": 2}},"
+		    "{\"op\": \"d\", \"ns\": \"tralivali.b\", \"o\": {\"_id\": 1}}]}}",
+		"{" TS(3) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", " LSID ", \"txnNumber\": 1, " FIRST ", "
+		    "\"o\": {\"applyOps\": [{\"op\": \"i\", \"ns\": \"tralivali.a\", \"o\": {\"_id\": 3}}], "
+		    "\"partialTxn\": true}}",
+		"{" TS(4) ", \"op\": \"d\", \"ns\": \"tralivali.a\", \"o\": {\"_id\": 1}}",
+		"{" TS(5) ", \"op\": \"c\", \"ns\": \"admin.$cmd\", " LSID ", \"txnNumber\": 1, " PREV(3) ", "
+		    "\"o\": {\"applyOps\": [{\"op\": \"i\", \"ns\": \"tralivali.b\", \"o\": {\"_id\": 4}}]}}",
+		"{" TS(6) ", \"op\": \"c\", \"ns\": \"tralivali.$cmd\", \"o\": {\"drop\": \"b\"}}",
+		NULL
+	};
+	struct tv_replay *r = tv_replay_new(record_unit, NULL);
+	int rc = 0;
+
+	tv_replay_set_db(r, "tralivali");
+	units[0] = '\0';
+	for (const char *const *e = entries; *e != NULL && rc == 0; e++)
+		rc = feed(r, *e);
+	/* tv-replay lands a unit's writes together, apart from every other write. */
+	ok(rc == 0 && strcmp(units, "0 2 2 0 5 5 0") == 0,
+	    "the writes of one applyOps or transaction share a unit, other writes have none");
+	if (rc != 0 || strcmp(units, "0 2 2 0 5 5 0") != 0)
+		printf("# rc %d %s\n# got: %s\n", rc, tv_replay_error(r), units);
+	tv_replay_free(r);
+}
+
 static void
 positions(void)
 {
@@ -359,6 +403,7 @@ main(void)
 	transactions();
 	ddl();
 	selection();
+	write_units();
 	positions();
 	return tap_done();
 }

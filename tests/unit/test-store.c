@@ -46,7 +46,7 @@ int
 main(void)
 {
 	char dir[] = "/tmp/tv-store-XXXXXX", cs[64];
-	struct tv_blob b = { NULL, 0, 0 };
+	struct tv_blob b = { .name = NULL };
 	struct tv_store *store;
 	enum tv_store_role role;
 	time_t now = time(NULL);
