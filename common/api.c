@@ -87,6 +87,7 @@ tv_api_match(const char *method, const char *path, struct tv_api_route *route)
 		{ "/admin/backup/plan", "GET", TV_API_PLAN },
 		{ "/admin/backup/status", "GET", TV_API_STATUS },
 		{ "/admin/backup/runs", "GET", TV_API_RUNS },
+		{ "/admin/backup/running", "GET", TV_API_RUNNING },
 		{ "/metrics", "GET", TV_API_METRICS },
 	};
 	static const char restore[] = "/admin/backup/restore/";

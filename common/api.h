@@ -15,6 +15,7 @@ enum tv_api_endpoint {
 	TV_API_PLAN,		/* GET /admin/backup/plan?date=|at=|point= [&collections=] */
 	TV_API_STATUS,		/* GET /admin/backup/status */
 	TV_API_RUNS,		/* GET /admin/backup/runs[?limit=N] */
+	TV_API_RUNNING,		/* GET /admin/backup/running: the lock's holder and its run's progress */
 	TV_API_METRICS		/* GET /metrics */
 };
 

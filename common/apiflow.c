@@ -1,6 +1,7 @@
 /* apiflow.c: tv-api's answers, each one flow run with a clean environment and its output passed on. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "api.h"
 #include "apiflow.h"
 #include "flow.h"
+#include "io.h"
 #include "log.h"
 #include "statedir.h"
 
@@ -24,16 +26,20 @@
 /*
  * How an endpoint answers a failure (and the restore its success): the old service's fields
  * after the message, and for the restore its fixed message, which its clients match, our words
- * then going into an added "detail"; without a fixed message our words are the message.
+ * then going into an added "detail"; without a fixed message our words are the message, after
+ * the old service's prefix if it had one.  A trigger's failure carries a backupId, a string, as
+ * the old service's did and tv-backup's own failures do: a fresh one, naming no backup.
  */
 struct shape {
 	const char	*message;
 	const char	*fields;
+	const char	*prefix;
+	int		 new_backup_id;
 };
-static const struct shape trigger_failed = { NULL, "\"backupId\":null,\"status\":\"Failed\"" };
-static const struct shape restore_failed = { "Backup restore failed", "\"success\":false" };
-static const struct shape restored = { "Backup restored successfully", "\"success\":true" };
-static const struct shape plain = { NULL, "" };
+static const struct shape trigger_failed = { NULL, "\"status\":\"Failed\"", "Backup failed: ", 1 };
+static const struct shape restore_failed = { "Backup restore failed", "\"success\":false", "", 0 };
+static const struct shape restored = { "Backup restored successfully", "\"success\":true", "", 0 };
+static const struct shape plain = { NULL, "", "", 0 };
 
 static void
 set_body(struct tv_answer *a, unsigned status, const char *type, char *body, size_t len)
@@ -77,13 +83,22 @@ tv_answer_message(struct tv_answer *a, unsigned status, const char *extra, const
 static void __attribute__((format(printf, 5, 6)))
 answer_shaped(struct tv_answer *a, unsigned status, const struct shape *s, const char *extra, const char *fmt, ...)
 {
-	char text[1024];
+	char text[1024], fields[128], hex[25];
+	size_t n = strlen(s->prefix);
+	bson_oid_t oid;
 	va_list ap;
 
+	memcpy(text, s->prefix, n + 1);
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	vsnprintf(text + n, sizeof(text) - n, fmt, ap);
 	va_end(ap);
-	answer_json(a, status, s->message, s->fields, text, extra);
+	snprintf(fields, sizeof(fields), "%s", s->fields);
+	if (s->new_backup_id) {
+		bson_oid_init(&oid, NULL);
+		bson_oid_to_string(&oid, hex);
+		snprintf(fields, sizeof(fields), "\"backupId\":\"%s\",%s", hex, s->fields);
+	}
+	answer_json(a, status, s->message, fields, text, extra);
 }
 
 void
@@ -192,8 +207,7 @@ tv_answer_trigger(const struct tv_apiflow_config *cfg, const char *subject, stru
 	else if (is_json(&r))
 		pass_on(a, http_status(r.status), JSON, &r);
 	else
-		answer_shaped(a, 500, &trigger_failed, "", "Backup failed: %s",
-		    r.cause[0] ? r.cause : "tv-backup printed no result");
+		answer_shaped(a, 500, &trigger_failed, "", "%s", r.cause[0] ? r.cause : "tv-backup printed no result");
 	close(lock);
 	tv_flow_result_free(&r);
 }
@@ -359,6 +373,64 @@ tv_answer_runs(const struct tv_apiflow_config *cfg, const char *limit, struct tv
 	if ((json = tv_api_runs_json(n)) == NULL)
 		tv_fatal(EX_OSERR, "out of memory");
 	set_body(a, 200, JSON, json, strlen(json));
+}
+
+/* Reads a whole small file like tv_read_file, but not through a symbolic link. */
+static char *
+read_nofollow(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+	char *buf;
+
+	if (fd == -1)
+		return NULL;
+	if ((buf = malloc(max + 1)) == NULL)
+		tv_fatal(EX_OSERR, "out of memory");
+	n = tv_read_full(fd, buf, max + 1);
+	close(fd);
+	if (n < 0 || (size_t)n > max) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+void
+tv_answer_running(const struct tv_apiflow_config *cfg, struct tv_answer *a)
+{
+	char holder[512], path[4096], *who, *run = NULL, *json;
+	size_t len;
+	bson_t *doc;
+	int n;
+
+	if (!tv_lock_holder(cfg->lock_path, holder, sizeof(holder))) {
+		if ((json = strdup("{\"held\":false,\"holder\":null,\"run\":null}\n")) == NULL)
+			tv_fatal(EX_OSERR, "out of memory");
+		set_body(a, 200, JSON, json, strlen(json));
+		return;
+	}
+	/*
+	 * The progress record is the holder's; one left by a run that died is not read, the lock
+	 * being free.  Like the owner record it is never read through a symbolic link.
+	 */
+	snprintf(path, sizeof(path), "%s.progress", cfg->lock_path);
+	if ((run = read_nofollow(path, 16384, &len)) != NULL &&
+	    (doc = bson_new_from_json((const uint8_t *)run, (ssize_t)len, NULL)) != NULL) {
+		bson_destroy(doc);
+		run[strcspn(run, "\n")] = '\0';
+	} else {
+		free(run);
+		run = NULL;
+	}
+	if ((who = tv_json_string(holder)) == NULL ||
+	    (n = asprintf(&json, "{\"held\":true,\"holder\":%s,\"run\":%s}\n", who, run ? run : "null")) == -1)
+		tv_fatal(EX_OSERR, "out of memory");
+	set_body(a, 200, JSON, json, (size_t)n);
+	free(who);
+	free(run);
 }
 
 void

@@ -54,6 +54,12 @@ void tv_answer_read_flow(char *const argv[], int max_ok, struct tv_answer *a);
 void tv_answer_metrics(const struct tv_apiflow_config *cfg, struct tv_answer *a);
 /* GET /admin/backup/runs: the newest limit run records (400 unless limit is 1 to 1000). */
 void tv_answer_runs(const struct tv_apiflow_config *cfg, const char *limit, struct tv_answer *a);
+/*
+ * GET /admin/backup/running: {"held": false, "holder": null, "run": null}, or while a
+ * run holds the lock {"held": true, "holder": "tv-backup pid … on host since …",
+ * "run": its progress record (LOCK.progress, which the flows write) or null}.
+ */
+void tv_answer_running(const struct tv_apiflow_config *cfg, struct tv_answer *a);
 /* A file of the dashboard, found in dir (404 if it is not there). */
 void tv_answer_file(const char *dir, const char *name, struct tv_answer *a);
 

@@ -244,6 +244,24 @@ read_owner(const char *path, char *holder, size_t size)
 	holder[strcspn(holder, "\n")] = '\0';
 }
 
+int
+tv_lock_holder(const char *path, char *holder, size_t size)
+{
+	char owner_path[PATH_MAX + 8];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), held;
+
+	holder[0] = '\0';
+	if (fd == -1)
+		return 0;
+	held = flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
+	close(fd);
+	if (held) {
+		snprintf(owner_path, sizeof(owner_path), "%s.owner", path);
+		read_owner(owner_path, holder, size);
+	}
+	return held;
+}
+
 /* Replaces the owner record as tv-lib.sh does: a new file renamed into place. */
 static void
 write_owner(const char *path, const char *owner)

@@ -48,5 +48,11 @@ void tv_flow_environ_free(char **envp);
  * lasts only until the fd is closed: a server takes it once per flow it runs.
  */
 int tv_lock_take(const char *path, const char *owner, char *holder, size_t size);
+/*
+ * Returns 1 if a run holds the lock at path, with holder filled from its .owner
+ * file, or 0 if none does (or there is no lock file yet).  It asks by taking a
+ * shared lock for an instant, as tv-status's flock -n does.
+ */
+int tv_lock_holder(const char *path, char *holder, size_t size);
 
 #endif

@@ -7,6 +7,15 @@ const DEFAULT_COLLECTIONS = ['users', 'conversations', 'messages', 'invites', 'f
 const $ = (id) => document.getElementById(id);
 let backups = [];
 let database = null;
+// The run lock as /admin/backup/running last answered, the runs seen holding it, and whether a
+// backup or restore this page asked for is under way (then the page polls often).
+let lock = { held: false, holder: null, run: null };
+let seen = new Map();
+let waiting = 0;
+let pollTimer = null;
+let polling = false;
+// Bumped when a run this page started has answered: a poll sent before then is stale.
+let epoch = 0;
 
 // Calls an endpoint; returns {status, body} with body parsed as JSON when it is JSON.
 async function call(method, path) {
@@ -50,6 +59,103 @@ function message(body, fallback) {
 	return body && typeof body === 'object' && body.message ? body.message : fallback;
 }
 
+function restoreAllowed() {
+	return !lock.held && !!database && $('confirm').value === database;
+}
+
+// Buttons that start a run are disabled while another holds the lock, which is named beside them.
+function showLock() {
+	$('backup-now').disabled = lock.held || waiting > 0;
+	$('restore-now').disabled = !restoreAllowed();
+	for (const note of document.querySelectorAll('.lock-note')) {
+		note.hidden = !lock.held;
+		note.textContent = lock.held ? '"Back up now" and "Restore" are disabled while a run holds the lock: ' +
+			(lock.holder || 'unknown') + '.' : '';
+	}
+}
+
+// What the running flow last recorded: its stage, collections done and bytes.
+function showProgress() {
+	const bar = $('run-progress');
+	const run = lock.run;
+	if (!lock.held) {
+		$('run-now').textContent = 'No backup or restore is running.';
+		bar.hidden = true;
+		return;
+	}
+	if (!run) {
+		$('run-now').textContent = 'Running: ' + (lock.holder || 'a run holds the lock') + '.';
+		bar.hidden = true;
+		return;
+	}
+	const total = Number(run.collectionsTotal) || 0;
+	const done = Number(run.collectionsDone) || 0;
+	$('run-now').textContent = 'Running ' + (run.program || run.kind) + ' (' + run.kind + ' ' + run.id + ', since ' +
+		when(run.start) + '): ' + run.stage + ' — ' + (total ? done + ' of ' + total + ' collections, ' : '') +
+		bytes(run.bytes) + '.';
+	bar.hidden = total === 0;
+	bar.max = total || 1;
+	bar.value = done;
+}
+
+// The result and cause of a run from its record: the one with id, else the newest of kind.
+async function showRunResult(kind, id) {
+	const result = await call('GET', '/admin/backup/runs?limit=50');
+	const runs = result.status === 200 && Array.isArray(result.body.runs) ? result.body.runs : [];
+	const r = runs.find((x) => (id ? x.id === id : x.kind === kind));
+	if (!r) return;
+	const duration = typeof r.durationSeconds === 'number' ? ' in ' + r.durationSeconds.toFixed(1) + ' s' : '';
+	$('run-result').textContent = 'Last run: ' + r.kind + ' ' + r.id + ' ' + r.status + duration +
+		(r.status === 'Completed' ? '.' : ' (exit ' + r.exitCode + '): ' + (r.cause || 'no cause recorded') + '.');
+	$('run-result').className = r.status === 'Completed' ? 'ok' : 'error';
+	showRuns(result);
+}
+
+// Asks who holds the lock and how far its run is.  A run started elsewhere (cron, another tab)
+// that was seen holding it gets its result shown once it lets go; one this page started gets it
+// from startedRunEnded.
+async function pollRunning() {
+	if (polling || !sessionStorage.getItem(TOKEN_KEY)) return;
+	clearTimeout(pollTimer);
+	polling = true;
+	const mine = epoch;
+	let result = { status: 0, body: null };
+	try {
+		result = await call('GET', '/admin/backup/running');
+	} catch (e) {
+		// tv-api restarting or the network gone: the next poll asks again.
+	} finally {
+		polling = false;
+	}
+	if (mine !== epoch) {
+		pollRunning();
+		return;
+	}
+	if (result.status === 200 && typeof result.body === 'object') {
+		lock = result.body;
+		if (lock.held && lock.run && lock.run.id && !waiting) seen.set(lock.run.id, lock.run.kind);
+		if (!lock.held && seen.size) {
+			const [id, kind] = [...seen.entries()].pop();
+			seen = new Map();
+			await showRunResult(kind, id);
+			refresh();
+		}
+		showProgress();
+		showLock();
+	}
+	// Often while something runs, seldom otherwise: every answer is a line in tv-api's log.
+	pollTimer = setTimeout(pollRunning, lock.held || waiting ? 1000 : 15000);
+}
+
+// A backup or restore this page asked for has answered: its result comes from its run record.
+async function startedRunEnded(kind, id) {
+	waiting--;
+	epoch++;
+	seen = new Map();
+	if (kind) await showRunResult(kind, id);
+	await pollRunning();
+}
+
 function signOut(why) {
 	sessionStorage.removeItem(TOKEN_KEY);
 	$('app').hidden = true;
@@ -71,6 +177,7 @@ async function signIn(event) {
 	$('app').hidden = false;
 	$('signout').hidden = false;
 	await refresh();
+	pollRunning();
 	$('backup-now').focus();
 }
 
@@ -183,7 +290,8 @@ function showRuns(result) {
 	}
 }
 
-// The restore form's choices follow the listing.
+// The restore form's choices follow the listing.  A periodic refresh that keeps the chosen point
+// leaves the collections, the plan and the typed name as they are.
 function fillPoints() {
 	const select = $('point');
 	const kept = select.value;
@@ -192,7 +300,10 @@ function fillPoints() {
 		const folder = String(b.filePath || '').replace(/\/$/, '');
 		select.append(new Option(when(b.createdAt) + ' — ' + (b.type || 'backup') + ' (' + folder + ')', folder));
 	}
-	if ([...select.options].some((o) => o.value === kept)) select.value = kept;
+	if (kept && [...select.options].some((o) => o.value === kept)) {
+		select.value = kept;
+		return;
+	}
 	fillCollections();
 }
 
@@ -221,8 +332,8 @@ function fillCollections() {
 function resetPlan() {
 	$('plan-box').hidden = true;
 	$('confirm').value = '';
-	$('restore-now').disabled = true;
 	database = null;
+	$('restore-now').disabled = true;
 }
 
 // The query naming what to restore, as both the plan and the restore take it.
@@ -260,33 +371,47 @@ async function showPlan(event) {
 async function restore(event) {
 	event.preventDefault();
 	// The typed name is the operator's confirmation; without it nothing is sent.
-	if (!database || $('confirm').value !== database) {
-		$('restore-result').textContent = 'Type the database name exactly to confirm the restore.';
+	if (!restoreAllowed()) {
+		$('restore-result').textContent = lock.held ? 'A run holds the lock: ' + lock.holder + '. Restore when it has ended.' :
+			'Type the database name exactly to confirm the restore.';
 		return;
 	}
 	const query = restoreQuery();
 	$('restore-now').disabled = true;
 	$('restore-result').textContent = 'Restoring (safety backup first)… this can take a while.';
-	const result = await call('POST', '/admin/backup/restore?' + query);
+	waiting++;
+	pollRunning();
+	let result = { status: 0, body: null };
+	try {
+		result = await call('POST', '/admin/backup/restore?' + query);
+	} finally {
+		// A refusal before the lock (409, 400) ran nothing: there is no run of its own to show.
+		await startedRunEnded(result.status !== 409 && result.status !== 400 && result.status !== 0 ? 'recover' : null);
+	}
 	// The old service's words first, then ours (the cause of a failure) from "detail".
 	const detail = result.body && result.body.detail ? ': ' + result.body.detail : '';
-	$('restore-result').textContent = message(result.body, 'error ' + result.status) + detail;
+	$('restore-result').textContent = message(result.body, 'error ' + result.status) + detail +
+		(result.body && result.body.holder ? ' — held by ' + result.body.holder : '');
 	resetPlan();
 	await refresh();
 }
 
 async function backupNow() {
-	const button = $('backup-now');
-	button.disabled = true;
 	$('backup-result').textContent = 'Backing up… this can take a while.';
+	waiting++;
+	showLock();
+	pollRunning();
+	let result = { status: 0, body: null };
 	try {
-		const result = await call('POST', '/admin/backup/trigger');
-		const b = result.body || {};
-		$('backup-result').textContent = (b.status ? b.status + ': ' : '') + message(b, 'error ' + result.status) +
-			(b.backupId ? ' (backup ' + b.backupId + ')' : '') + (b.holder ? ' — held by ' + b.holder : '');
+		result = await call('POST', '/admin/backup/trigger');
 	} finally {
-		button.disabled = false;
+		// tv-backup's run record carries the backup's id; a refusal before the lock ran nothing.
+		const id = result.body && result.body.backupId;
+		await startedRunEnded(id ? 'backup' : null, id);
 	}
+	const b = result.body || {};
+	$('backup-result').textContent = (b.status ? b.status + ': ' : '') + message(b, 'error ' + result.status) +
+		(b.backupId ? ' (backup ' + b.backupId + ')' : '') + (b.holder ? ' — held by ' + b.holder : '');
 	await refresh();
 }
 
@@ -311,7 +436,7 @@ document.addEventListener('DOMContentLoaded', () => {
 	$('restore-form').addEventListener('submit', showPlan);
 	$('confirm-form').addEventListener('submit', restore);
 	$('confirm').addEventListener('input', () => {
-		$('restore-now').disabled = !database || $('confirm').value !== database;
+		$('restore-now').disabled = !restoreAllowed();
 		$('restore-result').textContent = '';
 	});
 	$('point').addEventListener('change', fillCollections);
@@ -324,6 +449,7 @@ document.addEventListener('DOMContentLoaded', () => {
 		$('app').hidden = false;
 		$('signout').hidden = false;
 		refresh();
+		pollRunning();
 	}
 	setInterval(refresh, 30000);
 });

@@ -430,12 +430,41 @@ tv__run_end() {
 		tv__log ERR "$cause"
 	fi
 	tv__record "$kind" "${TV_RUN_ID:-$(tv_object_id)}" "$TV_RUN_START" "${TV_RUN_T0:-}" "$status" "$cause" "$note"
+	# The record is stored: the dashboard's poll now finds the result where it found the progress.
+	tv__progress_end
 	if [ -n "${BACKUP_METRICS_FILE:-}" ]; then
 		# tv-status's own exit code (0 to 3) is the health it saw, not a failure to write.
 		status=0
 		tv-status -q --local --prom "$BACKUP_METRICS_FILE" >/dev/null || status=$?
 		[ "$status" -le 3 ] || tv_warn "cannot write the metrics file $BACKUP_METRICS_FILE"
 	fi
+}
+
+# Says how far this run is, for the dashboard (tv-api's /admin/backup/running): stage $1 (words
+# for the operator), $2 collections done of $3, $4 bytes so far.  Only a run under the run lock
+# has it: LOCK.progress, a run record in the making (kind, id, start, ...), replaced whole by
+# rename so that a reader never sees half of one.  It is advice: failing to write it fails nothing.
+tv_progress() {
+	local lock=${TV_LOCK_HELD:-} tmp
+	[ -n "$lock" ] && [ -n "${TV_RUN_ID:-}" ] || return 0
+	tmp=$(mktemp "$lock.progress.XXXXXX" 2>/dev/null) || return 0
+	if jq -cn --arg kind "$TV_RUN_KIND" --arg id "$TV_RUN_ID" --arg start "$TV_RUN_START" --arg program "$TV_PROG" \
+		--arg host "$(uname -n)" --argjson pid "$$" --arg stage "$1" --argjson finished "${2:-0}" \
+		--argjson total "${3:-0}" --argjson bytes "${4:-0}" --arg at "$(date -u +%FT%TZ)" \
+		'{kind: $kind, id: $id, start: $start, program: $program, host: $host, pid: $pid, stage: $stage,
+		  collectionsDone: $finished, collectionsTotal: $total, bytes: $bytes, updatedAt: $at}' >"$tmp" 2>/dev/null; then
+		mv -f "$tmp" "$lock.progress" 2>/dev/null || rm -f "$tmp"
+	else
+		rm -f "$tmp"
+	fi
+	return 0
+}
+
+# Removes this run's progress record at its end (a safety backup's ends before its restore's).
+tv__progress_end() {
+	local file=${TV_LOCK_HELD:-}.progress
+	[ -n "${TV_LOCK_HELD:-}" ] && [ -f "$file" ] || return 0
+	[ "$(jq -r .id "$file" 2>/dev/null)" != "${TV_RUN_ID:-}" ] || rm -f "$file"
 }
 
 # Writes who holds the lock (flow, pid, host: two hosts may share a state directory on NFS, and

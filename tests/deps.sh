@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh: installs what building and testing tralivali-backup needs on a Debian machine, and
 # skips whatever is already there.  Debian packages go through apt-get (with sudo unless root);
-# FerretDB, mongo-tools and Azurite go into $TV_DEPS_DIR (default ~/.cache/tralivali-backup).
+# FerretDB, mongo-tools, Azurite and the az CLI go into $TV_DEPS_DIR (default ~/.cache/tralivali-backup).
 #
 #   tests/deps.sh           build and test dependencies
 #   tests/deps.sh --build   only what ./configure && make need
@@ -19,7 +19,7 @@ BUILD_PACKAGES=(autoconf automake libtool make gcc pkg-config
 	libbson-dev libmongoc-dev zlib1g-dev libdeflate-dev libcurl4-openssl-dev libssl-dev libexpat1-dev
 	libmicrohttpd-dev)
 TEST_PACKAGES=(bats curl openssl pigz gzip groff-base time hyperfine shellcheck jq cron
-	golang-go npm chromium postgresql)
+	golang-go npm chromium postgresql python3-venv)
 # systemd-analyze checks the units (tests/tv-install.bats); the rest builds and checks the Debian
 # package (tests/deb.bats).
 TEST_PACKAGES+=(systemd debhelper lintian fakeroot)
@@ -123,6 +123,18 @@ install_puppeteer() {
 	npm install --prefix "$TV_DEPS_DIR" --no-audit --no-fund --silent puppeteer-core >/dev/null
 }
 
+# Microsoft's az CLI (pip's azure-cli, about a minute and 700 MB) runs the README's by-hand guide
+# in tests/tv-az-guide.bats, which skips, saying so, when it could not be installed here.
+install_azure_cli() {
+	[ -x "$TV_DEPS_DIR/azure-cli/bin/az" ] && return 0
+	log "installing azure-cli from PyPI into $TV_DEPS_DIR/azure-cli"
+	if ! { python3 -m venv "$TV_DEPS_DIR/azure-cli" &&
+		"$TV_DEPS_DIR/azure-cli/bin/pip" install -q --disable-pip-version-check azure-cli >/dev/null; }; then
+		rm -rf "$TV_DEPS_DIR/azure-cli"
+		log "azure-cli could not be installed: tests/tv-az-guide.bats will skip"
+	fi
+}
+
 main() {
 	mkdir -p "$TV_DEPS_DIR/bin"
 	if [ "${1:-}" = --build ]; then
@@ -135,6 +147,7 @@ main() {
 	install_mongo_tools
 	install_azurite
 	install_puppeteer
+	install_azure_cli
 	install_toxiproxy
 	install_fuzzer
 	log "ready: $TV_DEPS_DIR"

@@ -355,6 +355,9 @@ dispatch(struct MHD_Connection *c, struct request *rq, const char *method, const
 		case TV_API_RUNS:
 			tv_answer_runs(&api.flows, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"), &a);
 			break;
+		case TV_API_RUNNING:
+			tv_answer_running(&api.flows, &a);
+			break;
 		case TV_API_METRICS:
 			tv_answer_metrics(&api.flows, &a);
 			break;

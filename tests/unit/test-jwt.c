@@ -161,6 +161,8 @@ main(void)
 
 	ok(tv_api_match("POST", "/admin/backup/trigger", &r) == 0 && r.endpoint == TV_API_TRIGGER, "trigger routes");
 	ok(tv_api_match("GET", "/admin/backup/trigger", &r) == 405, "trigger by GET is 405");
+	ok(tv_api_match("GET", "/admin/backup/running", &r) == 0 && r.endpoint == TV_API_RUNNING &&
+	    tv_api_match("POST", "/admin/backup/running", &r) == 405, "running routes, read-only");
 	ok(tv_api_match("POST", "/admin/backup/restore/2024-01-15", &r) == 0 && r.endpoint == TV_API_RESTORE_DATE &&
 	    strcmp(r.arg, "2024-01-15") == 0, "restore/{date} routes with its date");
 	ok(tv_api_match("GET", "/", &r) == 0 && strcmp(r.arg, "index.html") == 0, "/ is the dashboard's index.html");
