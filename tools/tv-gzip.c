@@ -234,9 +234,9 @@ pool_start(struct pool *p, struct worker *w, int nthreads)
 		else
 			w[i].d = libdeflate_alloc_decompressor();
 		if (w[i].c == NULL && w[i].d == NULL)
-			tv_fatal(EXIT_FAILURE, "out of memory");
+			tv_fatal(EX_OSERR, "out of memory");
 		if ((errno = pthread_create(&w[i].tid, NULL, worker_main, &w[i])) != 0)
-			tv_fatal_errno(EXIT_FAILURE, "pthread_create");
+			tv_fatal_errno(EX_OSERR, "pthread_create");
 	}
 }
 
@@ -521,11 +521,11 @@ inflate_member(struct pool *p, struct input *in)
 	memset(&z, 0, sizeof(z));
 	/* -15: raw deflate; the header is skipped above and the trailer checked below. */
 	if (inflateInit2(&z, -15) != Z_OK)
-		tv_fatal(EXIT_FAILURE, "out of memory");
+		tv_fatal(EX_OSERR, "out of memory");
 	pthread_mutex_init(&zw.mu, NULL);
 	pthread_cond_init(&zw.cv, NULL);
 	if ((errno = pthread_create(&tid, NULL, zwriter_main, &zw)) != 0)
-		tv_fatal_errno(EXIT_FAILURE, "pthread_create");
+		tv_fatal_errno(EX_OSERR, "pthread_create");
 	z.next_out = zwriter_next(&zw, 0);
 	z.avail_out = ZPART;
 	while (r != Z_STREAM_END) {
@@ -576,7 +576,7 @@ decompress_stream(struct pool *p)
 	int open = 0;		/* the last member was ours and not the end member */
 
 	if ((in.buf = malloc(INBUF)) == NULL || (in.zout = malloc(ZPARTS * ZPART)) == NULL)
-		tv_fatal(EXIT_FAILURE, "out of memory");
+		tv_fatal(EX_OSERR, "out of memory");
 	while ((avail = in_fill(&in, 2)) > 0) {
 		start = in_offset(&in);
 		if (avail < 2 || in.buf[in.pos] != 0x1f || in.buf[in.pos + 1] != 0x8b) {
@@ -695,12 +695,12 @@ main(int argc, char *argv[])
 	pthread_cond_init(&p.work, NULL);
 	pthread_cond_init(&p.finished, NULL);
 	if ((p.slots = calloc(p.nslots, sizeof(*p.slots))) == NULL)
-		tv_fatal(EXIT_FAILURE, "out of memory");
+		tv_fatal(EX_OSERR, "out of memory");
 	for (i = 0; i < p.nslots; i++) {
 		p.slots[i].in = malloc(p.mode == COMPRESS ? CHUNK : p.maxout);
 		p.slots[i].out = malloc(p.mode == COMPRESS ? p.maxout : CHUNK);
 		if (p.slots[i].in == NULL || p.slots[i].out == NULL)
-			tv_fatal(EXIT_FAILURE, "out of memory");
+			tv_fatal(EX_OSERR, "out of memory");
 	}
 	pool_start(&p, w, (int)threads);
 	tv_debug("%s with %ld threads", p.mode == COMPRESS ? "compressing" : "decompressing", threads);
