@@ -87,5 +87,5 @@ setup() {
 	[ "$(tv-blob-get --role backup a)" = main ]
 	run tv-blob-ls --role admin
 	assert_status 64
-	assert_output_contains "--role: not a role (backup, restore, prune): admin"
+	assert_output_contains "--role: not a role (backup, restore, prune, copy): admin"
 }
