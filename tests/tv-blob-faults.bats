@@ -62,6 +62,22 @@ add_toxic() {
 	toxi POST "/proxies/$PROXY/toxics" "{\"name\":\"$1\",\"type\":\"$2\",\"stream\":\"$3\",\"attributes\":$4}"
 }
 
+# Waits (at most $2 tenths of a second) until the shipped slices hold the inserts of _ids $1, in
+# order ("a b "), then stops the follower, which must still be running; fails unless they do.
+follower_shipped() {
+	local ids _
+	for _ in $(seq "$2"); do
+		ids=$(for s in $(tv-blob-ls oplog/ | cut -f 1 | grep '\.bson\.gz$'); do tv-blob-get "$s" | gzip -d | bsondump --quiet 2>/dev/null; done | jq -r .o._id | tr '\n' ' ')
+		[ "$ids" != "$1" ] || break
+		sleep 0.1
+	done
+	kill -0 "$FOLLOWER"
+	kill "$FOLLOWER"
+	wait "$FOLLOWER"
+	FOLLOWER=
+	[ "$ids" = "$1" ]
+}
+
 # Stores an earlier version of NAME straight into Azurite, to check that faults never damage it.
 seed_old() {
 	printf 'earlier complete backup' | BACKUP_BLOB_STORAGE_CONNECTION_STRING=$DIRECT tv-blob-put -q "$1"
@@ -280,7 +296,7 @@ start_injector() {
 	tv_start_mongo
 	OWN_MONGO_PID=$TV_MONGO_PID OWN_MONGO_DIR=$TV_MONGO_DIR
 	tv_enable_oplog
-	local cmd=$TV_BUILDDIR/tests/tv-mongo-cmd i ids
+	local cmd=$TV_BUILDDIR/tests/tv-mongo-cmd i
 	export TV_RETRY_MAX_SECONDS=1
 	"$cmd" '{"insert": "users", "documents": [{"_id": "c0"}]}' >/dev/null
 	tv-pitr -q
@@ -297,16 +313,7 @@ start_injector() {
 	sleep 5
 	toxi POST "/proxies/$PROXY" '{"enabled": true}'
 	"$cmd" '{"insert": "users", "documents": [{"_id": "c3"}]}' >/dev/null
-	for i in $(seq 400); do
-		ids=$(for s in $(tv-blob-ls oplog/ | cut -f 1 | grep '\.bson\.gz$'); do tv-blob-get "$s" | gzip -d | bsondump --quiet 2>/dev/null; done | jq -r .o._id | tr '\n' ' ')
-		[ "$ids" != "c1 c2 c3 " ] || break
-		sleep 0.1
-	done
-	kill -0 "$FOLLOWER"
-	kill "$FOLLOWER"
-	wait "$FOLLOWER"
-	FOLLOWER=
-	[ "$ids" = "c1 c2 c3 " ]
+	follower_shipped "c1 c2 c3 " 400
 	grep -q "WRN] tv-pitr: .*retrying in 1 s, the chain goes on after" "$BATS_TEST_TMPDIR/follow.log"
 	tv-blob-ls | tv-catalog list --slices | jq -e '(.pitr | length) == 1 and .oplog.chainOk'
 }
@@ -316,7 +323,7 @@ start_injector() {
 	tv_start_mongo
 	OWN_MONGO_PID=$TV_MONGO_PID OWN_MONGO_DIR=$TV_MONGO_DIR
 	tv_enable_oplog
-	local cmd=$TV_BUILDDIR/tests/tv-mongo-cmd i ids
+	local cmd=$TV_BUILDDIR/tests/tv-mongo-cmd i
 	"$cmd" '{"insert": "users", "documents": [{"_id": "d0"}]}' >/dev/null
 	tv-pitr -q
 	# The first slice's commit reaches Azurite, and its answer is replaced by a 503; with no
@@ -331,16 +338,7 @@ start_injector() {
 		sleep 0.1
 	done
 	"$cmd" '{"insert": "users", "documents": [{"_id": "d2"}]}' >/dev/null
-	for i in $(seq 300); do
-		ids=$(for s in $(tv-blob-ls oplog/ | cut -f 1 | grep '\.bson\.gz$'); do tv-blob-get "$s" | gzip -d | bsondump --quiet 2>/dev/null; done | jq -r .o._id | tr '\n' ' ')
-		[ "$ids" != "d1 d2 " ] || break
-		sleep 0.1
-	done
-	kill -0 "$FOLLOWER"
-	kill "$FOLLOWER"
-	wait "$FOLLOWER"
-	FOLLOWER=
-	[ "$ids" = "d1 d2 " ]
+	follower_shipped "d1 d2 " 300
 	[ "$(grep -c '^http-faults: 503' "$BATS_TEST_TMPDIR/injector.log")" -eq 1 ]
 	grep -q "was stored by this shipper's last attempt, whose answer was lost; its index follows" "$BATS_TEST_TMPDIR/follow.log"
 	[ "$(grep -c "another shipper" "$BATS_TEST_TMPDIR/follow.log" || true)" -eq 0 ]
